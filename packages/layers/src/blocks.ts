@@ -1,0 +1,210 @@
+import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import {
+  BATCH_NORM_OPTIONS,
+  convBn,
+  convBnRelu,
+  relu,
+  type BatchNormOptions,
+  type KernelInitializer,
+} from './conv';
+import { BLOCK_STRIDES, SHORTCUT_OPTIONS, shortcut, type ShortcutOption } from './shortcut';
+import {
+  bool,
+  checkKnownOptions,
+  nhwcChannels,
+  nonEmptyString,
+  oneOf,
+  positiveInt,
+} from './validate';
+
+/** Options shared by {@link basicBlock} and {@link bottleneckBlock}. */
+export interface BlockOptions extends BatchNormOptions {
+  /**
+   * Prefix of every layer name, e.g. `conv2_block1`. The branch's units are
+   * `<name>_1`, `<name>_2` (and `<name>_3`), the shortcut is `<name>_0`, the
+   * sum `<name>_add` and the final ReLU `<name>_out`, as in Keras' ResNets.
+   */
+  name: string;
+  /**
+   * Width of the block: its output channels for a basic block, the channels
+   * of the 1×1 and 3×3 convolutions for a bottleneck block (which outputs
+   * `4 × filters`).
+   */
+  filters: number;
+  /** Spatial stride, 1 or 2 (2 at the first block of conv3_x, conv4_x, conv5_x). Default 1. */
+  stride?: number;
+  /** Shortcut option where the shape changes; see {@link ShortcutOption}. Default `'B'`. */
+  shortcut?: ShortcutOption;
+  /**
+   * Initialise the last BN scale of the residual branch to zero, so that the
+   * block starts as an identity (Goyal et al., arXiv 1706.02677, §5.1;
+   * torchvision's `zero_init_residual`). Default false.
+   */
+  zeroInitResidual?: boolean;
+  /** Build the same block without its shortcut: the paper's "plain" networks (§4.1). Default false. */
+  plain?: boolean;
+  /** Convolution kernel initializer. Default Kaiming fan-out. */
+  kernelInitializer?: KernelInitializer;
+}
+
+/** Options of {@link bottleneckBlock}. */
+export interface BottleneckOptions extends BlockOptions {
+  /**
+   * Which convolution carries the stride of a downsampling block:
+   * `'3x3'` (default) as torchvision does ("ResNet v1.5"), or `'1x1'` as in the
+   * paper and the original Caffe models. `'1x1'` costs fewer multiply-adds;
+   * `'3x3'` is slightly more accurate.
+   */
+  strideIn?: '3x3' | '1x1';
+}
+
+const BLOCK_KEYS = [
+  'name',
+  'filters',
+  'stride',
+  'shortcut',
+  'zeroInitResidual',
+  'plain',
+  'kernelInitializer',
+  ...BATCH_NORM_OPTIONS,
+] as const;
+
+interface ResolvedBlock {
+  name: string;
+  filters: number;
+  stride: number;
+  shortcut: ShortcutOption;
+  zeroInitResidual: boolean;
+  plain: boolean;
+}
+
+function resolveBlock(
+  where: string,
+  x: SymbolicTensor,
+  opts: BlockOptions,
+  keys: readonly string[],
+): ResolvedBlock {
+  checkKnownOptions(where, opts, keys);
+  nhwcChannels(where, x);
+  return {
+    name: nonEmptyString(where, 'name', opts.name),
+    filters: positiveInt(where, 'filters', opts.filters),
+    stride: oneOf(where, 'stride', opts.stride ?? 1, BLOCK_STRIDES),
+    shortcut: oneOf(where, 'shortcut', opts.shortcut ?? 'B', SHORTCUT_OPTIONS),
+    zeroInitResidual:
+      opts.zeroInitResidual === undefined
+        ? false
+        : bool(where, 'zeroInitResidual', opts.zeroInitResidual),
+    plain: opts.plain === undefined ? false : bool(where, 'plain', opts.plain),
+  };
+}
+
+/** Adds the shortcut (unless plain) and applies the block's closing ReLU. */
+function closeBlock(
+  x: SymbolicTensor,
+  branch: SymbolicTensor,
+  outChannels: number,
+  block: ResolvedBlock,
+  opts: BlockOptions,
+): SymbolicTensor {
+  if (block.plain) return relu(branch, `${block.name}_out`);
+  const skip = shortcut(x, {
+    name: `${block.name}_0`,
+    filters: outChannels,
+    stride: block.stride,
+    option: block.shortcut,
+    kernelInitializer: opts.kernelInitializer,
+    bnMomentum: opts.bnMomentum,
+    bnEpsilon: opts.bnEpsilon,
+  });
+  const sum = layers.add({ name: `${block.name}_add` }).apply([skip, branch]) as SymbolicTensor;
+  return relu(sum, `${block.name}_out`);
+}
+
+/**
+ * The two-layer residual block of ResNet-18/34 and the CIFAR ResNets
+ * (3×3 conv-BN-ReLU, 3×3 conv-BN, add the shortcut, ReLU).
+ * {@link basicBlock.expansion} is 1: it outputs `filters` channels.
+ *
+ * @example
+ * ```ts
+ * const x = tf.input({ shape: [56, 56, 64] });
+ * const y = basicBlock(x, { name: 'conv3_block1', filters: 128, stride: 2 });
+ * ```
+ * @see He et al., arXiv 1512.03385, Figure 5 (left).
+ */
+export function basicBlock(x: SymbolicTensor, opts: BlockOptions): SymbolicTensor {
+  const where = 'basicBlock';
+  const block = resolveBlock(where, x, opts, BLOCK_KEYS);
+  const common = {
+    kernelInitializer: opts.kernelInitializer,
+    bnMomentum: opts.bnMomentum,
+    bnEpsilon: opts.bnEpsilon,
+  };
+  let y = convBnRelu(x, {
+    name: `${block.name}_1`,
+    filters: block.filters,
+    kernelSize: 3,
+    strides: block.stride,
+    ...common,
+  });
+  y = convBn(y, {
+    name: `${block.name}_2`,
+    filters: block.filters,
+    kernelSize: 3,
+    zeroInitGamma: block.zeroInitResidual,
+    ...common,
+  });
+  return closeBlock(x, y, block.filters * basicBlock.expansion, block, opts);
+}
+/** Output channels per unit of `filters`: a basic block outputs `filters` channels. */
+basicBlock.expansion = 1 as const;
+
+/**
+ * The three-layer bottleneck block of ResNet-50/101/152
+ * (1×1 reduce, 3×3, 1×1 expand to `4 × filters`, add the shortcut, ReLU).
+ * {@link bottleneckBlock.expansion} is 4.
+ *
+ * @example
+ * ```ts
+ * const x = tf.input({ shape: [56, 56, 256] });
+ * const y = bottleneckBlock(x, { name: 'conv3_block1', filters: 128, stride: 2, strideIn: '1x1' });
+ * // y has 512 channels on a 28×28 map.
+ * ```
+ * @see He et al., arXiv 1512.03385, Figure 5 (right) and Table 1.
+ */
+export function bottleneckBlock(x: SymbolicTensor, opts: BottleneckOptions): SymbolicTensor {
+  const where = 'bottleneckBlock';
+  const block = resolveBlock(where, x, opts, [...BLOCK_KEYS, 'strideIn']);
+  const strideIn = oneOf(where, 'strideIn', opts.strideIn ?? '3x3', ['3x3', '1x1'] as const);
+  const common = {
+    kernelInitializer: opts.kernelInitializer,
+    bnMomentum: opts.bnMomentum,
+    bnEpsilon: opts.bnEpsilon,
+  };
+  let y = convBnRelu(x, {
+    name: `${block.name}_1`,
+    filters: block.filters,
+    kernelSize: 1,
+    strides: strideIn === '1x1' ? block.stride : 1,
+    ...common,
+  });
+  y = convBnRelu(y, {
+    name: `${block.name}_2`,
+    filters: block.filters,
+    kernelSize: 3,
+    strides: strideIn === '3x3' ? block.stride : 1,
+    ...common,
+  });
+  const outChannels = block.filters * bottleneckBlock.expansion;
+  y = convBn(y, {
+    name: `${block.name}_3`,
+    filters: outChannels,
+    kernelSize: 1,
+    zeroInitGamma: block.zeroInitResidual,
+    ...common,
+  });
+  return closeBlock(x, y, outChannels, block, opts);
+}
+/** Output channels per unit of `filters`: a bottleneck block outputs `4 × filters` channels. */
+bottleneckBlock.expansion = 4 as const;

@@ -1,0 +1,94 @@
+import { avgPool, pad, tidy, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
+import { layers, type Shape } from '@tensorflow/tfjs-layers';
+import { registerLayerOnce } from './register';
+
+type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
+
+/** Configuration of {@link ZeroPadChannels}. */
+export interface ZeroPadChannelsArgs extends LayerArgs {
+  /** Channel count of the output; must not be smaller than the input's. */
+  outChannels: number;
+  /** Spatial subsampling factor: keep every `stride`-th row and column, starting at the first. Default 1. */
+  stride?: number;
+}
+
+/**
+ * The ResNet paper's option-A shortcut as a parameter-free layer: subsample
+ * the input spatially by `stride` (keeping rows and columns 0, s, 2s, …, like a
+ * 1×1 convolution with stride s) and append zero-valued channels up to
+ * `outChannels`.
+ *
+ * tfjs has no built-in layer for this, so it is one of the package's two custom
+ * layers. Its class name, `ZeroPadChannels`, is stored in saved models and will
+ * not change.
+ *
+ * @see He et al., arXiv 1512.03385, §3.3 "Residual Network", option (A).
+ */
+export class ZeroPadChannels extends layers.Layer {
+  /** The name under which saved models refer to this layer. Never renamed. */
+  static className = 'ZeroPadChannels';
+  /** Channel count of the output. */
+  readonly outChannels: number;
+  /** Spatial subsampling factor. */
+  readonly stride: number;
+
+  constructor(args: ZeroPadChannelsArgs) {
+    super(args);
+    if (!Number.isInteger(args.outChannels) || args.outChannels < 1) {
+      throw new Error(
+        `ZeroPadChannels: option "outChannels" must be a positive integer; received ${String(args.outChannels)}.`,
+      );
+    }
+    const stride = args.stride ?? 1;
+    if (!Number.isInteger(stride) || stride < 1) {
+      throw new Error(
+        `ZeroPadChannels: option "stride" must be a positive integer; received ${String(stride)}.`,
+      );
+    }
+    this.outChannels = args.outChannels;
+    this.stride = stride;
+  }
+
+  override computeOutputShape(inputShape: Shape | Shape[]): Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
+    if (shape.length !== 4) {
+      throw new Error(
+        `ZeroPadChannels: expected a rank-4 NHWC input; received shape [${shape.join(', ')}].`,
+      );
+    }
+    const [batch, height, width, channels] = shape;
+    if (channels != null && channels > this.outChannels) {
+      throw new Error(
+        `ZeroPadChannels "${this.name}": option A cannot reduce channels: the input has ${channels}, ` +
+          `outChannels is ${this.outChannels}.`,
+      );
+    }
+    const sub = (n: number | null) => (n == null ? null : Math.ceil(n / this.stride));
+    return [batch, sub(height), sub(width), this.outChannels];
+  }
+
+  override call(inputs: Tensor | Tensor[]): Tensor {
+    return tidy(() => {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      this.computeOutputShape(x.shape);
+      const s = this.stride;
+      // A 1×1 average pool with stride s keeps rows and columns 0, s, 2s, … exactly,
+      // and unlike stridedSlice it has a gradient in tfjs.
+      const sub = s === 1 ? x : avgPool(x as Tensor4D, 1, s, 'valid');
+      const extra = this.outChannels - (x.shape[3] as number);
+      return extra === 0
+        ? sub
+        : pad(sub, [
+            [0, 0],
+            [0, 0],
+            [0, 0],
+            [0, extra],
+          ]);
+    });
+  }
+
+  override getConfig() {
+    return { ...super.getConfig(), outChannels: this.outChannels, stride: this.stride };
+  }
+}
+registerLayerOnce(ZeroPadChannels);

@@ -1,0 +1,32 @@
+/**
+ * Composable building blocks for VGG- and ResNet-family networks in
+ * TensorFlow.js: conv-BN-ReLU units, basic and bottleneck residual blocks,
+ * the ResNet paper's shortcut options A/B/C, whole residual stages, local
+ * response normalisation, and a model summary that counts parameters and
+ * multiply-adds as the papers do.
+ *
+ * Blocks are functions from a `SymbolicTensor` to a `SymbolicTensor` that wire
+ * built-in tfjs layers with deterministic names, so the models they build save
+ * and reload anywhere. Inputs are NHWC (channels last).
+ *
+ * @packageDocumentation
+ */
+export { basicBlock, bottleneckBlock, type BlockOptions, type BottleneckOptions } from './blocks';
+export {
+  convBn,
+  convBnRelu,
+  relu,
+  type BatchNormOptions,
+  type ConvBnOptions,
+  type KernelInitializer,
+  type Padding,
+} from './conv';
+export {
+  LocalResponseNormalization,
+  type LocalResponseNormalizationArgs,
+} from './custom/local-response-normalization';
+export { ZeroPadChannels, type ZeroPadChannelsArgs } from './custom/zero-pad-channels';
+export { kaimingNormalFanOut } from './initializers';
+export { SHORTCUT_OPTIONS, shortcut, type ShortcutOption, type ShortcutOptions } from './shortcut';
+export { residualStage, type BlockKind, type ResidualStageOptions } from './stage';
+export { summarize, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary';

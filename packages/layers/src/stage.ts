@@ -1,0 +1,69 @@
+import { type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { basicBlock, bottleneckBlock, type BottleneckOptions } from './blocks';
+import { checkKnownOptions, nonEmptyString, oneOf, positiveInt } from './validate';
+
+/** The residual block kinds a stage can be built from. */
+export type BlockKind = 'basic' | 'bottleneck';
+
+/** Options of {@link residualStage}. */
+export interface ResidualStageOptions extends Omit<BottleneckOptions, 'name'> {
+  /**
+   * Name of the stage, e.g. `conv2`; its blocks are `<name>_block1`,
+   * `<name>_block2`, … (Keras' naming), so its layers are
+   * `conv2_block1_1_conv` and so on.
+   */
+  name: string;
+  /** Block kind: `'basic'` ({@link basicBlock}) or `'bottleneck'` ({@link bottleneckBlock}). */
+  block: BlockKind;
+  /** Number of blocks in the stage (e.g. 3, 4, 6, 3 for ResNet-50's conv2_x … conv5_x). */
+  blocks: number;
+  /** Stride of the first block; the others have stride 1. Default 1. */
+  stride?: number;
+}
+
+const STAGE_KEYS = [
+  'name',
+  'block',
+  'blocks',
+  'filters',
+  'stride',
+  'shortcut',
+  'strideIn',
+  'zeroInitResidual',
+  'plain',
+  'kernelInitializer',
+  'bnMomentum',
+  'bnEpsilon',
+] as const;
+
+/**
+ * One `convN_x` stage of a ResNet: `blocks` residual blocks, the first of which
+ * may downsample (stride 2) and change the channel count.
+ *
+ * @example
+ * ```ts
+ * // ResNet-50's conv3_x: four bottleneck blocks of width 128 on 28×28 maps.
+ * const y = residualStage(x, { name: 'conv3', block: 'bottleneck', filters: 128, blocks: 4, stride: 2 });
+ * ```
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function residualStage(x: SymbolicTensor, opts: ResidualStageOptions): SymbolicTensor {
+  const where = 'residualStage';
+  checkKnownOptions(where, opts, STAGE_KEYS);
+  const name = nonEmptyString(where, 'name', opts.name);
+  const kind = oneOf(where, 'block', opts.block, ['basic', 'bottleneck'] as const);
+  const blocks = positiveInt(where, 'blocks', opts.blocks);
+  if (kind === 'basic' && opts.strideIn !== undefined) {
+    throw new Error(
+      `residualStage: option "strideIn" applies to bottleneck blocks only; received ${JSON.stringify(opts.strideIn)} with block "basic".`,
+    );
+  }
+  const { block: _block, blocks: _blocks, name: _name, stride, strideIn, ...common } = opts;
+  let y = x;
+  for (let i = 1; i <= blocks; i++) {
+    const blockOpts = { ...common, name: `${name}_block${i}`, stride: i === 1 ? stride : 1 };
+    y =
+      kind === 'basic' ? basicBlock(y, blockOpts) : bottleneckBlock(y, { ...blockOpts, strideIn });
+  }
+  return y;
+}

@@ -1,0 +1,9 @@
+import { defineConfig } from 'vitest/config';
+
+// Lets `npx vitest` at the root run every package's project at once; `npm test`
+// goes through turbo, which runs each package's own `vitest run`.
+export default defineConfig({
+  test: {
+    projects: ['packages/*'],
+  },
+});
