@@ -209,3 +209,15 @@ export function convBnRelu(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTens
 export function relu(x: SymbolicTensor, name: string): SymbolicTensor {
   return layers.activation({ activation: 'relu', name }).apply(x) as SymbolicTensor;
 }
+
+/**
+ * Checks the BN options of a whole network up front and returns them with
+ * defaults applied (momentum 0.9 in the Keras convention, epsilon 1e-5).
+ */
+export function checkBatchNormOptions(
+  where: string,
+  opts: BatchNormOptions,
+): Required<BatchNormOptions> {
+  const bn = batchNormSettings(where, opts);
+  return { bnMomentum: bn.momentum, bnEpsilon: bn.epsilon };
+}

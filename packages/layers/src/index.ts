@@ -14,6 +14,7 @@
 export { basicBlock, bottleneckBlock, type BlockOptions, type BottleneckOptions } from './blocks';
 export {
   convBn,
+  checkBatchNormOptions,
   convBnRelu,
   relu,
   type BatchNormOptions,
@@ -30,3 +31,34 @@ export { kaimingNormalFanOut } from './initializers';
 export { SHORTCUT_OPTIONS, shortcut, type ShortcutOption, type ShortcutOptions } from './shortcut';
 export { residualStage, type BlockKind, type ResidualStageOptions } from './stage';
 export { summarize, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary';
+export {
+  isFloatDtype,
+  readSafetensors,
+  toFloat32,
+  writeSafetensors,
+  type Float32Entry,
+  type ReadSafetensorsOptions,
+  type SafetensorsDtype,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+} from './weights/safetensors';
+export {
+  exportStateDict,
+  importStateDict,
+  loadSafetensorsWeights,
+  saveSafetensorsWeights,
+  type LoadSafetensorsOptions,
+  type OurWeight,
+  type StateDictFormat,
+  type TorchLayout,
+  type TorchWeight,
+  type WeightSource,
+} from './weights/state-dict';
+export {
+  CLASSIFIER_OPTION_KEYS,
+  globalPooling,
+  resolveClassifierOptions,
+  type ClassifierOptions,
+  type ResolvedClassifierOptions,
+} from './model-options';
+export { bool as checkBoolean, checkKnownOptions, oneOf as checkOneOf } from './validate';

@@ -25,7 +25,10 @@ export function fail(where: string, option: string, value: unknown, expected: st
   throw new Error(`${where}: option "${option}" must be ${expected}; received ${show(value)}.`);
 }
 
-/** Rejects keys that the function does not know (typos such as `stride` for `strides`). */
+/**
+ * Rejects keys that the function does not know (typos such as `stride` for
+ * `strides`), naming the unknown key and listing the allowed ones.
+ */
 export function checkKnownOptions(where: string, opts: object, allowed: readonly string[]): void {
   if (opts === null || typeof opts !== 'object') {
     throw new Error(`${where}: options must be an object; received ${show(opts)}.`);
@@ -67,6 +70,10 @@ export function unitInterval(where: string, option: string, value: unknown): num
   return value;
 }
 
+/**
+ * Checks that an option is one of the allowed values; otherwise throws an
+ * error naming the function, the option, the value received and the allowed values.
+ */
 export function oneOf<T>(where: string, option: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) {
     fail(where, option, value, `one of ${allowed.map(show).join(', ')}`);
@@ -74,6 +81,7 @@ export function oneOf<T>(where: string, option: string, value: unknown, allowed:
   return value as T;
 }
 
+/** Checks that an option is a boolean; otherwise throws an error naming it and the value received. */
 export function bool(where: string, option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(where, option, value, 'true or false');
   return value;

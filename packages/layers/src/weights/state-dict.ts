@@ -1,0 +1,271 @@
+import { tensor, tidy } from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import {
+  isFloatDtype,
+  readSafetensors,
+  toFloat32,
+  writeSafetensors,
+  type Float32Entry,
+  type SafetensorsTensor,
+} from './safetensors';
+
+/**
+ * How a tensor is laid out in a PyTorch state dict, relative to ours:
+ * - `'conv'`: PyTorch `[out, in, kh, kw]` (OIHW) ↔ tfjs `[kh, kw, in, out]` (HWIO);
+ * - `'linear'`: PyTorch `[out, in]` ↔ tfjs `[in, out]`;
+ * - `'vector'`: the same 1-D tensor on both sides (biases, BN parameters and statistics);
+ * - `{ flattenedFrom: [h, w, c] }`: a linear layer after a flatten, whose input
+ *   PyTorch flattens from NCHW (c·h·w order) and tfjs from NHWC (h·w·c order):
+ *   VGG's first fully connected layer.
+ */
+export type TorchLayout =
+  'conv' | 'linear' | 'vector' | { flattenedFrom: [number, number, number] };
+
+/** Where one of our weights lives in a PyTorch state dict. */
+export interface TorchWeight {
+  /** State-dict key, e.g. `layer1.0.conv1.weight`. */
+  key: string;
+  /** Layout conversion between the two; see {@link TorchLayout}. */
+  layout: TorchLayout;
+}
+
+/** One of our weights as a {@link StateDictFormat} sees it. */
+export interface OurWeight {
+  /** Layer name, e.g. `conv2_block1_1_conv`. */
+  layer: string;
+  /** Weight name within the layer, e.g. `kernel`, `gamma`, `moving_variance`. */
+  weight: string;
+  /** Its shape in the model. */
+  shape: number[];
+}
+
+/** A naming and layout convention of a family of PyTorch models, e.g. torchvision's ResNets. */
+export interface StateDictFormat {
+  /** Name used in error messages, e.g. `torchvision ResNet`. */
+  name: string;
+  /** Maps one of our weights to its state-dict entry, or `null` if the format has none. */
+  map(weight: OurWeight, model: LayersModel): TorchWeight | null;
+  /** State-dict keys that carry nothing to load (e.g. BN's `num_batches_tracked`). */
+  ignore?: RegExp;
+}
+
+/** Moves the axes of a row-major array: `out` has shape `perm.map(i => shape[i])`. */
+function permute(data: Float32Array, shape: number[], perm: number[]): Float32Array {
+  const rank = shape.length;
+  const outShape = perm.map((p) => shape[p]);
+  const strides = new Array<number>(rank);
+  strides[rank - 1] = 1;
+  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
+  const outStrides = perm.map((p) => strides[p]);
+  const out = new Float32Array(data.length);
+  const index = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < out.length; o++) {
+    out[o] = data[src];
+    for (let d = rank - 1; d >= 0; d--) {
+      index[d]++;
+      src += outStrides[d];
+      if (index[d] < outShape[d]) break;
+      src -= outStrides[d] * outShape[d];
+      index[d] = 0;
+    }
+  }
+  return out;
+}
+
+/** The PyTorch shape of one of our weights. */
+function torchShape(ours: number[], layout: TorchLayout): number[] {
+  if (layout === 'conv') return [ours[3], ours[2], ours[0], ours[1]];
+  if (layout === 'vector') return ours;
+  return [ours[1], ours[0]];
+}
+
+/** PyTorch layout → ours. */
+function fromTorch(data: Float32Array, ours: number[], layout: TorchLayout): Float32Array {
+  if (layout === 'vector') return data;
+  if (layout === 'conv') return permute(data, torchShape(ours, layout), [2, 3, 1, 0]);
+  if (layout === 'linear') return permute(data, [ours[1], ours[0]], [1, 0]);
+  const [h, w, c] = layout.flattenedFrom;
+  return permute(data, [ours[1], c, h, w], [2, 3, 1, 0]);
+}
+
+/** Ours → PyTorch layout. */
+function toTorch(data: Float32Array, ours: number[], layout: TorchLayout): Float32Array {
+  if (layout === 'vector') return data;
+  if (layout === 'conv') return permute(data, ours, [3, 2, 0, 1]);
+  if (layout === 'linear') return permute(data, ours, [1, 0]);
+  const [h, w, c] = layout.flattenedFrom;
+  return permute(data, [h, w, c, ours[1]], [3, 2, 0, 1]);
+}
+
+function ourWeights(model: LayersModel) {
+  return model.weights.map((variable) => {
+    const slash = variable.originalName.lastIndexOf('/');
+    const ours: OurWeight = {
+      layer: variable.originalName.slice(0, slash),
+      weight: variable.originalName.slice(slash + 1),
+      shape: variable.shape as number[],
+    };
+    return { variable, ours };
+  });
+}
+
+function listProblems(title: string, problems: string[]): string {
+  const shown = problems.slice(0, 25).map((p) => `  - ${p}`);
+  if (problems.length > 25) shown.push(`  - … and ${problems.length - 25} more`);
+  return `${title}:\n${shown.join('\n')}`;
+}
+
+/**
+ * Sets every weight of `model` from a PyTorch state dict (as parsed safetensors
+ * tensors), converting names and layouts with `format`.
+ *
+ * All-or-nothing: missing keys, unexpected keys, wrong shapes and unsupported
+ * dtypes are all collected and thrown as one error before any weight changes.
+ */
+export function importStateDict(
+  model: LayersModel,
+  tensors: Map<string, SafetensorsTensor>,
+  format: StateDictFormat,
+): void {
+  const problems: string[] = [];
+  const used = new Set<string>();
+  const pending: { write: () => void }[] = [];
+  for (const { variable, ours } of ourWeights(model)) {
+    const target = format.map(ours, model);
+    const label = `${ours.layer}/${ours.weight}`;
+    if (target === null) {
+      problems.push(
+        `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`,
+      );
+      continue;
+    }
+    used.add(target.key);
+    const found = tensors.get(target.key);
+    if (found === undefined) {
+      problems.push(`missing key "${target.key}" (for ${label})`);
+      continue;
+    }
+    const expected = torchShape(ours.shape, target.layout);
+    if (found.shape.join(',') !== expected.join(',')) {
+      problems.push(
+        `"${target.key}" has shape [${found.shape.join(', ')}], expected [${expected.join(', ')}] (for ${label})`,
+      );
+      continue;
+    }
+    if (!isFloatDtype(found.dtype)) {
+      problems.push(`"${target.key}" has dtype ${found.dtype}; expected F32, F16, BF16 or F64`);
+      continue;
+    }
+    pending.push({
+      write: () => {
+        const values = fromTorch(toFloat32(found), ours.shape, target.layout);
+        tidy(() => {
+          variable.write(tensor(values, ours.shape, 'float32'));
+        });
+      },
+    });
+  }
+  for (const key of tensors.keys()) {
+    if (!used.has(key) && !format.ignore?.test(key)) problems.push(`unexpected key "${key}"`);
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      listProblems(
+        `Cannot load ${format.name} weights into model "${model.name}" (nothing was loaded)`,
+        problems,
+      ),
+    );
+  }
+  for (const p of pending) p.write();
+}
+
+/** Our weights as a PyTorch state dict in `format`'s names and layouts, ready for {@link writeSafetensors}. */
+export function exportStateDict(
+  model: LayersModel,
+  format: StateDictFormat,
+): Map<string, Float32Entry> {
+  const out = new Map<string, Float32Entry>();
+  const problems: string[] = [];
+  for (const { variable, ours } of ourWeights(model)) {
+    const target = format.map(ours, model);
+    if (target === null) {
+      problems.push(`${ours.layer}/${ours.weight} has no counterpart in the ${format.name} format`);
+      continue;
+    }
+    const data = variable.read().dataSync() as Float32Array;
+    out.set(target.key, {
+      shape: torchShape(ours.shape, target.layout),
+      data: toTorch(data, ours.shape, target.layout),
+    });
+  }
+  if (problems.length > 0) {
+    throw new Error(
+      listProblems(`Cannot export model "${model.name}" as ${format.name} weights`, problems),
+    );
+  }
+  return out;
+}
+
+/** Where weights come from: a `.safetensors` path (Node only), or its bytes. */
+export type WeightSource = string | Uint8Array | ArrayBuffer;
+
+/** Options of {@link loadSafetensorsWeights}. */
+export interface LoadSafetensorsOptions {
+  /** Largest accepted file, in bytes. Default 4 GiB. */
+  maxFileBytes?: number;
+}
+
+/**
+ * Reads a safetensors file or buffer and imports it into `model` with
+ * {@link importStateDict}. A path's size is checked before it is read.
+ */
+export async function loadSafetensorsWeights(
+  model: LayersModel,
+  source: WeightSource,
+  format: StateDictFormat,
+  opts: LoadSafetensorsOptions = {},
+): Promise<void> {
+  let bytes: Uint8Array;
+  if (typeof source === 'string') {
+    const { readFile, stat } = await import('node:fs/promises');
+    const limit = opts.maxFileBytes ?? 4 * 1024 ** 3;
+    const { size } = await stat(source);
+    if (size > limit) {
+      throw new Error(
+        `${source}: the file is ${size} bytes, more than the limit of ${limit} (option "maxFileBytes").`,
+      );
+    }
+    bytes = new Uint8Array(await readFile(source));
+  } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
+    bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+  } else {
+    throw new Error(
+      `loadWeights: the source must be a file path, a Uint8Array or an ArrayBuffer; received ${String(source)}.`,
+    );
+  }
+  importStateDict(model, readSafetensors(bytes).tensors, format);
+}
+
+/**
+ * Exports `model` in `format` and serialises it to safetensors bytes; writes
+ * them to `path` too when one is given (Node only), atomically (temporary
+ * file, then rename).
+ */
+export async function saveSafetensorsWeights(
+  model: LayersModel,
+  format: StateDictFormat,
+  path?: string,
+): Promise<Uint8Array> {
+  const bytes = writeSafetensors(exportStateDict(model, format), {
+    format: 'pt',
+    producer: 'convnets',
+  });
+  if (path !== undefined) {
+    const { rename, writeFile } = await import('node:fs/promises');
+    const temporary = `${path}.${process.pid}.tmp`;
+    await writeFile(temporary, bytes);
+    await rename(temporary, path);
+  }
+  return bytes;
+}

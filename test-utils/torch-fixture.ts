@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import { writeSafetensors, type Float32Entry } from '@convnets/layers';
+
+/**
+ * The deterministic weights and inputs of the torchvision parity fixtures,
+ * reimplemented from their definition in
+ * `scripts/fixtures/generate_torchvision_fixtures.py` (formula
+ * "convnets-fixture-v1"); see `scripts/fixtures/README.md`.
+ */
+
+/** A fixture file written by the generator. */
+export interface TorchFixture {
+  model: string;
+  formula: string;
+  inputShapeNCHW: [number, number, number, number];
+  /** Every state-dict key (without num_batches_tracked) and its PyTorch shape. */
+  parameters: [string, number[]][];
+  /** Eval-mode logits computed by torchvision in float64. */
+  logits: number[][];
+}
+
+export function readFixture(path: string | URL): TorchFixture {
+  const fixture = JSON.parse(readFileSync(path, 'utf8')) as TorchFixture;
+  if (fixture.formula !== 'convnets-fixture-v1')
+    throw new Error(`unknown fixture formula ${fixture.formula}`);
+  return fixture;
+}
+
+function nameHash(name: string): number {
+  let h = 0;
+  for (let k = 0; k < name.length; k++) h += (k + 1) * name.charCodeAt(k);
+  return h % 9973;
+}
+
+/** The value of every element of state-dict entry `name`, in PyTorch's row-major layout. */
+export function formulaValues(name: string, shape: number[]): Float32Array {
+  const count = shape.reduce((a, d) => a * d, 1);
+  const phase = (nameHash(name) / 9973) * 2 * Math.PI;
+  const fanIn = shape.slice(1).reduce((a, d) => a * d, 1);
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    const s = Math.sin(0.37 * i + phase);
+    if (name.endsWith('running_var')) out[i] = 1 + 0.5 * s;
+    else if (name.endsWith('running_mean')) out[i] = 0.1 * s;
+    else if (shape.length >= 2) out[i] = Math.sqrt(2 / fanIn) * s;
+    else if (name.endsWith('weight')) out[i] = 1 + 0.2 * s;
+    else out[i] = 0.1 * s;
+  }
+  return out;
+}
+
+/** The fixture's state dict as a torchvision-named safetensors file. */
+export function formulaStateDict(fixture: TorchFixture): Uint8Array {
+  const entries = new Map<string, Float32Entry>();
+  for (const [name, shape] of fixture.parameters)
+    entries.set(name, { shape, data: formulaValues(name, shape) });
+  return writeSafetensors(entries);
+}
+
+/** The fixture input, `sin(0.3n + 1.1c + 0.17y + 0.23x + 0.01yx)`, laid out NHWC for tfjs. */
+export function formulaInputNHWC([batch, channels, height, width]: number[]): {
+  data: Float32Array;
+  shape: [number, number, number, number];
+} {
+  const data = new Float32Array(batch * channels * height * width);
+  let i = 0;
+  for (let n = 0; n < batch; n++)
+    for (let y = 0; y < height; y++)
+      for (let x = 0; x < width; x++)
+        for (let c = 0; c < channels; c++)
+          data[i++] = Math.sin(0.3 * n + 1.1 * c + 0.17 * y + 0.23 * x + 0.01 * y * x);
+  return { data, shape: [batch, height, width, channels] };
+}
