@@ -1,3 +1,3 @@
 import { packageTests } from '../../vitest.shared.ts';
 
-export default packageTests('resnet');
+export default packageTests('resnet', { testTimeout: 120_000 });

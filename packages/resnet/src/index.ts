@@ -1,8 +1,36 @@
 /**
- * `@convnets/resnet`: this package is a skeleton; its content arrives in a later release.
+ * ResNets for TensorFlow.js: ResNet-18/34/50/101/152 and their plain
+ * counterparts as in He et al. (arXiv 1512.03385), the CIFAR-10 ResNets of its
+ * §4.2, a backbone form, and import/export of torchvision weights in
+ * safetensors format. Given the same weights they compute what torchvision
+ * computes.
  *
  * @packageDocumentation
  */
-
-/** The package's name, as published on npm. */
-export const packageName = '@convnets/resnet';
+export { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
+export { stageOutputs } from './features';
+export {
+  buildResNet,
+  plain101,
+  plain152,
+  plain18,
+  plain34,
+  plain50,
+  resnet101,
+  resnet152,
+  resnet18,
+  resnet34,
+  resnet50,
+  type ResNetOptions,
+} from './resnet';
+export {
+  CIFAR_DEPTHS,
+  CIFAR_STAGE_WIDTHS,
+  RESNET_SPECS,
+  RESNET_TOTAL_STRIDE,
+  STAGE_NAMES,
+  STAGE_WIDTHS,
+  type ResNetName,
+  type ResNetSpec,
+} from './specs';
+export { TORCHVISION_RESNET, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';

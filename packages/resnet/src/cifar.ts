@@ -1,0 +1,127 @@
+import {
+  SHORTCUT_OPTIONS,
+  checkBatchNormOptions,
+  checkBoolean,
+  checkKnownOptions,
+  checkOneOf,
+  convBnRelu,
+  globalPooling,
+  residualStage,
+  resolveClassifierOptions,
+  CLASSIFIER_OPTION_KEYS,
+  type BatchNormOptions,
+  type ClassifierOptions,
+  type ShortcutOption,
+} from '@convnets/layers';
+import {
+  input,
+  layers,
+  model,
+  type LayersModel,
+  type SymbolicTensor,
+} from '@tensorflow/tfjs-layers';
+import { CIFAR_STAGE_WIDTHS } from './specs';
+
+/** Options of {@link cifarResNet} and {@link cifarPlain}. */
+export interface CifarResNetOptions extends ClassifierOptions, BatchNormOptions {
+  /** Shortcut option where the shape changes. Default `'A'`, as in the paper's CIFAR experiments. */
+  shortcut?: ShortcutOption;
+  /** Zero-initialise the last BN gamma of every residual branch. Default false. */
+  zeroInitResidual?: boolean;
+}
+
+const CIFAR_KEYS = [
+  ...CLASSIFIER_OPTION_KEYS,
+  'shortcut',
+  'zeroInitResidual',
+  'bnMomentum',
+  'bnEpsilon',
+] as const;
+
+/** Downsampling of a CIFAR ResNet: two stride-2 stages. */
+const CIFAR_TOTAL_STRIDE = 4;
+
+function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): LayersModel {
+  const kind = plain ? 'cifarPlain' : 'cifarResNet';
+  if (!Number.isInteger(depth) || depth < 8 || (depth - 2) % 6 !== 0) {
+    throw new Error(
+      `${kind}: depth must be 6n + 2 for a positive integer n (20, 32, 44, 56, 110, 1202, …); received ${String(depth)}.`,
+    );
+  }
+  const n = (depth - 2) / 6;
+  const where = `${kind}(${depth})`;
+  checkKnownOptions(where, opts, CIFAR_KEYS);
+  const top = resolveClassifierOptions(
+    where,
+    { classes: 10, ...opts },
+    {
+      name: `${plain ? 'cifar_plain' : 'cifar_resnet'}${depth}`,
+      totalStride: CIFAR_TOTAL_STRIDE,
+      inputShape: [32, 32, 3],
+    },
+  );
+  const shortcut = checkOneOf(where, 'shortcut', opts.shortcut ?? 'A', SHORTCUT_OPTIONS);
+  if (opts.zeroInitResidual !== undefined)
+    checkBoolean(where, 'zeroInitResidual', opts.zeroInitResidual);
+  const common = {
+    ...checkBatchNormOptions(where, opts),
+    kernelInitializer: top.skipInit ? ('zeros' as const) : undefined,
+  };
+
+  const x = input({ shape: top.inputShape, name: 'input' });
+  let y = convBnRelu(x, {
+    name: 'conv1',
+    filters: CIFAR_STAGE_WIDTHS[0],
+    kernelSize: 3,
+    ...common,
+  });
+  CIFAR_STAGE_WIDTHS.forEach((filters, i) => {
+    y = residualStage(y, {
+      name: `conv${i + 2}`,
+      block: 'basic',
+      filters,
+      blocks: n,
+      stride: i === 0 ? 1 : 2,
+      shortcut,
+      zeroInitResidual: opts.zeroInitResidual,
+      plain,
+      ...common,
+    });
+  });
+  if (top.includeTop) {
+    y = layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(y) as SymbolicTensor;
+    y = layers
+      .dense({
+        units: top.classes,
+        activation: top.classifierActivation,
+        kernelInitializer: top.skipInit ? 'zeros' : undefined,
+        name: 'predictions',
+      })
+      .apply(y) as SymbolicTensor;
+  } else {
+    y = globalPooling(y, top.pooling);
+  }
+  return model({ inputs: x, outputs: y, name: top.name });
+}
+
+/**
+ * The CIFAR-10 ResNets of the paper's §4.2: a 3×3 conv with 16 filters, three
+ * stages of n basic blocks with 16, 32 and 64 filters on 32×32, 16×16 and 8×8
+ * maps, global average pooling and a 10-way classifier; depth = 6n + 2.
+ * Option-A (parameter-free) shortcuts by default, as in the paper. Defaults:
+ * `inputShape` `[32, 32, 3]`, `classes` 10.
+ *
+ * @example
+ * ```ts
+ * const net = cifarResNet(20); // 0.27M parameters
+ * ```
+ * @see He et al., arXiv 1512.03385, §4.2 and Table 6.
+ */
+export function cifarResNet(depth: number, opts: CifarResNetOptions = {}): LayersModel {
+  return buildCifar(depth, opts, false);
+}
+
+/** The plain counterpart of {@link cifarResNet}: the same layers without shortcuts. @see He et al., §4.2 and Figure 6. */
+export function cifarPlain(depth: number, opts: CifarResNetOptions = {}): LayersModel {
+  return buildCifar(depth, opts, true);
+}

@@ -1,0 +1,34 @@
+import { model as makeModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+
+/**
+ * A backbone for composing into other models (detection, segmentation,
+ * feature pyramids): a model with the same input and weights as `net` whose
+ * outputs are the last feature map of each residual stage, `conv2_x` …
+ * `conv5_x` for ImageNet ResNets (`conv2_x` … `conv4_x` for CIFAR ones).
+ * Build `net` with `includeTop: false` and `inputShape: [null, null, 3]` to
+ * accept any input size.
+ *
+ * @example
+ * ```ts
+ * const backbone = stageOutputs(resnet50({ includeTop: false, inputShape: [null, null, 3] }));
+ * const [c2, c3, c4, c5] = backbone.predict(images) as tf.Tensor[];
+ * ```
+ * @param stages Stage names to output; default every stage in the model.
+ */
+export function stageOutputs(net: LayersModel, stages?: string[]): LayersModel {
+  const lastOfStage = new Map<string, string>();
+  for (const layer of net.layers) {
+    const match = /^(conv\d+)_block\d+_out$/.exec(layer.name);
+    if (match) lastOfStage.set(match[1], layer.name);
+  }
+  const wanted = stages ?? [...lastOfStage.keys()];
+  const missing = wanted.filter((s) => !lastOfStage.has(s));
+  if (wanted.length === 0 || missing.length > 0) {
+    throw new Error(
+      `stageOutputs: model "${net.name}" has no stage ${missing.map((s) => `"${s}"`).join(', ') || '(none found)'}; ` +
+        `its stages are ${[...lastOfStage.keys()].map((s) => `"${s}"`).join(', ') || 'none (not a ResNet?)'}.`,
+    );
+  }
+  const outputs = wanted.map((s) => net.getLayer(lastOfStage.get(s)!).output as SymbolicTensor);
+  return makeModel({ inputs: net.inputs, outputs, name: `${net.name}_stages` });
+}

@@ -1,0 +1,42 @@
+import type { BlockKind } from '@convnets/layers';
+
+/** One ImageNet ResNet architecture: block kind and blocks per stage (conv2_x … conv5_x). */
+export interface ResNetSpec {
+  /** Residual block kind. */
+  block: BlockKind;
+  /** Blocks in conv2_x, conv3_x, conv4_x, conv5_x. */
+  blocks: readonly [number, number, number, number];
+}
+
+/**
+ * The ImageNet ResNets of the paper's Table 1. Stage widths are 64, 128, 256,
+ * 512 for every depth ({@link STAGE_WIDTHS}); bottleneck blocks output four
+ * times that.
+ *
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export const RESNET_SPECS = {
+  resnet18: { block: 'basic', blocks: [2, 2, 2, 2] },
+  resnet34: { block: 'basic', blocks: [3, 4, 6, 3] },
+  resnet50: { block: 'bottleneck', blocks: [3, 4, 6, 3] },
+  resnet101: { block: 'bottleneck', blocks: [3, 4, 23, 3] },
+  resnet152: { block: 'bottleneck', blocks: [3, 8, 36, 3] },
+} as const satisfies Record<string, ResNetSpec>;
+
+/** Names of the ImageNet ResNets, e.g. `'resnet50'`. */
+export type ResNetName = keyof typeof RESNET_SPECS;
+
+/** Widths (the `filters` of each block) of conv2_x … conv5_x. */
+export const STAGE_WIDTHS = [64, 128, 256, 512] as const;
+
+/** Names of the four stages of an ImageNet ResNet, as in the paper's Table 1. */
+export const STAGE_NAMES = ['conv2', 'conv3', 'conv4', 'conv5'] as const;
+
+/** Downsampling of an ImageNet ResNet from input to conv5_x: stem stride 2, max pool 2, three stride-2 stages. */
+export const RESNET_TOTAL_STRIDE = 32;
+
+/** Widths of the three stages of a CIFAR ResNet (on 32×32, 16×16, 8×8 maps). */
+export const CIFAR_STAGE_WIDTHS = [16, 32, 64] as const;
+
+/** The CIFAR-10 depths of the paper's Table 6 (any 6n + 2 builds). */
+export const CIFAR_DEPTHS = [20, 32, 44, 56, 110, 1202] as const;

@@ -1,0 +1,211 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { describe, expect, it } from 'vitest';
+import {
+  cifarPlain,
+  cifarResNet,
+  plain101,
+  plain152,
+  plain18,
+  plain34,
+  plain50,
+  resnet101,
+  resnet152,
+  resnet18,
+  resnet34,
+  resnet50,
+  stageOutputs,
+} from '../src';
+
+async function roundTrip(net: LayersModel): Promise<LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return loadLayersModel(tf.io.fromMemory(saved!));
+}
+
+describe('every factory survives model.save → tf.loadLayersModel', () => {
+  const imagenet = {
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+    plain18,
+    plain34,
+    plain50,
+    plain101,
+    plain152,
+  };
+  it.each(Object.entries(imagenet))('%s at 32×32', async (_name, factory) => {
+    const net = factory({ inputShape: [32, 32, 3], classes: 5, shortcut: 'C', strideIn: '1x1' });
+    const loaded = await roundTrip(net);
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 3);
+    const a = net.predict(x) as tf.Tensor;
+    const b = loaded.predict(x) as tf.Tensor;
+    expect(b.shape).toEqual([1, 5]);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    net.dispose();
+    loaded.dispose();
+  });
+
+  it.each([
+    ['cifarResNet(20)', () => cifarResNet(20)],
+    ['cifarPlain(20)', () => cifarPlain(20)],
+    [
+      'cifarResNet(8) with option B at 8×8',
+      () => cifarResNet(8, { inputShape: [8, 8, 3], shortcut: 'B' }),
+    ],
+  ])('%s', async (_name, build) => {
+    const net = build();
+    const loaded = await roundTrip(net);
+    const shape = [2, ...(net.inputs[0].shape.slice(1) as number[])];
+    const x = tf.randomNormal(shape, 0, 1, 'float32', 4);
+    const a = net.predict(x) as tf.Tensor;
+    const b = loaded.predict(x) as tf.Tensor;
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    net.dispose();
+    loaded.dispose();
+  });
+});
+
+describe('options', () => {
+  it('names layers as Keras does and puts the stride where asked', () => {
+    const v1 = resnet50({ strideIn: '1x1', inputShape: [64, 64, 3] });
+    expect(v1.getLayer('conv3_block1_1_conv').outputShape).toEqual([null, 8, 8, 128]);
+    const v15 = resnet50({ inputShape: [64, 64, 3] });
+    expect(v15.getLayer('conv3_block1_1_conv').outputShape).toEqual([null, 16, 16, 128]);
+    expect(v15.layers.map((l) => l.name)).toEqual(
+      expect.arrayContaining(['conv1_conv', 'pool1_pool', 'avg_pool', 'predictions']),
+    );
+    v1.dispose();
+    v15.dispose();
+  });
+
+  it('option A shortcuts have no parameters; option C projects every block', () => {
+    const count = (net: LayersModel) => {
+      const n = net.layers.filter((l) => /_0_conv$/.test(l.name)).length;
+      net.dispose();
+      return n;
+    };
+    expect(count(resnet18({ shortcut: 'A', inputShape: [32, 32, 3] }))).toBe(0);
+    expect(count(resnet18({ shortcut: 'B', inputShape: [32, 32, 3] }))).toBe(3);
+    expect(count(resnet18({ shortcut: 'C', inputShape: [32, 32, 3] }))).toBe(8);
+    expect(count(cifarResNet(20))).toBe(0);
+  });
+
+  it('without the top: the feature map, or its pooled vector; logits with classifierActivation null', () => {
+    const x = tf.randomNormal([1, 64, 96, 3], 0, 1, 'float32', 5);
+    const features = resnet18({ includeTop: false, inputShape: [null, null, 3] });
+    const map = features.predict(x) as tf.Tensor;
+    expect(map.shape).toEqual([1, 2, 3, 512]);
+    const pooled = resnet18({ includeTop: false, pooling: 'max', inputShape: [null, null, 3] });
+    const vector = pooled.predict(x) as tf.Tensor;
+    expect(vector.shape).toEqual([1, 512]);
+    const logitsNet = resnet18({
+      classifierActivation: null,
+      classes: 7,
+      inputShape: [null, null, 3],
+    });
+    const logits = logitsNet.predict(x) as tf.Tensor;
+    expect(logits.shape).toEqual([1, 7]);
+    expect(Math.abs(tf.sum(logits).dataSync()[0] - 1)).toBeGreaterThan(1e-3); // not a softmax
+    expect(logitsNet.getLayer('predictions').getConfig().activation).toBe('linear');
+    tf.dispose([x, map, vector, logits]);
+    [features, pooled, logitsNet].forEach((n) => n.dispose());
+  });
+
+  it('zeroInitResidual zeroes the last BN gamma of every block', () => {
+    const net = resnet50({ zeroInitResidual: true, inputShape: [32, 32, 3] });
+    const lastBns = net.layers.filter((l) => /_3_bn$/.test(l.name));
+    expect(lastBns).toHaveLength(16);
+    for (const l of lastBns) expect(tf.max(tf.abs(l.getWeights()[0])).dataSync()[0]).toBe(0);
+    net.dispose();
+  });
+});
+
+describe('stageOutputs', () => {
+  it('gives conv2_x … conv5_x feature maps at strides 4, 8, 16, 32 for any input size', () => {
+    const net = resnet50({ includeTop: false, inputShape: [null, null, 3] });
+    const backbone = stageOutputs(net);
+    const x = tf.randomNormal([1, 64, 128, 3], 0, 1, 'float32', 6);
+    const maps = backbone.predict(x) as tf.Tensor[];
+    expect(maps.map((m) => m.shape)).toEqual([
+      [1, 16, 32, 256],
+      [1, 8, 16, 512],
+      [1, 4, 8, 1024],
+      [1, 2, 4, 2048],
+    ]);
+    tf.dispose([x, ...maps]);
+    net.dispose();
+  });
+
+  it('names the stages it lacks', () => {
+    const net = cifarResNet(8, { inputShape: [8, 8, 3] });
+    expect(() => stageOutputs(net, ['conv5'])).toThrow(
+      /has no stage "conv5"; its stages are "conv2", "conv3", "conv4"/,
+    );
+    net.dispose();
+  });
+});
+
+describe('inputs that cannot work fail before any layer is built', () => {
+  it.each([
+    [
+      'an input smaller than the total stride',
+      () => resnet50({ inputShape: [16, 64, 3] }),
+      /resnet50: an input 16 pixels in height is smaller than the network's total stride of 32/,
+    ],
+    [
+      'zero classes',
+      () => resnet18({ classes: 0 }),
+      /resnet18: option "classes" must be a positive integer; received 0/,
+    ],
+    [
+      'a CIFAR depth that is not 6n+2',
+      () => cifarResNet(21),
+      /cifarResNet: depth must be 6n \+ 2 .*received 21/,
+    ],
+    ['a CIFAR depth of 2', () => cifarPlain(2), /cifarPlain: depth must be 6n \+ 2/],
+    [
+      'a bad shortcut',
+      () => resnet34({ shortcut: 'D' as 'A' }),
+      /resnet34: option "shortcut" must be one of "A", "B", "C"; received "D"/,
+    ],
+    [
+      'a bad strideIn',
+      () => resnet50({ strideIn: '3' as '3x3' }),
+      /option "strideIn" must be one of "3x3", "1x1"; received "3"/,
+    ],
+    [
+      'pooling with the top',
+      () => resnet18({ pooling: 'avg' }),
+      /option "pooling" applies only with includeTop: false/,
+    ],
+    [
+      'an unknown option',
+      () => resnet18({ dropout: 0.5 } as never),
+      /resnet18: unknown option "dropout"/,
+    ],
+    [
+      'a bad input shape',
+      () => resnet18({ inputShape: [224, 224] as never }),
+      /option "inputShape" must be \[height, width, channels\]/,
+    ],
+    [
+      'a bad BN epsilon',
+      () => resnet18({ bnEpsilon: -1 }),
+      /option "bnEpsilon" must be a finite number greater than 0; received -1/,
+    ],
+  ])('rejects %s', (_what, build, message) => {
+    const before = tf.memory().numTensors;
+    expect(build).toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
