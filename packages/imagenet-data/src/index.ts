@@ -1,8 +1,101 @@
 /**
- * `@convnets/imagenet-data`: this package is a skeleton; its content arrives in a later release.
+ * ImageNet for TensorFlow.js in Node: image-folder datasets and the three
+ * ILSVRC-2012 validation layouts, the 1000 class names with
+ * `decodePredictions`, sharp-based decoding that copes with every file
+ * ImageNet throws at you, the ResNet/VGG papers' and torchvision's
+ * augmentation as named presets and composable steps, and a batched,
+ * shuffled, sharded, prefetching, resumable loader that produces one NHWC
+ * float32 tensor per batch.
+ *
+ * @example
+ * ```ts
+ * import { createLoader, imageFolder, resnetPaperTrain } from '@convnets/imagenet-data';
+ *
+ * const train = await imageFolder('/data/imagenet/train');
+ * const loader = createLoader(train, { transform: resnetPaperTrain(), batchSize: 64, seed: 1 });
+ * for await (const { images, labels } of loader) {
+ *   // images: [64, 224, 224, 3] float32; labels: [64] int32
+ *   images.dispose();
+ *   labels.dispose();
+ * }
+ * ```
  *
  * @packageDocumentation
  */
-
-/** The package's name, as published on npm. */
-export const packageName = '@convnets/imagenet-data';
+export { IMAGENET_CLASSES, IMAGENET_WNIDS, imagenetClass, type ImageNetClass } from './classes';
+export { decodePredictions, type PredictionRow } from './predictions';
+export {
+  IMAGE_EXTENSIONS,
+  imageFolder,
+  type ImageDataset,
+  type ImageFolderDataset,
+  type ImageFolderOptions,
+  type Sample,
+} from './folder';
+export { imagenetValidation, type ImageNetValidationOptions } from './validation-set';
+export { decodeImage, ImageDecodeError, type DecodeOptions, type DecodedImage } from './decode';
+export type { Padding, Rect, ResizeKernel, ViewGeometry } from './geometry';
+export {
+  centerCrop,
+  compose,
+  horizontalFlip,
+  multiScaleViews,
+  pad,
+  randomCrop,
+  randomHorizontalFlip,
+  randomResizedCrop,
+  resize,
+  resizeShorterSide,
+  tenCropViews,
+  type ComposeOptions,
+  type LightingOptions,
+  type MeanImage,
+  type Normalization,
+  type RandomResizedCropOptions,
+  type ResolvedNormalization,
+  type SamplePlan,
+  type Transform,
+  type TransformStep,
+} from './transforms';
+export {
+  CIFAR10_MEAN,
+  CIFAR10_STD,
+  IMAGENET_MEAN,
+  IMAGENET_MEAN_255,
+  IMAGENET_PCA_LIGHTING,
+  IMAGENET_STD,
+  cifarEval,
+  cifarTrain,
+  multiScaleEval,
+  resnetPaperEval,
+  resnetPaperTrain,
+  tenCrop,
+  torchvisionEval,
+  torchvisionTrain,
+  vggPaperTrain,
+  type CifarOptions,
+  type EvalOptions,
+  type MultiScaleEvalOptions,
+  type PaperNormalizationOptions,
+  type ResnetPaperTrainOptions,
+  type TorchvisionOptions,
+  type VggPaperTrainOptions,
+} from './presets';
+export { transformImage, type TransformedView, type TransformImageOptions } from './pipeline';
+export {
+  createLoader,
+  ImageLoader,
+  type Batch,
+  type LoaderOptions,
+  type LoaderState,
+  type LoaderStats,
+  type SkippedImage,
+} from './loader';
+export { Random } from './rng';
+export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
+export {
+  synthesizeImageFolder,
+  type SynthesizedFolder,
+  type SynthesizeOptions,
+} from './synthesize';
+export { checkImageFolder, type CheckImageFolderOptions, type ImageFolderReport } from './check';

@@ -1,0 +1,194 @@
+import { readdir, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { bool, checkKnownOptions, fail } from './validate';
+
+/** One image of a dataset: its file and its class index. */
+export interface Sample {
+  /** Path of the image file. */
+  readonly path: string;
+  /** Class index into the dataset's `classes`. */
+  readonly label: number;
+}
+
+/**
+ * What the loader needs from a dataset: a list of samples and the class
+ * names their labels index into. Build one by hand for any other layout.
+ */
+export interface ImageDataset {
+  /** Class names (for ImageNet, wnids); `label` indexes into this list. */
+  readonly classes: readonly string[];
+  /** Every sample, in a fixed order (the loader shuffles a copy of the indices). */
+  readonly samples: readonly Sample[];
+}
+
+/** An {@link ImageDataset} read from a folder, with what was left out. */
+export interface ImageFolderDataset extends ImageDataset {
+  /** The folder that was listed. */
+  readonly root: string;
+  /** Files that are not images (by extension), skipped and counted. */
+  readonly ignored: readonly string[];
+}
+
+/**
+ * File extensions (lower case, with the dot) that {@link imageFolder} lists;
+ * matched case-insensitively. Decoding goes by the file's content, not by
+ * this list, so a PNG named `.JPEG` still decodes.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = Object.freeze([
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.tif',
+  '.tiff',
+  '.avif',
+  '.heic',
+  '.jfif',
+]);
+
+/** Options of {@link imageFolder}. */
+export interface ImageFolderOptions {
+  /**
+   * The class list, when it is known in advance (e.g. {@link IMAGENET_WNIDS}
+   * for a subset of ImageNet, so that labels keep their standard indices).
+   * Every class folder must then be in this list. Default: the sorted folder names.
+   */
+  classes?: readonly string[];
+  /** Accept class folders that hold no image (default `false`: an error naming the folder). */
+  allowEmptyClasses?: boolean;
+  /** Extensions to list, lower case with the dot. Default {@link IMAGE_EXTENSIONS}. */
+  extensions?: readonly string[];
+}
+
+const WHERE = 'imageFolder';
+
+/** Hidden entries (`.DS_Store`, `.ipynb_checkpoints`, `._foo.jpg`) are never classes or samples. */
+export function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/** Code-unit order, as Python's `sorted()` on ASCII names: `n01440764` before `n01443537`. */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+async function isDirectory(
+  path: string,
+  entry: { isDirectory(): boolean; isSymbolicLink(): boolean },
+) {
+  if (entry.isDirectory()) return true;
+  return entry.isSymbolicLink() ? (await stat(path)).isDirectory() : false;
+}
+
+/** Lists the image files under `dir` (recursively), sorted, and the non-image files. */
+export async function listImages(
+  dir: string,
+  extensions: readonly string[],
+): Promise<{ images: string[]; ignored: string[] }> {
+  const images: string[] = [];
+  const ignored: string[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+    byCodeUnit(a.name, b.name),
+  );
+  for (const entry of entries) {
+    if (isHidden(entry.name)) continue;
+    const path = join(dir, entry.name);
+    if (await isDirectory(path, entry)) {
+      const inner = await listImages(path, extensions);
+      images.push(...inner.images);
+      ignored.push(...inner.ignored);
+    } else if (extensions.includes(extname(entry.name).toLowerCase())) {
+      images.push(path);
+    } else {
+      ignored.push(path);
+    }
+  }
+  return { images, ignored };
+}
+
+function checkClassList(where: string, classes: unknown): readonly string[] {
+  if (
+    !Array.isArray(classes) ||
+    classes.length === 0 ||
+    !classes.every((c) => typeof c === 'string')
+  ) {
+    fail(where, 'classes', classes, 'a non-empty array of class names');
+  }
+  if (new Set(classes).size !== classes.length)
+    fail(where, 'classes', classes, 'a list without duplicates');
+  return classes;
+}
+
+/**
+ * Lists an image-folder dataset laid out as `root/<class>/<image>` (ImageNet's
+ * `train/`, a validation folder with class sub-folders, Imagenette, your own
+ * photos). Classes are the sorted folder names, so for ILSVRC-2012
+ * `n01440764` → 0 … `n15075141` → 999, as in torchvision's `ImageFolder`.
+ *
+ * Hidden files and folders are never classes or samples; extensions match
+ * case-insensitively; images in nested folders of a class belong to it;
+ * files that are not images are skipped and listed in `ignored`.
+ *
+ * @example
+ * ```ts
+ * const train = await imageFolder('/data/imagenet/train');
+ * train.classes.length; // 1000
+ * train.samples[0]; // { path: '/data/imagenet/train/n01440764/n01440764_10026.JPEG', label: 0 }
+ * ```
+ * @throws when `root` is missing or has no class folder, or a class folder is
+ *   empty (unless `allowEmptyClasses`), naming the folder.
+ */
+export async function imageFolder(
+  root: string,
+  options: ImageFolderOptions = {},
+): Promise<ImageFolderDataset> {
+  checkKnownOptions(WHERE, options, ['classes', 'allowEmptyClasses', 'extensions']);
+  const allowEmpty = bool(WHERE, 'allowEmptyClasses', options.allowEmptyClasses ?? false);
+  const extensions = (options.extensions ?? IMAGE_EXTENSIONS).map((e) => e.toLowerCase());
+  const given = options.classes === undefined ? undefined : checkClassList(WHERE, options.classes);
+
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    throw new Error(
+      `${WHERE}: cannot read the dataset folder ${root}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const folders: string[] = [];
+  const ignored: string[] = [];
+  for (const entry of entries) {
+    if (isHidden(entry.name)) continue;
+    const path = join(root, entry.name);
+    if (await isDirectory(path, entry)) folders.push(entry.name);
+    else ignored.push(path);
+  }
+  folders.sort(byCodeUnit);
+  if (folders.length === 0) {
+    throw new Error(
+      `${WHERE}: ${root} has no class folders; expected the layout root/<class>/<image> (e.g. train/n01440764/n01440764_10026.JPEG).`,
+    );
+  }
+  const classes = given ?? folders;
+  const indexOf = new Map(classes.map((c, i) => [c, i]));
+  const samples: Sample[] = [];
+  for (const folder of folders) {
+    const label = indexOf.get(folder);
+    if (label === undefined) {
+      throw new Error(
+        `${WHERE}: folder ${join(root, folder)} is not one of the ${classes.length} classes given in option "classes".`,
+      );
+    }
+    const listed = await listImages(join(root, folder), extensions);
+    if (listed.images.length === 0 && !allowEmpty) {
+      throw new Error(
+        `${WHERE}: class folder ${join(root, folder)} contains no image (extensions ${extensions.join(', ')}); remove it or pass allowEmptyClasses: true.`,
+      );
+    }
+    for (const path of listed.images) samples.push({ path, label });
+    ignored.push(...listed.ignored);
+  }
+  return { root, classes, samples, ignored: ignored.sort(byCodeUnit) };
+}

@@ -1,0 +1,567 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { generator, type Dataset } from '@tensorflow/tfjs-data';
+import { availableParallelism } from 'node:os';
+import {
+  ImageDecodeError,
+  resolveDecodeOptions,
+  type DecodeOptions,
+  type ResolvedDecodeOptions,
+} from './decode';
+import type { ImageDataset } from './folder';
+import { normalizeInto, renderSample, type RenderedSample } from './pipeline';
+import { permutation, Random } from './rng';
+import type { Transform } from './transforms';
+import { bool, checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
+
+/** Where a loader stands: enough to resume exactly where it stopped. */
+export interface LoaderState {
+  /** The loader's seed (a resumed loader must use the same one). */
+  readonly seed: number;
+  /** The epoch the next batch comes from (0-based). */
+  readonly epoch: number;
+  /** Index, in this epoch's order of this rank's samples, of the next sample to read. */
+  readonly position: number;
+  /** This loader's shard. */
+  readonly rank: number;
+  /** Number of shards. */
+  readonly worldSize: number;
+  /** Number of samples in the dataset (checked on resume). */
+  readonly samples: number;
+}
+
+/** An image that could not be read, with why. */
+export interface SkippedImage {
+  /** The file. */
+  readonly path: string;
+  /** What went wrong. */
+  readonly reason: string;
+  /** The epoch in which it was skipped. */
+  readonly epoch: number;
+}
+
+/** One batch. The tensors belong to the caller, who disposes them. */
+export interface Batch {
+  /** `[n · views, height, width, 3]` float32, NHWC; the views of an image are consecutive. */
+  readonly images: tf.Tensor4D;
+  /** `[n]` int32 class indices, or `[n, numClasses]` float32 one-hot rows. */
+  readonly labels: tf.Tensor1D | tf.Tensor2D;
+  /** The files of the `n` images, in order. */
+  readonly paths: readonly string[];
+  /** Dataset indices of the `n` images. */
+  readonly indices: readonly number[];
+  /** The epoch this batch belongs to. */
+  readonly epoch: number;
+  /** Images skipped while this batch was assembled (training mode only). */
+  readonly skipped: readonly SkippedImage[];
+}
+
+/** Running counts of a loader, over everything it has yielded. */
+export interface LoaderStats {
+  /** Images delivered in batches. */
+  readonly seen: number;
+  /** Images skipped as unreadable, with their paths. */
+  readonly skipped: readonly SkippedImage[];
+  /** Images left out because they fell in a dropped last batch. */
+  readonly dropped: number;
+  /** Decodes started so far (including prefetched ones), for checking the prefetch bound. */
+  readonly decodesStarted: number;
+}
+
+/** Options of {@link createLoader}. */
+export interface LoaderOptions {
+  /** The transform (a preset such as {@link resnetPaperTrain}, or {@link compose}d). It must have a fixed output size. */
+  transform: Transform;
+  /** Images per batch. */
+  batchSize: number;
+  /** Reshuffle every epoch (default: `transform.training`). */
+  shuffle?: boolean;
+  /** Seed of the shuffling and the augmentation (default 0). Same seed, same batches, on any machine. */
+  seed?: number;
+  /** Iteration stops when this many epochs are complete (default 1). */
+  epochs?: number;
+  /** Leave out an epoch's last, incomplete batch (default: `transform.training`). */
+  dropLast?: boolean;
+  /** This process's shard, 0 … worldSize − 1 (default 0). */
+  rank?: number;
+  /** Number of shards (data-parallel processes; default 1). */
+  worldSize?: number;
+  /** Completed batches held ready ahead of the consumer (default 2). Bounds memory. */
+  prefetch?: number;
+  /** Images decoded at once (default: twice the number of cores). */
+  concurrency?: number;
+  /** Labels as `'index'` (int32, default) or `'oneHot'` (float32). */
+  labels?: 'index' | 'oneHot';
+  /** Number of classes for one-hot labels (default: the dataset's class count). */
+  numClasses?: number;
+  /**
+   * Fail on the first unreadable image, with an error naming it (default:
+   * `!transform.training`, i.e. strict for evaluation). Otherwise such images
+   * are skipped, counted and reported with their paths.
+   */
+  strict?: boolean;
+  /** How images are decoded (pixel limit, EXIF orientation, …). */
+  decode?: DecodeOptions;
+  /** Continue from a saved {@link ImageLoader.state}. */
+  resume?: LoaderState;
+}
+
+interface PreparedBatch {
+  kind: 'batch';
+  images: Float32Array;
+  count: number;
+  labels: number[];
+  paths: string[];
+  indices: number[];
+  epoch: number;
+  skipped: SkippedImage[];
+  state: LoaderState;
+}
+interface Marker {
+  kind: 'marker';
+  state: LoaderState;
+  skipped: SkippedImage[];
+  dropped: number;
+}
+type Item = PreparedBatch | Marker | { kind: 'error'; error: Error } | { kind: 'end' };
+
+type Outcome = { ok: true; sample: RenderedSample } | { ok: false; error: Error };
+
+const WHERE = 'createLoader';
+
+/**
+ * A batched, shuffled, sharded, prefetching, resumable image loader. Iterate
+ * it with `for await`, or turn it into a `tf.data.Dataset` with
+ * {@link ImageLoader.toDataset}. Create one with {@link createLoader}.
+ *
+ * Every random choice is a pure function of `(seed, epoch, sample)`: the
+ * order of an epoch is a Fisher–Yates permutation seeded by `(seed, epoch)`,
+ * and an image's augmentation is seeded by `(seed, epoch, index)`. So the
+ * batches do not depend on decode timing or concurrency, and the position
+ * ({@link ImageLoader.state}) is all a resumed run needs.
+ */
+export class ImageLoader implements AsyncIterable<Batch> {
+  /** The dataset being loaded. */
+  readonly dataset: ImageDataset;
+  /** The transform applied to every image. */
+  readonly transform: Transform;
+  /** Images per batch. */
+  readonly batchSize: number;
+  /** Number of epochs after which iteration stops. */
+  readonly epochs: number;
+  private readonly shuffle: boolean;
+  private readonly seed: number;
+  private readonly dropLast: boolean;
+  private readonly rank: number;
+  private readonly worldSize: number;
+  private readonly prefetch: number;
+  private readonly concurrency: number;
+  private readonly oneHot: boolean;
+  private readonly numClasses: number;
+  private readonly strict: boolean;
+  private readonly decode: ResolvedDecodeOptions;
+  private readonly height: number;
+  private readonly width: number;
+  private position: { epoch: number; position: number };
+  private counters = { seen: 0, skipped: [] as SkippedImage[], dropped: 0, decodesStarted: 0 };
+  private iterating = false;
+
+  /** Prefer {@link createLoader}; the options are documented there. */
+  constructor(dataset: ImageDataset, options: LoaderOptions) {
+    checkKnownOptions(WHERE, options, [
+      'transform',
+      'batchSize',
+      'shuffle',
+      'seed',
+      'epochs',
+      'dropLast',
+      'rank',
+      'worldSize',
+      'prefetch',
+      'concurrency',
+      'labels',
+      'numClasses',
+      'strict',
+      'decode',
+      'resume',
+    ]);
+    if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
+      throw new Error(
+        `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
+      );
+    }
+    if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
+    const transform = options.transform;
+    if (!transform || typeof transform.plan !== 'function') {
+      fail(
+        WHERE,
+        'transform',
+        transform,
+        'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
+      );
+    }
+    if (!transform.outputSize) {
+      throw new Error(
+        `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
+      );
+    }
+    this.dataset = dataset;
+    this.transform = transform;
+    [this.height, this.width] = transform.outputSize;
+    this.batchSize = positiveInt(WHERE, 'batchSize', options.batchSize);
+    this.shuffle = bool(WHERE, 'shuffle', options.shuffle ?? transform.training);
+    this.seed = nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
+    this.epochs = positiveInt(WHERE, 'epochs', options.epochs ?? 1);
+    this.dropLast = bool(WHERE, 'dropLast', options.dropLast ?? transform.training);
+    this.worldSize = positiveInt(WHERE, 'worldSize', options.worldSize ?? 1);
+    this.rank = nonNegativeInt(WHERE, 'rank', options.rank ?? 0);
+    if (this.rank >= this.worldSize)
+      fail(WHERE, 'rank', this.rank, `less than worldSize (${this.worldSize})`);
+    this.prefetch = positiveInt(WHERE, 'prefetch', options.prefetch ?? 2);
+    this.concurrency = positiveInt(
+      WHERE,
+      'concurrency',
+      options.concurrency ?? Math.max(2, 2 * availableParallelism()),
+    );
+    this.oneHot =
+      oneOf(WHERE, 'labels', options.labels ?? 'index', ['index', 'oneHot']) === 'oneHot';
+    this.numClasses = positiveInt(
+      WHERE,
+      'numClasses',
+      options.numClasses ?? dataset.classes.length,
+    );
+    this.strict = bool(WHERE, 'strict', options.strict ?? !transform.training);
+    this.decode = resolveDecodeOptions(WHERE, options.decode);
+    this.position = { epoch: 0, position: 0 };
+    if (options.resume !== undefined) this.restore(options.resume);
+  }
+
+  private restore(state: LoaderState): void {
+    const expected: Record<string, number> = {
+      seed: this.seed,
+      rank: this.rank,
+      worldSize: this.worldSize,
+      samples: this.dataset.samples.length,
+    };
+    for (const [key, value] of Object.entries(expected)) {
+      if ((state as unknown as Record<string, unknown>)[key] !== value) {
+        throw new Error(
+          `${WHERE}: option "resume" was saved with ${key} = ${String((state as unknown as Record<string, unknown>)[key])}, but this loader has ${key} = ${value}; a resumed run must use the same dataset, seed and sharding.`,
+        );
+      }
+    }
+    const epoch = nonNegativeInt(WHERE, 'resume.epoch', state.epoch);
+    const position = nonNegativeInt(WHERE, 'resume.position', state.position);
+    if (position > this.shardLength())
+      fail(WHERE, 'resume.position', position, `at most ${this.shardLength()}`);
+    this.position = { epoch, position };
+  }
+
+  /** Samples this rank reads per epoch. */
+  shardLength(): number {
+    const n = this.dataset.samples.length;
+    // Training shards are equal (the tail of the shuffled order is left out);
+    // evaluation shards cover every sample, so they may differ by one.
+    if (this.shuffle) return Math.floor(n / this.worldSize);
+    return Math.floor(n / this.worldSize) + (this.rank < n % this.worldSize ? 1 : 0);
+  }
+
+  /** Batches per epoch (fewer if images are skipped). */
+  get batchesPerEpoch(): number {
+    const n = this.shardLength();
+    return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
+  }
+
+  /** This rank's dataset indices for `epoch`, in reading order. */
+  epochOrder(epoch: number): Uint32Array {
+    const n = this.dataset.samples.length;
+    const order = this.shuffle
+      ? permutation(n, new Random(this.seed, epoch, 0x5eed))
+      : Uint32Array.from({ length: n }, (_, i) => i);
+    const length = this.shardLength();
+    const shard = new Uint32Array(length);
+    for (let k = 0; k < length; k++) shard[k] = order[this.rank + k * this.worldSize];
+    return shard;
+  }
+
+  /** The position after the last batch yielded; pass it as `resume` to continue exactly there. */
+  get state(): LoaderState {
+    return {
+      seed: this.seed,
+      epoch: this.position.epoch,
+      position: this.position.position,
+      rank: this.rank,
+      worldSize: this.worldSize,
+      samples: this.dataset.samples.length,
+    };
+  }
+
+  /** Counts over everything yielded so far. */
+  get stats(): LoaderStats {
+    return { ...this.counters, skipped: [...this.counters.skipped] };
+  }
+
+  private stateAt(epoch: number, position: number): LoaderState {
+    return { ...this.state, epoch, position };
+  }
+
+  private load(index: number, epoch: number): Promise<Outcome> {
+    this.counters.decodesStarted++;
+    const { path } = this.dataset.samples[index];
+    return renderSample(
+      path,
+      this.transform,
+      new Random(this.seed, epoch, index),
+      this.decode,
+    ).then(
+      (sample) => ({ ok: true as const, sample }),
+      (error: Error) => ({
+        ok: false as const,
+        error:
+          error instanceof ImageDecodeError ? error : new ImageDecodeError(path, error.message),
+      }),
+    );
+  }
+
+  /**
+   * Iterates batches from the current position until `epochs` epochs are
+   * complete. Leaving the loop early (`break`) stops the decoding and keeps
+   * the position of the last batch yielded.
+   */
+  [Symbol.asyncIterator](): AsyncIterator<Batch> {
+    if (this.iterating)
+      throw new Error(
+        'ImageLoader: this loader is already being iterated; finish or break that loop first.',
+      );
+    this.iterating = true;
+    const ready: Item[] = [];
+    let batchesReady = 0;
+    let stopped = false;
+    let wakeConsumer: (() => void) | undefined;
+    let wakeProducer: (() => void) | undefined;
+    const signal = (which: 'consumer' | 'producer') => {
+      const wake = which === 'consumer' ? wakeConsumer : wakeProducer;
+      if (which === 'consumer') wakeConsumer = undefined;
+      else wakeProducer = undefined;
+      wake?.();
+    };
+    const push = async (item: Item) => {
+      while (item.kind === 'batch' && batchesReady >= this.prefetch && !stopped) {
+        await new Promise<void>((resolve) => (wakeProducer = resolve));
+      }
+      if (stopped) return;
+      if (item.kind === 'batch') batchesReady++;
+      ready.push(item);
+      signal('consumer');
+    };
+    const viewSize = this.height * this.width * 3;
+    const imageSize = viewSize * this.transform.views;
+    const views = this.transform.views;
+
+    const produce = async () => {
+      const start = { ...this.position };
+      for (let epoch = start.epoch; epoch < this.epochs && !stopped; epoch++) {
+        const order = this.epochOrder(epoch);
+        const window: { position: number; index: number; outcome: Promise<Outcome> }[] = [];
+        let cursor = epoch === start.epoch ? start.position : 0;
+        const newBatch = (): PreparedBatch => ({
+          kind: 'batch',
+          images: new Float32Array(this.batchSize * imageSize),
+          count: 0,
+          labels: [],
+          paths: [],
+          indices: [],
+          epoch,
+          skipped: [],
+          state: this.stateAt(epoch, 0),
+        });
+        let batch = newBatch();
+        while (!stopped && (cursor < order.length || window.length > 0)) {
+          while (window.length < this.concurrency && cursor < order.length) {
+            window.push({
+              position: cursor,
+              index: order[cursor],
+              outcome: this.load(order[cursor], epoch),
+            });
+            cursor++;
+          }
+          const head = window.shift()!;
+          const outcome = await head.outcome;
+          if (stopped) break;
+          const sample = this.dataset.samples[head.index];
+          if (!outcome.ok) {
+            if (this.strict) {
+              await Promise.all(window.map((w) => w.outcome));
+              await push({ kind: 'error', error: outcome.error });
+              return;
+            }
+            batch.skipped.push({
+              path: sample.path,
+              reason: (outcome.error as ImageDecodeError).reason ?? outcome.error.message,
+              epoch,
+            });
+          } else {
+            const { views: rendered, rgbOffset } = outcome.sample;
+            for (let v = 0; v < views; v++) {
+              const view = rendered[v];
+              if (view.height !== this.height || view.width !== this.width) {
+                throw new Error(
+                  `${this.transform.name} produced a ${view.height}×${view.width} view of ${sample.path}; expected ${this.height}×${this.width}.`,
+                );
+              }
+              normalizeInto(
+                batch.images,
+                (batch.count * views + v) * viewSize,
+                view.data,
+                this.transform.normalization,
+                rgbOffset,
+              );
+            }
+            batch.count++;
+            batch.labels.push(sample.label);
+            batch.paths.push(sample.path);
+            batch.indices.push(head.index);
+          }
+          if (batch.count === this.batchSize) {
+            batch.state = this.stateAt(epoch, head.position + 1);
+            await push(batch);
+            batch = newBatch();
+          }
+        }
+        if (stopped) {
+          await Promise.all(window.map((w) => w.outcome));
+          return;
+        }
+        let dropped = 0;
+        if (batch.count > 0 && !this.dropLast) {
+          batch.state = this.stateAt(epoch, order.length);
+          batch.images = batch.images.slice(0, batch.count * imageSize);
+          await push(batch);
+          batch = newBatch();
+        } else {
+          dropped = batch.count;
+        }
+        await push({
+          kind: 'marker',
+          state: this.stateAt(epoch + 1, 0),
+          skipped: batch.skipped,
+          dropped,
+        });
+      }
+      await push({ kind: 'end' });
+    };
+
+    const producer = produce().catch((error: Error) => {
+      ready.push({ kind: 'error', error });
+      signal('consumer');
+    });
+    const finish = async () => {
+      stopped = true;
+      signal('producer');
+      await producer;
+      this.iterating = false;
+    };
+
+    const next = async (): Promise<IteratorResult<Batch>> => {
+      for (;;) {
+        const item = ready.shift();
+        if (!item) {
+          if (!this.iterating) return { done: true, value: undefined };
+          await new Promise<void>((resolve) => (wakeConsumer = resolve));
+          continue;
+        }
+        if (item.kind === 'end') {
+          await finish();
+          return { done: true, value: undefined };
+        }
+        if (item.kind === 'error') {
+          await finish();
+          throw item.error;
+        }
+        if (item.kind === 'marker') {
+          this.position = { epoch: item.state.epoch, position: item.state.position };
+          this.counters.skipped.push(...item.skipped);
+          this.counters.dropped += item.dropped;
+          continue;
+        }
+        batchesReady--;
+        signal('producer');
+        this.position = { epoch: item.state.epoch, position: item.state.position };
+        this.counters.seen += item.count;
+        this.counters.skipped.push(...item.skipped);
+        return { done: false, value: this.toBatch(item) };
+      }
+    };
+
+    return {
+      next,
+      return: async () => {
+        if (this.iterating) await finish();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  private toBatch(item: PreparedBatch): Batch {
+    const n = item.count;
+    const images = tf.tensor4d(
+      item.images,
+      [n * this.transform.views, this.height, this.width, 3],
+      'float32',
+    );
+    let labels: tf.Tensor1D | tf.Tensor2D;
+    if (this.oneHot) {
+      const values = new Float32Array(n * this.numClasses);
+      item.labels.forEach((label, i) => {
+        if (label >= this.numClasses)
+          throw new Error(
+            `${WHERE}: label ${label} of ${item.paths[i]} is not below numClasses (${this.numClasses}).`,
+          );
+        values[i * this.numClasses + label] = 1;
+      });
+      labels = tf.tensor2d(values, [n, this.numClasses], 'float32');
+    } else {
+      labels = tf.tensor1d(Int32Array.from(item.labels), 'int32');
+    }
+    return {
+      images,
+      labels,
+      paths: item.paths,
+      indices: item.indices,
+      epoch: item.epoch,
+      skipped: item.skipped,
+    };
+  }
+
+  /**
+   * The loader as a `tf.data.Dataset` of `{ xs, ys }` (images, labels), ready
+   * for `model.fitDataset`. Each iteration of the dataset continues from the
+   * loader's current position.
+   */
+  toDataset(): Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor1D | tf.Tensor2D }> {
+    const iterate = async function* (loader: ImageLoader) {
+      for await (const batch of loader) yield { xs: batch.images, ys: batch.labels };
+    };
+    return generator(() => iterate(this));
+  }
+}
+
+/**
+ * Creates an {@link ImageLoader}: NHWC float32 batches (one tensor per batch,
+ * normalised on typed arrays) and int32 or one-hot labels, with seeded
+ * shuffling, epochs, drop-last, sharding, bounded prefetch, concurrent
+ * decoding and exact resume.
+ *
+ * @example
+ * ```ts
+ * const train = await imageFolder('/data/imagenet/train');
+ * const loader = createLoader(train, { transform: resnetPaperTrain(), batchSize: 256, seed: 1, epochs: 90 });
+ * for await (const { images, labels } of loader) {
+ *   await model.trainOnBatch(images, labels);
+ *   tf.dispose([images, labels]);
+ *   saveCheckpoint({ loader: loader.state });
+ * }
+ * ```
+ */
+export function createLoader(dataset: ImageDataset, options: LoaderOptions): ImageLoader {
+  return new ImageLoader(dataset, options);
+}

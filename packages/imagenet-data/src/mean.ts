@@ -1,0 +1,93 @@
+import { resolveDecodeOptions, type DecodeOptions } from './decode';
+import type { ImageDataset } from './folder';
+import { renderSample } from './pipeline';
+import { Random } from './rng';
+import {
+  centerCrop,
+  compose,
+  resizeShorterSide,
+  type MeanImage,
+  type Transform,
+} from './transforms';
+import { checkKnownOptions, positiveInt } from './validate';
+
+/** Options of {@link computeMean}. */
+export interface ComputeMeanOptions {
+  /**
+   * The geometry the mean is taken over (its normalisation is ignored).
+   * Default: shorter side 256, centre crop 224, matching the ResNet presets.
+   */
+  transform?: Transform;
+  /** Use at most this many images, spread evenly over the dataset (default: all). */
+  limit?: number;
+  /** Images decoded at once (default 8). */
+  concurrency?: number;
+  /** Decode options. */
+  decode?: DecodeOptions;
+}
+
+/** The training set's mean, per pixel and per channel, on the 0 … 255 scale. */
+export interface DatasetMean {
+  /** Per-pixel mean image (for `mean` in the paper presets). */
+  readonly image: MeanImage;
+  /** Per-channel mean `[r, g, b]`. */
+  readonly channel: readonly [number, number, number];
+  /** Images averaged (unreadable ones are left out). */
+  readonly count: number;
+}
+
+/**
+ * Computes the mean image and the per-channel mean of a dataset, as AlexNet,
+ * VGG and ResNet subtract them ("the per-pixel mean subtracted", ResNet §3.4).
+ *
+ * @example
+ * ```ts
+ * const { image } = await computeMean(train, { limit: 10_000 });
+ * const transform = resnetPaperTrain({ mean: image });
+ * ```
+ */
+export async function computeMean(
+  dataset: ImageDataset,
+  options: ComputeMeanOptions = {},
+): Promise<DatasetMean> {
+  const where = 'computeMean';
+  checkKnownOptions(where, options, ['transform', 'limit', 'concurrency', 'decode']);
+  const transform =
+    options.transform ?? compose([resizeShorterSide(256), centerCrop(224)], { training: false });
+  if (!transform.outputSize || transform.views !== 1) {
+    throw new Error(
+      `${where}: the transform must give one view of a fixed size; "${transform.name}" does not.`,
+    );
+  }
+  const total = dataset.samples.length;
+  const limit = Math.min(total, positiveInt(where, 'limit', options.limit ?? total));
+  const concurrency = positiveInt(where, 'concurrency', options.concurrency ?? 8);
+  const decode = resolveDecodeOptions(where, options.decode);
+  const [height, width] = transform.outputSize;
+  const sum = new Float64Array(height * width * 3);
+  let count = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < limit) {
+      const k = next++;
+      const { path } = dataset.samples[Math.floor((k * total) / limit)];
+      try {
+        const { views } = await renderSample(path, transform, new Random(0, k), decode);
+        const pixels = views[0].data;
+        for (let i = 0; i < pixels.length; i++) sum[i] += pixels[i];
+        count++;
+      } catch {
+        // Unreadable images are left out of the mean.
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (count === 0) throw new Error(`${where}: none of the ${limit} images could be read.`);
+  const data = new Float32Array(sum.length);
+  const channel = [0, 0, 0];
+  for (let i = 0; i < sum.length; i++) {
+    data[i] = sum[i] / count;
+    channel[i % 3] += sum[i] / count / (height * width);
+  }
+  return { image: { height, width, data }, channel: channel as [number, number, number], count };
+}

@@ -1,0 +1,143 @@
+import {
+  ImageDecodeError,
+  readHeader,
+  readImageFile,
+  resolveDecodeOptions,
+  toRgb,
+  openImage,
+  type DecodeOptions,
+  type DecodedImage,
+  type ResolvedDecodeOptions,
+} from './decode';
+import { renderView } from './geometry';
+import { Random } from './rng';
+import type { ResolvedNormalization, Transform } from './transforms';
+import { checkKnownOptions, finiteNumber } from './validate';
+
+/** The 8-bit views of one image and the colour shift to apply when normalising. */
+export interface RenderedSample {
+  /** One image per view. */
+  readonly views: DecodedImage[];
+  /** Lighting offset, in scaled units. */
+  readonly rgbOffset: readonly [number, number, number];
+}
+
+/**
+ * Reads one image and renders its views: header first (pixel limit), then
+ * the transform's plan, then sharp. A single view is decoded straight to its
+ * output size (JPEG shrink-on-load); several views share one decode.
+ */
+export async function renderSample(
+  input: string | Buffer,
+  transform: Transform,
+  rng: Random,
+  decode: ResolvedDecodeOptions,
+): Promise<RenderedSample> {
+  const path = typeof input === 'string' ? input : '<buffer>';
+  const buffer =
+    typeof input === 'string' ? await readImageFile(input, decode.maxFileBytes) : input;
+  if (buffer.length === 0) throw new ImageDecodeError(path, 'the input is empty (0 bytes)');
+  const header = await readHeader(buffer, path, decode);
+  let plan;
+  try {
+    plan = transform.plan(header.width, header.height, rng);
+  } catch (error) {
+    throw new ImageDecodeError(path, `${transform.name}: ${(error as Error).message}`);
+  }
+  let views: DecodedImage[];
+  if (plan.views.length === 1) {
+    views = [await renderView(buffer, plan.views[0], path, decode, transform.kernel)];
+  } else {
+    const decoded = await toRgb(openImage(buffer, decode), path, decode);
+    views = await Promise.all(
+      plan.views.map((g) => renderView(decoded, g, path, decode, transform.kernel)),
+    );
+  }
+  return { views, rgbOffset: plan.rgbOffset };
+}
+
+/**
+ * Writes `(pixel · scale + offset − mean) / std` for one `[h, w, 3]` view into
+ * `out` at `offset`. Plain typed-array arithmetic: per image this is far
+ * cheaper than creating and combining tfjs tensors.
+ */
+export function normalizeInto(
+  out: Float32Array,
+  offset: number,
+  pixels: Uint8Array,
+  n: ResolvedNormalization,
+  rgbOffset: readonly [number, number, number],
+): void {
+  const length = pixels.length;
+  const [s0, s1, s2] = n.std;
+  if (Array.isArray(n.mean)) {
+    const m = n.mean as readonly number[];
+    const a0 = n.scale / s0;
+    const a1 = n.scale / s1;
+    const a2 = n.scale / s2;
+    const b0 = (rgbOffset[0] - m[0]) / s0;
+    const b1 = (rgbOffset[1] - m[1]) / s1;
+    const b2 = (rgbOffset[2] - m[2]) / s2;
+    for (let i = 0; i < length; i += 3) {
+      out[offset + i] = pixels[i] * a0 + b0;
+      out[offset + i + 1] = pixels[i + 1] * a1 + b1;
+      out[offset + i + 2] = pixels[i + 2] * a2 + b2;
+    }
+    return;
+  }
+  const mean = (n.mean as { data: Float32Array }).data;
+  if (mean.length !== length) {
+    throw new Error(`the mean image has ${mean.length} values but the view has ${length}.`);
+  }
+  const scale = n.scale;
+  for (let i = 0; i < length; i += 3) {
+    out[offset + i] = (pixels[i] * scale + rgbOffset[0] - mean[i]) / s0;
+    out[offset + i + 1] = (pixels[i + 1] * scale + rgbOffset[1] - mean[i + 1]) / s1;
+    out[offset + i + 2] = (pixels[i + 2] * scale + rgbOffset[2] - mean[i + 2]) / s2;
+  }
+}
+
+/** One transformed view: float32 `[height, width, 3]`. */
+export interface TransformedView {
+  /** `height × width × 3` values, RGB, row-major. */
+  readonly data: Float32Array;
+  /** Height in pixels. */
+  readonly height: number;
+  /** Width in pixels. */
+  readonly width: number;
+}
+
+/** Options of {@link transformImage}. */
+export interface TransformImageOptions {
+  /** Seed of the random choices (default 0). */
+  seed?: number;
+  /** How the image is decoded. */
+  decode?: DecodeOptions;
+}
+
+/**
+ * Applies a transform to one image and returns its float32 views: the way to
+ * use {@link multiScaleEval} (views of varying size) or to inspect a preset.
+ *
+ * @example
+ * ```ts
+ * const views = await transformImage('photo.JPEG', multiScaleEval());
+ * for (const v of views) console.log(v.height, v.width); // shorter side 224, 256, 384, 480, 640
+ * ```
+ */
+export async function transformImage(
+  input: string | Buffer,
+  transform: Transform,
+  options: TransformImageOptions = {},
+): Promise<TransformedView[]> {
+  const where = 'transformImage';
+  checkKnownOptions(where, options, ['seed', 'decode']);
+  const seed = finiteNumber(where, 'seed', options.seed ?? 0);
+  const decode = resolveDecodeOptions(where, options.decode);
+  const sample = await renderSample(input, transform, new Random(seed), decode);
+  return sample.views.map((v) => {
+    const data = new Float32Array(v.data.length);
+    normalizeInto(data, 0, v.data, transform.normalization, sample.rgbOffset);
+    return { data, height: v.height, width: v.width };
+  });
+}

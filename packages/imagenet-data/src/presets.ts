@@ -1,0 +1,286 @@
+import type { LightingOptions, MeanImage, Normalization, Transform } from './transforms';
+import {
+  centerCrop,
+  compose,
+  multiScaleViews,
+  pad,
+  randomCrop,
+  randomHorizontalFlip,
+  randomResizedCrop,
+  resizeShorterSide,
+  tenCropViews,
+} from './transforms';
+import { checkKnownOptions, fail, positiveInt, range, rgb } from './validate';
+
+/** ImageNet's per-channel RGB mean on the 0 … 1 scale (torchvision's `Normalize` values). */
+export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
+/** ImageNet's per-channel RGB standard deviation on the 0 … 1 scale (torchvision's values). */
+export const IMAGENET_STD: readonly [number, number, number] = [0.229, 0.224, 0.225];
+/** ImageNet's per-channel RGB mean on the 0 … 255 scale (Caffe's and Keras' ResNet preprocessing). */
+export const IMAGENET_MEAN_255: readonly [number, number, number] = [123.68, 116.779, 103.939];
+
+/**
+ * The PCA lighting of AlexNet as fb.resnet.torch (the reference ResNet
+ * training code) parameterises it: eigen-decomposition of ImageNet's RGB
+ * covariance on the 0 … 1 scale, α ~ N(0, 0.1²).
+ */
+export const IMAGENET_PCA_LIGHTING: LightingOptions = Object.freeze({
+  alphaStd: 0.1,
+  eigenvalues: [0.2175, 0.0188, 0.0045] as const,
+  eigenvectors: [
+    [-0.5675, 0.7192, 0.4009] as const,
+    [-0.5808, -0.0045, -0.814] as const,
+    [-0.5836, -0.6948, 0.4203] as const,
+  ],
+});
+
+/** CIFAR-10's per-channel RGB mean on the 0 … 1 scale. */
+export const CIFAR10_MEAN: readonly [number, number, number] = [0.4914, 0.4822, 0.4465];
+/** CIFAR-10's per-channel RGB standard deviation on the 0 … 1 scale. */
+export const CIFAR10_STD: readonly [number, number, number] = [0.247, 0.2435, 0.2616];
+
+/** Normalisation options shared by the paper-style presets (0 … 255 scale). */
+export interface PaperNormalizationOptions {
+  /**
+   * Mean to subtract: per-channel `[r, g, b]` on the 0 … 255 scale (default
+   * {@link IMAGENET_MEAN_255}) or a per-pixel {@link MeanImage} computed from
+   * the training set ({@link computeMean}), as the papers do.
+   */
+  mean?: readonly [number, number, number] | MeanImage;
+  /** Also divide by a per-channel std (0 … 255 scale), e.g. `IMAGENET_STD.map((s) => s * 255)`. Default none. */
+  std?: readonly [number, number, number];
+}
+
+/** Options of {@link resnetPaperTrain}. */
+export interface ResnetPaperTrainOptions extends PaperNormalizationOptions {
+  /** Range of the random shorter side S (default `[256, 480]`). */
+  scale?: readonly [number, number];
+  /** Crop size (default 224). */
+  size?: number;
+  /** AlexNet PCA lighting (default {@link IMAGENET_PCA_LIGHTING}); `false` to turn it off. */
+  lighting?: LightingOptions | false;
+}
+
+function paperNormalization(
+  where: string,
+  options: PaperNormalizationOptions,
+  lighting: LightingOptions | false | undefined,
+): Normalization {
+  const n: Normalization = { scale: 1, mean: options.mean ?? IMAGENET_MEAN_255 };
+  if (options.std !== undefined) n.std = rgb(where, 'std', options.std, true);
+  if (lighting !== undefined && lighting !== false) n.lighting = lighting;
+  return n;
+}
+
+/**
+ * The ResNet paper's training augmentation (He et al. 2015, §3.4): shorter
+ * side resized to a random S ∈ [256, 480], a random 224×224 crop, horizontal
+ * flip with p = 0.5, mean subtraction and the standard colour augmentation
+ * (AlexNet's PCA lighting). Values stay on the 0 … 255 scale minus the mean.
+ *
+ * @see https://arxiv.org/abs/1512.03385 §3.4
+ */
+export function resnetPaperTrain(options: ResnetPaperTrainOptions = {}): Transform {
+  const where = 'resnetPaperTrain';
+  checkKnownOptions(where, options, ['scale', 'size', 'lighting', 'mean', 'std']);
+  const [lo, hi] = range(where, 'scale', options.scale ?? [256, 480], positiveInt);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose([resizeShorterSide([lo, hi]), randomCrop(size), randomHorizontalFlip(0.5)], {
+    name: where,
+    normalization: paperNormalization(where, options, options.lighting ?? IMAGENET_PCA_LIGHTING),
+  });
+}
+
+/** Options of the single- and ten-crop evaluation presets. */
+export interface EvalOptions extends PaperNormalizationOptions {
+  /** Shorter side before cropping (default 256). */
+  resize?: number;
+  /** Crop size (default 224). */
+  size?: number;
+}
+
+/**
+ * Standard single-crop evaluation with paper-style normalisation: shorter
+ * side resized to 256, central 224×224 crop, mean subtracted (0 … 255 scale).
+ */
+export function resnetPaperEval(options: EvalOptions = {}): Transform {
+  const where = 'resnetPaperEval';
+  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
+  const resize = positiveInt(where, 'resize', options.resize ?? 256);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose([resizeShorterSide(resize), centerCrop(size)], {
+    name: where,
+    training: false,
+    normalization: paperNormalization(where, options, false),
+  });
+}
+
+/**
+ * 10-crop testing (AlexNet §4.1; ResNet §3.4 "standard 10-crop testing"):
+ * shorter side 256, the four corner and the centre 224×224 crops, and their
+ * mirrors; average the ten predictions. Batches hold 10 views per image.
+ */
+export function tenCrop(options: EvalOptions = {}): Transform {
+  const where = 'tenCrop';
+  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
+  const resize = positiveInt(where, 'resize', options.resize ?? 256);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose([resizeShorterSide(resize), tenCropViews(size)], {
+    name: where,
+    training: false,
+    normalization: paperNormalization(where, options, false),
+  });
+}
+
+/** Options of {@link multiScaleEval}. */
+export interface MultiScaleEvalOptions extends PaperNormalizationOptions {
+  /** Shorter sides to evaluate at (default `[224, 256, 384, 480, 640]`, ResNet §3.4). */
+  scales?: readonly number[];
+  /** Add each scale's mirror (VGG §3.2). Default false. */
+  flip?: boolean;
+}
+
+/**
+ * Fully-convolutional multi-scale evaluation (VGG §3.2, ResNet §3.4): the
+ * whole image at several shorter sides, one view each; average the
+ * class-score maps. Views differ in size, so use {@link transformImage}
+ * (one image at a time), not the batched loader.
+ */
+export function multiScaleEval(options: MultiScaleEvalOptions = {}): Transform {
+  const where = 'multiScaleEval';
+  checkKnownOptions(where, options, ['scales', 'flip', 'mean', 'std']);
+  return compose(
+    [multiScaleViews(options.scales ?? [224, 256, 384, 480, 640], { flip: options.flip ?? false })],
+    {
+      name: where,
+      training: false,
+      normalization: paperNormalization(where, options, false),
+    },
+  );
+}
+
+/** Options of {@link vggPaperTrain}. */
+export interface VggPaperTrainOptions extends PaperNormalizationOptions {
+  /** Training scale S: fixed 256 or 384, or a `[min, max]` range for multi-scale training (`[256, 512]`). Default 256. */
+  scale?: number | readonly [number, number];
+  /** Crop size (default 224). */
+  size?: number;
+  /** Random RGB colour shift (AlexNet's PCA lighting, VGG §3.1). Default {@link IMAGENET_PCA_LIGHTING}; `false` to turn off. */
+  lighting?: LightingOptions | false;
+}
+
+/**
+ * The VGG paper's training augmentation (Simonyan & Zisserman 2014, §3.1):
+ * shorter side S fixed (256 or 384) or sampled from [256, 512]
+ * (multi-scale), a random 224×224 crop, random horizontal flip, random RGB
+ * colour shift, mean subtraction.
+ *
+ * @see https://arxiv.org/abs/1409.1556 §3.1
+ */
+export function vggPaperTrain(options: VggPaperTrainOptions = {}): Transform {
+  const where = 'vggPaperTrain';
+  checkKnownOptions(where, options, ['scale', 'size', 'lighting', 'mean', 'std']);
+  const scale = options.scale ?? 256;
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  let resizeStep;
+  if (typeof scale === 'number') resizeStep = resizeShorterSide(positiveInt(where, 'scale', scale));
+  else if (Array.isArray(scale))
+    resizeStep = resizeShorterSide(range(where, 'scale', scale, positiveInt));
+  else
+    fail(where, 'scale', scale, 'a positive integer (256, 384) or a [min, max] range ([256, 512])');
+  if (Math.min(...(Array.isArray(scale) ? scale : [scale])) < size) {
+    fail(where, 'scale', scale, `at least the crop size (${size})`);
+  }
+  return compose([resizeStep, randomCrop(size), randomHorizontalFlip(0.5)], {
+    name: where,
+    normalization: paperNormalization(where, options, options.lighting ?? IMAGENET_PCA_LIGHTING),
+  });
+}
+
+/** Options of the torchvision presets. */
+export interface TorchvisionOptions {
+  /** Output size (default 224). */
+  size?: number;
+  /** Evaluation only: shorter side before the centre crop (default 256). */
+  resize?: number;
+  /** Training only: area range of the random-resized crop (default `[0.08, 1]`). */
+  scale?: readonly [number, number];
+  /** Training only: aspect-ratio range (default `[3/4, 4/3]`). */
+  ratio?: readonly [number, number];
+}
+
+const TORCHVISION_NORMALIZATION: Normalization = {
+  scale: 1 / 255,
+  mean: IMAGENET_MEAN,
+  std: IMAGENET_STD,
+};
+
+/**
+ * The modern ImageNet training recipe, as torchvision's reference scripts:
+ * Inception-style random-resized crop (area 8–100%, aspect 3/4–4/3) to 224,
+ * horizontal flip, then `(x / 255 − mean) / std` per channel.
+ */
+export function torchvisionTrain(options: TorchvisionOptions = {}): Transform {
+  const where = 'torchvisionTrain';
+  checkKnownOptions(where, options, ['size', 'scale', 'ratio']);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose(
+    [
+      randomResizedCrop(size, { scale: options.scale, ratio: options.ratio }),
+      randomHorizontalFlip(0.5),
+    ],
+    { name: where, normalization: TORCHVISION_NORMALIZATION },
+  );
+}
+
+/** torchvision's evaluation preset: shorter side 256, centre crop 224, `(x / 255 − mean) / std`. */
+export function torchvisionEval(options: TorchvisionOptions = {}): Transform {
+  const where = 'torchvisionEval';
+  checkKnownOptions(where, options, ['size', 'resize']);
+  const resize = positiveInt(where, 'resize', options.resize ?? 256);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose([resizeShorterSide(resize), centerCrop(size)], {
+    name: where,
+    training: false,
+    normalization: TORCHVISION_NORMALIZATION,
+  });
+}
+
+/** Options of {@link cifarTrain}. */
+export interface CifarOptions {
+  /** Image size (default 32). */
+  size?: number;
+  /** Padding before the random crop (default 4). */
+  padding?: number;
+  /** Normalisation (default `x / 255` minus {@link CIFAR10_MEAN}, divided by {@link CIFAR10_STD}). */
+  normalization?: Normalization;
+}
+
+const CIFAR_NORMALIZATION: Normalization = { scale: 1 / 255, mean: CIFAR10_MEAN, std: CIFAR10_STD };
+
+/**
+ * The CIFAR augmentation of the ResNet paper (§4.2): 4 pixels of zero padding
+ * on each side, a random 32×32 crop, a random horizontal flip.
+ */
+export function cifarTrain(options: CifarOptions = {}): Transform {
+  const where = 'cifarTrain';
+  checkKnownOptions(where, options, ['size', 'padding', 'normalization']);
+  const size = positiveInt(where, 'size', options.size ?? 32);
+  const padding = options.padding ?? 4;
+  return compose([pad(padding), randomCrop(size), randomHorizontalFlip(0.5)], {
+    name: where,
+    normalization: options.normalization ?? CIFAR_NORMALIZATION,
+  });
+}
+
+/** CIFAR evaluation: the image as it is, normalised like {@link cifarTrain}. */
+export function cifarEval(options: Omit<CifarOptions, 'padding'> = {}): Transform {
+  const where = 'cifarEval';
+  checkKnownOptions(where, options, ['size', 'normalization']);
+  const size = positiveInt(where, 'size', options.size ?? 32);
+  return compose([centerCrop(size)], {
+    name: where,
+    training: false,
+    normalization: options.normalization ?? CIFAR_NORMALIZATION,
+  });
+}

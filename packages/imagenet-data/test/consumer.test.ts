@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { consumerProject } from '../../../test-utils/consumer.ts';
+
+// `npm install @convnets/imagenet-data @tensorflow/tfjs` in a fresh project,
+// from the tarball `npm publish` would upload: the class list must be inside,
+// and sharp must decode, from both module systems.
+const photo = fileURLToPath(new URL('./fixtures/ILSVRC2012_test_00000002.JPEG', import.meta.url));
+const program = (importLines: string) => `${importLines}
+const run = async () => {
+  await tf.setBackend('cpu');
+  const views = await data.transformImage(${JSON.stringify(photo)}, data.torchvisionEval());
+  const rows = data.decodePredictions(Array.from({ length: 1000 }, (_, i) => (i === 281 ? 1 : 0)), 1);
+  console.log(JSON.stringify({ classes: data.IMAGENET_CLASSES.length, top: rows[0].name, view: [views[0].height, views[0].width] }));
+};
+run();
+`;
+
+describe('consumer install', () => {
+  let project: ReturnType<typeof consumerProject>;
+  beforeAll(() => {
+    project = consumerProject(['packages/imagenet-data'], ['@tensorflow/tfjs@^4.22.0']);
+  }, 300_000);
+  afterAll(() => project?.dispose());
+
+  const check = (stdout: string) => {
+    expect(JSON.parse(stdout.trim().split('\n').pop()!)).toEqual({
+      classes: 1000,
+      top: 'tabby',
+      view: [224, 224],
+    });
+  };
+
+  it('works from an ES module', () => {
+    check(
+      project.run(
+        'esm.mjs',
+        program(
+          `import * as tf from '@tensorflow/tfjs';\nimport * as data from '@convnets/imagenet-data';`,
+        ),
+      ),
+    );
+  });
+
+  it('works from CommonJS', () => {
+    check(
+      project.run(
+        'cjs.cjs',
+        program(
+          `const tf = require('@tensorflow/tfjs');\nconst data = require('@convnets/imagenet-data');`,
+        ),
+      ),
+    );
+  });
+});

@@ -1,0 +1,142 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
+import { imageFolder, imagenetValidation, IMAGENET_WNIDS } from '../src';
+import { solid, tempDir, writeFile } from './helpers';
+
+let tmp: ReturnType<typeof tempDir>;
+let png: Buffer;
+beforeAll(async () => {
+  tmp = tempDir();
+  png = await solid(4, 4, [1, 2, 3]);
+});
+afterAll(() => tmp.remove());
+
+describe('imageFolder', () => {
+  it('maps sorted folder names to classes and skips hidden and non-image files', async () => {
+    const root = join(tmp.dir, 'basic');
+    writeFile(join(root, 'n01443537', 'b.JPEG'), png);
+    writeFile(join(root, 'n01443537', 'a.jpeg'), png);
+    writeFile(join(root, 'n01440764', 'x.Png'), png);
+    writeFile(join(root, 'n01440764', 'nested', 'y.JPG'), png);
+    writeFile(join(root, 'n01440764', 'notes.txt'), 'not an image');
+    writeFile(join(root, 'n01440764', '.DS_Store'), 'junk');
+    writeFile(join(root, 'n01440764', '._x.Png'), 'resource fork');
+    writeFile(join(root, '.ipynb_checkpoints', 'z.jpg'), png);
+    writeFile(join(root, 'README.md'), '# data');
+    const ds = await imageFolder(root);
+    expect(ds.classes).toEqual(['n01440764', 'n01443537']);
+    expect(ds.samples.map((s) => [s.path.slice(root.length + 1), s.label])).toEqual([
+      ['n01440764/nested/y.JPG', 0],
+      ['n01440764/x.Png', 0],
+      ['n01443537/a.jpeg', 1],
+      ['n01443537/b.JPEG', 1],
+    ]);
+    expect(ds.ignored.map((p) => p.slice(root.length + 1))).toEqual([
+      'README.md',
+      'n01440764/notes.txt',
+    ]);
+  });
+
+  it('refuses an empty class folder by name, unless allowed', async () => {
+    const root = join(tmp.dir, 'empty');
+    writeFile(join(root, 'cat', '1.jpg'), png);
+    mkdirSync(join(root, 'dog'), { recursive: true });
+    writeFile(join(root, 'dog', '.DS_Store'), 'junk');
+    await expect(imageFolder(root)).rejects.toThrow(
+      /class folder .*\/dog contains no image.*allowEmptyClasses: true/,
+    );
+    const ds = await imageFolder(root, { allowEmptyClasses: true });
+    expect(ds.classes).toEqual(['cat', 'dog']);
+    expect(ds.samples).toHaveLength(1);
+  });
+
+  it('keeps the standard indices of a subset when given the class list', async () => {
+    const root = join(tmp.dir, 'subset');
+    writeFile(join(root, 'n15075141', '1.jpg'), png);
+    writeFile(join(root, 'n02119789', '1.jpg'), png);
+    const ds = await imageFolder(root, { classes: IMAGENET_WNIDS });
+    expect(ds.samples.map((s) => s.label)).toEqual([278, 999]);
+    writeFile(join(root, 'n0000000x', '1.jpg'), png);
+    await expect(imageFolder(root, { classes: IMAGENET_WNIDS })).rejects.toThrow(
+      /n0000000x is not one of the 1000 classes/,
+    );
+  });
+
+  it('names a missing folder, a folder without classes and a bad option', async () => {
+    await expect(imageFolder(join(tmp.dir, 'nope'))).rejects.toThrow(
+      /cannot read the dataset folder .*nope/,
+    );
+    writeFile(join(tmp.dir, 'flat', 'a.jpg'), png);
+    await expect(imageFolder(join(tmp.dir, 'flat'))).rejects.toThrow(
+      /has no class folders; expected the layout root\/<class>\/<image>/,
+    );
+    await expect(imageFolder(tmp.dir, { allowEmpty: true } as never)).rejects.toThrow(
+      /unknown option "allowEmpty"/,
+    );
+  });
+});
+
+describe('imagenetValidation', () => {
+  const names = [1, 2, 3].map((i) => `ILSVRC2012_val_0000000${i}.JPEG`);
+
+  it('(a) reads class sub-folders with the standard indices', async () => {
+    const root = join(tmp.dir, 'val-a');
+    writeFile(join(root, 'n01443537', names[0]), png);
+    writeFile(join(root, 'n15075141', names[1]), png);
+    const ds = await imagenetValidation(root);
+    expect(ds.classes).toHaveLength(1000);
+    expect(ds.samples.map((s) => s.label)).toEqual([1, 999]);
+  });
+
+  it('(b) reads a flat folder with the devkit ground truth and class list', async () => {
+    const root = join(tmp.dir, 'val-b');
+    for (const n of names) writeFile(join(root, 'images', n), png);
+    // A devkit-style class list: ILSVRC2012_ID k ↦ the k-th wnid in reverse sorted order,
+    // so that ids and class indices differ (id 1 ↦ n15075141 = class 999).
+    const devkit = [...IMAGENET_WNIDS].reverse();
+    const map = writeFile(
+      join(root, 'map_clsloc.txt'),
+      devkit.map((w, i) => `${w} ${i + 1} name_${i}`).join('\n'),
+    );
+    const truth = writeFile(join(root, 'ILSVRC2012_validation_ground_truth.txt'), '1\n1000\n3\n');
+    const ds = await imagenetValidation(join(root, 'images'), {
+      groundTruth: truth,
+      devkitClasses: map,
+    });
+    // id 1 → class 999, id 1000 → class 0, id 3 → class 997.
+    expect(ds.samples.map((s) => s.label)).toEqual([999, 0, 997]);
+    const same = await imagenetValidation(join(root, 'images'), {
+      groundTruth: truth,
+      devkitClasses: devkit,
+    });
+    expect(same.samples).toEqual(ds.samples);
+    await expect(imagenetValidation(join(root, 'images'), { groundTruth: truth })).rejects.toThrow(
+      /option "devkitClasses" must be the devkit's class list/,
+    );
+    await expect(
+      imagenetValidation(join(root, 'images'), {
+        groundTruth: truth,
+        devkitClasses: devkit.slice(1),
+      }),
+    ).rejects.toThrow(/"devkitClasses" must be the 1000 ILSVRC-2012 wnids in ILSVRC2012_ID order/);
+  });
+
+  it("(c) reads a flat folder with Kaggle's LOC_val_solution.csv", async () => {
+    const root = join(tmp.dir, 'val-c');
+    for (const n of names) writeFile(join(root, 'images', n), png);
+    const csv = writeFile(
+      join(root, 'LOC_val_solution.csv'),
+      'ImageId,PredictionString\n' +
+        'ILSVRC2012_val_00000002,n02119789 10 20 30 40 n02119789 1 2 3 4\n' +
+        'ILSVRC2012_val_00000001,n01440764 0 0 10 10\n' +
+        'ILSVRC2012_val_00000003,n15075141 5 5 9 9\n',
+    );
+    const ds = await imagenetValidation(join(root, 'images'), { kaggleSolution: csv });
+    expect(ds.samples.map((s) => s.label)).toEqual([0, 278, 999]);
+    writeFile(join(root, 'images', 'ILSVRC2012_val_00000004.JPEG'), png);
+    await expect(imagenetValidation(join(root, 'images'), { kaggleSolution: csv })).rejects.toThrow(
+      /ILSVRC2012_val_00000004.JPEG has no label in .*LOC_val_solution.csv/,
+    );
+  });
+});
