@@ -1,3 +1,3 @@
 import { packageTests } from '../../vitest.shared.ts';
 
-export default packageTests('vgg');
+export default packageTests('vgg', { testTimeout: 180_000 });

@@ -1,8 +1,17 @@
 /**
- * `@convnets/vgg`: this package is a skeleton; its content arrives in a later release.
+ * VGG networks for TensorFlow.js: every configuration of Simonyan & Zisserman
+ * (arXiv 1409.1556), A, A-LRN, B, C, D and E, with optional batch
+ * normalisation, and import/export of torchvision weights in safetensors
+ * format. Given the same weights they compute what torchvision computes.
  *
  * @packageDocumentation
  */
-
-/** The package's name, as published on npm. */
-export const packageName = '@convnets/vgg';
+export {
+  VGG_CONFIGS,
+  VGG_FC_UNITS,
+  VGG_TOTAL_STRIDE,
+  type VggConfig,
+  type VggLayer,
+} from './specs';
+export { buildVgg, vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19, type VggOptions } from './vgg';
+export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';

@@ -1,0 +1,169 @@
+import {
+  CLASSIFIER_OPTION_KEYS,
+  LocalResponseNormalization,
+  checkBatchNormOptions,
+  checkBoolean,
+  checkKnownOptions,
+  globalPooling,
+  kaimingNormalFanOut,
+  resolveClassifierOptions,
+  type BatchNormOptions,
+  type ClassifierOptions,
+} from '@convnets/layers';
+import {
+  initializers,
+  input,
+  layers,
+  model,
+  type LayersModel,
+  type SymbolicTensor,
+} from '@tensorflow/tfjs-layers';
+import { VGG_CONFIGS, VGG_FC_UNITS, VGG_TOTAL_STRIDE, type VggConfig } from './specs';
+
+/** Options of the VGG factories ({@link vgg16} and the others). */
+export interface VggOptions extends ClassifierOptions, BatchNormOptions {
+  /**
+   * Batch normalisation after every convolution (torchvision's `vgg16_bn` and
+   * friends; not in the paper). Default false.
+   */
+  batchNorm?: boolean;
+  /** Dropout rate after the two hidden fully connected layers; 0 for none. Default 0.5, as in the paper. */
+  dropout?: number;
+}
+
+const VGG_KEYS = [
+  ...CLASSIFIER_OPTION_KEYS,
+  'batchNorm',
+  'dropout',
+  'bnMomentum',
+  'bnEpsilon',
+] as const;
+
+/**
+ * Builds any VGG configuration: the generic builder behind the named
+ * factories. Layers are named as in Keras' VGG16/VGG19 (`block1_conv1` …
+ * `block5_pool`, `flatten`, `fc1`, `fc2`, `predictions`), with `_bn` and
+ * `_relu` layers after each convolution when `batchNorm` is on, so plain VGG-16
+ * and VGG-19 weights from Keras also fit.
+ *
+ * Convolutions are initialised as torchvision does (Kaiming fan-out, zero
+ * bias) and the fully connected layers with N(0, 0.01²).
+ */
+export function buildVgg(config: VggConfig, opts: VggOptions & { name: string }): LayersModel {
+  const where = opts.name;
+  checkKnownOptions(where, opts, VGG_KEYS);
+  if (!(config in VGG_CONFIGS)) {
+    throw new Error(
+      `buildVgg: unknown configuration ${JSON.stringify(config)}; expected one of ${Object.keys(VGG_CONFIGS).join(', ')}.`,
+    );
+  }
+  const top = resolveClassifierOptions(where, opts, {
+    name: opts.name,
+    totalStride: VGG_TOTAL_STRIDE,
+  });
+  const batchNorm =
+    opts.batchNorm === undefined ? false : checkBoolean(where, 'batchNorm', opts.batchNorm);
+  const dropout = opts.dropout ?? 0.5;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    throw new Error(
+      `${where}: option "dropout" must be a number in [0, 1); received ${String(dropout)}.`,
+    );
+  }
+  if (top.includeTop && (top.inputShape[0] === null || top.inputShape[1] === null)) {
+    throw new Error(
+      `${where}: with includeTop the input size must be known (the first fully connected layer's size depends on it); ` +
+        `received inputShape [${top.inputShape.join(', ')}]. Use includeTop: false for any input size.`,
+    );
+  }
+  const bn = checkBatchNormOptions(where, opts);
+
+  const x = input({ shape: top.inputShape, name: 'input' });
+  let y: SymbolicTensor = x;
+  let block = 1;
+  let conv = 1;
+  for (const entry of VGG_CONFIGS[config] as readonly (
+    number | 'M' | 'LRN' | { filters: number; kernelSize: 1 }
+  )[]) {
+    if (entry === 'M') {
+      y = layers
+        .maxPooling2d({ poolSize: 2, strides: 2, name: `block${block}_pool` })
+        .apply(y) as SymbolicTensor;
+      block += 1;
+      conv = 1;
+      continue;
+    }
+    if (entry === 'LRN') {
+      y = new LocalResponseNormalization({ name: `block${block}_lrn` }).apply(y) as SymbolicTensor;
+      continue;
+    }
+    const { filters, kernelSize } =
+      typeof entry === 'number' ? { filters: entry, kernelSize: 3 } : entry;
+    const name = `block${block}_conv${conv}`;
+    y = layers
+      .conv2d({
+        filters,
+        kernelSize,
+        padding: 'same', // stride 1: TF's 'same' is PyTorch's symmetric padding=k//2
+        activation: batchNorm ? 'linear' : 'relu',
+        kernelInitializer: top.skipInit ? 'zeros' : kaimingNormalFanOut(),
+        name,
+      })
+      .apply(y) as SymbolicTensor;
+    if (batchNorm) {
+      y = layers
+        .batchNormalization({
+          axis: -1,
+          momentum: bn.bnMomentum,
+          epsilon: bn.bnEpsilon,
+          name: `${name}_bn`,
+        })
+        .apply(y) as SymbolicTensor;
+      y = layers
+        .activation({ activation: 'relu', name: `${name}_relu` })
+        .apply(y) as SymbolicTensor;
+    }
+    conv += 1;
+  }
+
+  if (!top.includeTop) {
+    return model({ inputs: x, outputs: globalPooling(y, top.pooling), name: top.name });
+  }
+  // NHWC flatten: the order differs from PyTorch's NCHW flatten; weight import permutes fc1's rows.
+  y = layers.flatten({ name: 'flatten' }).apply(y) as SymbolicTensor;
+  const dense = (units: number, activation: 'relu' | 'softmax' | 'linear', name: string) =>
+    layers
+      .dense({
+        units,
+        activation,
+        kernelInitializer: top.skipInit
+          ? 'zeros'
+          : initializers.randomNormal({ mean: 0, stddev: 0.01 }),
+        name,
+      })
+      .apply(y) as SymbolicTensor;
+  for (const name of ['fc1', 'fc2']) {
+    y = dense(VGG_FC_UNITS, 'relu', name);
+    if (dropout > 0)
+      y = layers.dropout({ rate: dropout, name: `${name}_dropout` }).apply(y) as SymbolicTensor;
+  }
+  y = dense(top.classes, top.classifierActivation, 'predictions');
+  return model({ inputs: x, outputs: y, name: top.name });
+}
+
+function factory(config: VggConfig, name: string) {
+  return (opts: VggOptions = {}) =>
+    buildVgg(config, { ...opts, name: opts.name ?? (opts.batchNorm ? `${name}_bn` : name) });
+}
+
+/** VGG-11, configuration A: 133M parameters (132,863,336), 7.6 G multiply-adds at 224×224. @see Simonyan & Zisserman, Table 1–2. */
+export const vgg11: (opts?: VggOptions) => LayersModel = factory('A', 'vgg11');
+/** VGG-11 with local response normalisation after the first convolution, configuration A-LRN. @see Simonyan & Zisserman, Table 1. */
+export const vgg11Lrn: (opts?: VggOptions) => LayersModel = factory('A-LRN', 'vgg11_lrn');
+/** VGG-13, configuration B: 133M parameters, 11.3 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
+export const vgg13: (opts?: VggOptions) => LayersModel = factory('B', 'vgg13');
+/** VGG-16 with three 1×1 convolutions, configuration C: 134M parameters. @see Simonyan & Zisserman, Table 1. */
+export const vgg16C: (opts?: VggOptions) => LayersModel = factory('C', 'vgg16_c');
+/** VGG-16, configuration D: 138M parameters, 15.5 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
+export const vgg16: (opts?: VggOptions) => LayersModel = factory('D', 'vgg16');
+/** VGG-19, configuration E: 144M parameters, 19.6 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
+export const vgg19: (opts?: VggOptions) => LayersModel = factory('E', 'vgg19');

@@ -1,0 +1,112 @@
+import {
+  loadSafetensorsWeights,
+  saveSafetensorsWeights,
+  type LoadSafetensorsOptions,
+  type StateDictFormat,
+  type WeightSource,
+} from '@convnets/layers';
+import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
+
+const BN_KEYS: Record<string, string> = {
+  gamma: 'weight',
+  beta: 'bias',
+  moving_mean: 'running_mean',
+  moving_variance: 'running_var',
+};
+
+const CLASSIFIER_INDEX: Record<string, number> = { fc1: 0, fc2: 3, predictions: 6 };
+
+/**
+ * The position of each of our layers in torchvision's `features` Sequential:
+ * every convolution, BN, ReLU, pool and LRN takes one index, in model order
+ * (a convolution with a fused ReLU takes two).
+ */
+const featureIndices = new WeakMap<LayersModel, Map<string, number>>();
+function featureIndex(model: LayersModel, layer: string): number | undefined {
+  let indices = featureIndices.get(model);
+  if (indices === undefined) {
+    indices = new Map();
+    let i = 0;
+    for (const l of model.layers) {
+      if (/^block\d+_conv\d+(_bn)?$/.test(l.name)) {
+        indices.set(l.name, i);
+        i += l.getConfig().activation === 'relu' ? 2 : 1;
+      } else if (/^block\d+_(conv\d+_relu|pool|lrn)$/.test(l.name)) {
+        i += 1;
+      }
+    }
+    featureIndices.set(model, indices);
+  }
+  return indices.get(layer);
+}
+
+/**
+ * torchvision's VGG state-dict names (`features.{i}.*` for convolutions and
+ * BN, `classifier.{0,3,6}.*` for the fully connected layers) mapped to ours.
+ * The first fully connected layer's rows are permuted between PyTorch's
+ * C×7×7 flatten order and our 7×7×C order.
+ */
+export const TORCHVISION_VGG: StateDictFormat = {
+  name: 'torchvision VGG',
+  ignore: /(^|\.)num_batches_tracked$/,
+  map({ layer, weight }, model) {
+    if (layer in CLASSIFIER_INDEX) {
+      const key = `classifier.${CLASSIFIER_INDEX[layer]}`;
+      if (weight === 'bias') return { key: `${key}.bias`, layout: 'vector' };
+      if (weight !== 'kernel') return null;
+      if (layer !== 'fc1') return { key: `${key}.weight`, layout: 'linear' };
+      const [, h, w, c] = (model.getLayer('flatten').input as SymbolicTensor).shape as number[];
+      return { key: `${key}.weight`, layout: { flattenedFrom: [h, w, c] } };
+    }
+    const index = featureIndex(model, layer);
+    if (index === undefined) return null;
+    if (layer.endsWith('_bn')) {
+      return weight in BN_KEYS
+        ? { key: `features.${index}.${BN_KEYS[weight]}`, layout: 'vector' }
+        : null;
+    }
+    if (weight === 'kernel') return { key: `features.${index}.weight`, layout: 'conv' };
+    if (weight === 'bias') return { key: `features.${index}.bias`, layout: 'vector' };
+    return null;
+  },
+};
+
+/** Options of {@link loadWeights}. */
+export interface LoadWeightsOptions extends LoadSafetensorsOptions {
+  /** Naming convention of the file. Only `'torchvision'` for now. */
+  from: 'torchvision';
+}
+
+/**
+ * Loads a torchvision VGG state dict (`vgg16`, `vgg16_bn`, …) from a
+ * `.safetensors` file or buffer into a model built by this package, converting
+ * names and layouts. Everything is checked first; mismatches are reported
+ * together and nothing is loaded.
+ *
+ * @example
+ * ```ts
+ * const net = vgg16({ batchNorm: true });
+ * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
+ * ```
+ */
+export async function loadWeights(
+  model: LayersModel,
+  source: WeightSource,
+  opts: LoadWeightsOptions,
+): Promise<void> {
+  if (opts?.from !== 'torchvision') {
+    throw new Error(
+      `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
+    );
+  }
+  const { from: _from, ...rest } = opts;
+  await loadSafetensorsWeights(model, source, TORCHVISION_VGG, rest);
+}
+
+/**
+ * Saves a model built by this package as a torchvision VGG state dict in
+ * safetensors format (returned, and written atomically to `path` if given).
+ */
+export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
+  return saveSafetensorsWeights(model, TORCHVISION_VGG, path);
+}
