@@ -1,0 +1,176 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import { readSafetensors, writeSafetensors, type Float32Entry } from '@convnets/layers';
+import { describe, expect, it } from 'vitest';
+import { loadWeights, saveWeights, vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19 } from '../src';
+
+async function roundTrip(net: LayersModel): Promise<LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return loadLayersModel(tf.io.fromMemory(saved!));
+}
+
+const factories = { vgg11, vgg11Lrn, vgg13, vgg16C, vgg16, vgg19 };
+
+describe('every factory survives model.save → tf.loadLayersModel', () => {
+  it.each(
+    Object.entries(factories).flatMap(
+      ([n, f]) =>
+        [
+          [n, f, false],
+          [`${n} with BN`, f, true],
+        ] as const,
+    ),
+  )('%s at 32×32', async (_name, factory, batchNorm) => {
+    const net = factory({ inputShape: [32, 32, 3], classes: 4, batchNorm });
+    const loaded = await roundTrip(net);
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 1);
+    const a = net.predict(x) as tf.Tensor;
+    const b = loaded.predict(x) as tf.Tensor;
+    expect(b.shape).toEqual([1, 4]);
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
+    net.dispose();
+    loaded.dispose();
+  });
+});
+
+describe('structure', () => {
+  it("uses Keras' layer names, the paper's 1×1 convs in C and LRN in A-LRN", () => {
+    const c = vgg16C({ skipInit: true, inputShape: [32, 32, 3] });
+    expect(c.getLayer('block3_conv3').getConfig().kernelSize).toEqual([1, 1]);
+    expect(c.getLayer('block3_conv2').getConfig().kernelSize).toEqual([3, 3]);
+    expect(c.layers.map((l) => l.name)).toEqual(
+      expect.arrayContaining(['block5_pool', 'flatten', 'fc1', 'fc2', 'predictions']),
+    );
+    const lrn = vgg11Lrn({ skipInit: true, inputShape: [32, 32, 3] });
+    expect(lrn.layers[2].name).toBe('block1_lrn');
+    expect(lrn.layers[2].getClassName()).toBe('LocalResponseNormalization');
+    [c, lrn].forEach((n) => n.dispose());
+  });
+
+  it('dropout 0.5 after fc1 and fc2 by default, none with dropout: 0', () => {
+    const count = (net: LayersModel) => {
+      const rates = net.layers
+        .filter((l) => l.getClassName() === 'Dropout')
+        .map((l) => l.getConfig().rate);
+      net.dispose();
+      return rates;
+    };
+    expect(count(vgg11({ skipInit: true, inputShape: [32, 32, 3] }))).toEqual([0.5, 0.5]);
+    expect(count(vgg11({ skipInit: true, inputShape: [32, 32, 3], dropout: 0 }))).toEqual([]);
+  });
+
+  it('without the top it accepts any input size and pools if asked', () => {
+    const net = vgg16({ includeTop: false, inputShape: [null, null, 3], pooling: 'avg' });
+    const x = tf.zeros([1, 64, 96, 3]);
+    const y = net.predict(x) as tf.Tensor;
+    expect(y.shape).toEqual([1, 512]);
+    tf.dispose([x, y]);
+    net.dispose();
+  });
+});
+
+describe('torchvision weights', () => {
+  it('round-trip saveWeights → loadWeights with torchvision names and identical predictions', async () => {
+    const a = vgg11({ batchNorm: true, inputShape: [64, 64, 3], classes: 3 });
+    const b = vgg11({ batchNorm: true, inputShape: [64, 64, 3], classes: 3, skipInit: true });
+    const bytes = await saveWeights(a);
+    const keys = [...readSafetensors(bytes).tensors.keys()];
+    // vgg11_bn: conv at features.0, BN at features.1, ReLU 2, pool 3, conv 4, …; classifier 0, 3, 6.
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'features.0.weight',
+        'features.1.running_var',
+        'features.4.weight',
+        'classifier.0.weight',
+        'classifier.6.bias',
+      ]),
+    );
+    expect(keys).not.toContain('features.3.weight');
+    await loadWeights(b, bytes, { from: 'torchvision' });
+    const x = tf.randomNormal([2, 64, 64, 3], 0, 1, 'float32', 2);
+    const pa = a.predict(x) as tf.Tensor;
+    const pb = b.predict(x) as tf.Tensor;
+    expect(Array.from(pb.dataSync())).toEqual(Array.from(pa.dataSync()));
+    tf.dispose([x, pa, pb]);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('plain VGG numbers its features as torchvision does (conv, ReLU, …, pool)', async () => {
+    const net = vgg11({ inputShape: [32, 32, 3], classes: 3, skipInit: true });
+    const keys = [...readSafetensors(await saveWeights(net)).tensors.keys()];
+    // A: conv 0, relu 1, pool 2, conv 3, relu 4, pool 5, conv 6, relu 7, conv 8, …
+    expect(keys.filter((k) => k.startsWith('features') && k.endsWith('weight'))).toEqual(
+      [0, 3, 6, 8, 11, 13, 16, 18].map((i) => `features.${i}.weight`),
+    );
+    net.dispose();
+  });
+
+  it('permutes the first FC layer between the NCHW and NHWC flatten orders', async () => {
+    // At 64×64 the last map is 2×2×512. torchvision's classifier.0.weight[o, c·4 + y·2 + x]
+    // (NCHW flatten) is our fc1 kernel[(y·2 + x)·512 + c, o] (NHWC flatten).
+    const source = vgg11({ inputShape: [64, 64, 3], classes: 3, skipInit: true });
+    const { tensors } = readSafetensors(await saveWeights(source));
+    source.dispose();
+    const [o, c, y, x] = [7, 5, 1, 0];
+    const entries = new Map<string, Float32Entry>();
+    for (const [key, t] of tensors) {
+      const data = new Float32Array(t.bytes.slice().buffer);
+      if (key === 'classifier.0.weight') data[o * 2048 + c * 4 + y * 2 + x] = 1;
+      entries.set(key, { shape: t.shape, data });
+    }
+    expect(tensors.get('classifier.0.weight')!.shape).toEqual([4096, 2048]);
+    const target = vgg11({ inputShape: [64, 64, 3], classes: 3, skipInit: true });
+    await loadWeights(target, writeSafetensors(entries), { from: 'torchvision' });
+    const kernel = target.getLayer('fc1').getWeights()[0].dataSync();
+    const nonZero = [...kernel.keys()].filter((i) => kernel[i] !== 0);
+    expect(nonZero).toEqual([((y * 2 + x) * 512 + c) * 4096 + o]);
+    target.dispose();
+  });
+});
+
+describe('inputs that cannot work fail before any layer is built', () => {
+  it.each([
+    [
+      'an input smaller than the total stride',
+      () => vgg16({ inputShape: [31, 224, 3] }),
+      /vgg16: an input 31 pixels in height is smaller than the network's total stride of 32/,
+    ],
+    [
+      'zero classes',
+      () => vgg19({ classes: 0 }),
+      /vgg19: option "classes" must be a positive integer; received 0/,
+    ],
+    [
+      'an unknown input size with the top',
+      () => vgg13({ inputShape: [null, null, 3] }),
+      /with includeTop the input size must be known/,
+    ],
+    [
+      'a dropout of 1',
+      () => vgg11({ dropout: 1 }),
+      /option "dropout" must be a number in \[0, 1\); received 1/,
+    ],
+    [
+      'a non-boolean batchNorm',
+      () => vgg11({ batchNorm: 'yes' as never }),
+      /option "batchNorm" must be true or false; received "yes"/,
+    ],
+    [
+      'an unknown option',
+      () => vgg16({ shortcut: 'A' } as never),
+      /vgg16: unknown option "shortcut"/,
+    ],
+  ])('rejects %s', (_what, build, message) => {
+    const before = tf.memory().numTensors;
+    expect(build).toThrow(message);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+});
