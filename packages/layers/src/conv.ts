@@ -22,8 +22,10 @@ export type KernelInitializer = NonNullable<
  * How a convolution pads its input.
  *
  * - `'symmetric'` (default): `floor(kernelSize / 2)` zeros on every side, as
- *   PyTorch's `padding=k//2` does. Built as an explicit `ZeroPadding2D` layer
- *   followed by a `'valid'` convolution.
+ *   PyTorch's `padding=k//2` does. Where the stride is above 1 this is an
+ *   explicit `ZeroPadding2D` layer (`<name>_pad`) followed by a `'valid'`
+ *   convolution; at stride 1 with an odd kernel, TensorFlow's `'same'` pads
+ *   exactly so and is used directly.
  * - `'same'`: TensorFlow's `'same'`, which at stride 2 pads more at the bottom
  *   and right than at the top and left, so it does not match PyTorch weights.
  * - `'valid'`: no padding.
@@ -47,7 +49,7 @@ export interface BatchNormOptions {
 export interface ConvBnOptions extends BatchNormOptions {
   /**
    * Prefix of every layer name: the layers are `<name>_pad` (when padding is
-   * explicit), `<name>_conv`, `<name>_bn` and, for {@link convBnRelu},
+   * explicit: strided convolutions), `<name>_conv`, `<name>_bn` and, for {@link convBnRelu},
    * `<name>_relu`. Names are public API: saved weights are keyed by them.
    */
   name: string;
@@ -141,13 +143,19 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
     }
   }
 
+  // At stride 1 with an odd kernel, TF's 'same' pads floor(k/2) on every side: exactly the
+  // symmetric padding, without a separate padding layer and its copy of the input.
+  const symmetricRequested = opts.padding === undefined || opts.padding === 'symmetric';
+  const sameIsSymmetric =
+    symmetricRequested && strides.every((s) => s === 1) && kernel.every((k) => k % 2 === 1);
+  const explicit: [number, number] | null = padding === 'same' || sameIsSymmetric ? null : padding;
   let y = x;
-  if (padding !== 'same' && (padding[0] > 0 || padding[1] > 0)) {
+  if (explicit !== null && (explicit[0] > 0 || explicit[1] > 0)) {
     y = layers
       .zeroPadding2d({
         padding: [
-          [padding[0], padding[0]],
-          [padding[1], padding[1]],
+          [explicit[0], explicit[0]],
+          [explicit[1], explicit[1]],
         ],
         name: `${name}_pad`,
       })
@@ -158,7 +166,7 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
       filters,
       kernelSize: kernel,
       strides,
-      padding: padding === 'same' ? 'same' : 'valid',
+      padding: explicit === null ? 'same' : 'valid',
       useBias,
       kernelInitializer: opts.kernelInitializer ?? kaimingNormalFanOut(),
       name: `${name}_conv`,

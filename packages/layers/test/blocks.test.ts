@@ -1,3 +1,4 @@
+import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { basicBlock, bottleneckBlock, convBn, convBnRelu, residualStage, shortcut } from '../src';
 import { countOf, layerNames, wrap } from './helpers';
@@ -14,6 +15,19 @@ describe('convBn and convBnRelu', () => {
     expect(m.outputs[0].shape).toEqual([null, 4, 4, 4]);
     expect(countOf(m.trainableWeights)).toBe(3 * 3 * 3 * 4 + 2 * 4);
     expect(countOf(m.nonTrainableWeights)).toBe(2 * 4);
+  });
+
+  it("at stride 1 uses TF's 'same', which equals explicit symmetric padding exactly", () => {
+    const implicit = wrap([7, 6, 2], (x) => convBn(x, { name: 'a', filters: 3 }));
+    const explicit = wrap([7, 6, 2], (x) => convBn(x, { name: 'a', filters: 3, padding: 1 }));
+    expect(layerNames(implicit)).not.toContain('a_pad');
+    expect(layerNames(explicit)).toContain('a_pad');
+    explicit.setWeights(implicit.getWeights());
+    const x = tf.randomNormal([2, 7, 6, 2], 0, 1, 'float32', 3);
+    const a = implicit.predict(x) as tf.Tensor;
+    const b = explicit.predict(x) as tf.Tensor;
+    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
+    tf.dispose([x, a, b]);
   });
 
   it('uses PyTorch BN settings and no bias by default', () => {

@@ -175,6 +175,6 @@ describe('options are validated before any layer is built', () => {
     // so a model built afterwards has only the layers it asked for.
     expect(() => basicBlock(x(), { name: 'b', filters: 4, stride: 3 })).toThrow();
     const m = wrap([8, 8, 4], (t) => convBn(t, { name: 'ok', filters: 2 }));
-    expect(m.layers.map((l) => l.name).slice(1)).toEqual(['ok_pad', 'ok_conv', 'ok_bn']);
+    expect(m.layers.map((l) => l.name).slice(1)).toEqual(['ok_conv', 'ok_bn']);
   });
 });
