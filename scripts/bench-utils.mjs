@@ -1,0 +1,83 @@
+// Shared helpers of the packages' `npm run bench` scripts (not published).
+import * as tf from '@tensorflow/tfjs-core';
+
+/** Timings (ms) of `runs` calls of `fn`, after `warmup` untimed calls. */
+export async function timeRuns(fn, { runs = 5, warmup = 2 } = {}) {
+  for (let i = 0; i < warmup; i++) await fn();
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const start = performance.now();
+    await fn();
+    times.push(performance.now() - start);
+  }
+  return times;
+}
+
+/**
+ * Times `ours` and `direct` alternately, in rounds, so that both see the same
+ * machine load, and returns their fastest times and the ratio ours/direct.
+ * The minimum is the least disturbed by other work on the machine.
+ */
+export async function compare(ours, direct, opts = {}) {
+  const rounds = opts.rounds ?? 3;
+  const a = [];
+  const b = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(...(await timeRuns(ours, opts)));
+    b.push(...(await timeRuns(direct, opts)));
+  }
+  const oursMs = Math.min(...a);
+  const directMs = Math.min(...b);
+  return { oursMs, directMs, ratio: oursMs / directMs };
+}
+
+/** One forward pass, fully synchronised, with its output freed. */
+export function forward(model, x) {
+  return async () => {
+    const y = model.predict(x);
+    await y.data();
+    y.dispose();
+  };
+}
+
+/** One SGD training step (softmax cross-entropy) on (x, labels), fully synchronised. */
+export function trainStep(model, x, labels, optimizer) {
+  return async () => {
+    const loss = optimizer.minimize(
+      () =>
+        tf.tidy(() => {
+          const logits = model.apply(x, { training: true });
+          return tf.losses.softmaxCrossEntropy(labels, logits);
+        }),
+      true,
+    );
+    await loss.data();
+    loss.dispose();
+  };
+}
+
+/** Picks the fastest backend here that can train: @convnets/backend-native if present, else cpu. */
+export async function trainingBackend() {
+  try {
+    const native = await import('@convnets/backend-native');
+    if (native.backendName && (await tf.setBackend(native.backendName))) return native.backendName;
+  } catch {
+    // not installed or cannot load here
+  }
+  await tf.setBackend('cpu');
+  return 'cpu';
+}
+
+export function printRows(title, rows) {
+  console.log(`\n${title}`);
+  console.table(
+    rows.map((r) => ({
+      workload: r.workload,
+      backend: r.backend,
+      'ours (ms, best)': r.oursMs.toFixed(1),
+      'direct tf.layers (ms, best)': r.directMs.toFixed(1),
+      'ours / direct': r.ratio.toFixed(3),
+      target: '≤ 1.02',
+    })),
+  );
+}
