@@ -57,8 +57,15 @@ const RESNET_KEYS = [
  * factories. Layers are named as in Keras' ResNets (`conv1_conv`,
  * `conv2_block1_1_conv`, …, `avg_pool`, `predictions`).
  *
+ * @example
+ * ```ts
+ * // A ResNet-26 of bottleneck blocks, 2 per stage.
+ * const net = buildResNet({ block: 'bottleneck', blocks: [2, 2, 2, 2] }, { name: 'resnet26' });
+ * ```
  * @param spec Block kind and blocks per stage; see {@link RESNET_SPECS}.
+ * @param opts Options, with the model's name; see {@link ResNetOptions}.
  * @param plain Build the paper's plain counterpart (no shortcuts).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
  */
 export function buildResNet(
   spec: ResNetSpec,
@@ -126,29 +133,127 @@ export function buildResNet(
   return model({ inputs: x, outputs: y, name: top.name });
 }
 
-function factory(name: ResNetName, plain: boolean) {
+function named(name: ResNetName, plain: boolean, opts: ResNetOptions): LayersModel {
   const modelName = plain ? name.replace('resnet', 'plain') : name;
-  return (opts: ResNetOptions = {}) =>
-    buildResNet(RESNET_SPECS[name], { ...opts, name: opts.name ?? modelName }, plain);
+  return buildResNet(RESNET_SPECS[name], { ...opts, name: opts.name ?? modelName }, plain);
 }
 
-/** ResNet-18 (basic blocks, 2-2-2-2): 11.7M parameters, 1.8 G multiply-adds at 224×224. @see He et al., Table 1. */
-export const resnet18: (opts?: ResNetOptions) => LayersModel = factory('resnet18', false);
-/** ResNet-34 (basic blocks, 3-4-6-3): 21.8M parameters, 3.6 G multiply-adds. @see He et al., Table 1. */
-export const resnet34: (opts?: ResNetOptions) => LayersModel = factory('resnet34', false);
-/** ResNet-50 (bottleneck blocks, 3-4-6-3): 25.6M parameters, 4.1 G multiply-adds (3.9 G with `strideIn: '1x1'`). @see He et al., Table 1. */
-export const resnet50: (opts?: ResNetOptions) => LayersModel = factory('resnet50', false);
-/** ResNet-101 (bottleneck blocks, 3-4-23-3): 44.5M parameters. @see He et al., Table 1. */
-export const resnet101: (opts?: ResNetOptions) => LayersModel = factory('resnet101', false);
-/** ResNet-152 (bottleneck blocks, 3-8-36-3): 60.2M parameters. @see He et al., Table 1. */
-export const resnet152: (opts?: ResNetOptions) => LayersModel = factory('resnet152', false);
-/** Plain-18: ResNet-18 without shortcuts, the paper's baseline for the degradation experiment. @see He et al., §4.1. */
-export const plain18: (opts?: ResNetOptions) => LayersModel = factory('resnet18', true);
-/** Plain-34: ResNet-34 without shortcuts. @see He et al., §4.1 and Figure 4. */
-export const plain34: (opts?: ResNetOptions) => LayersModel = factory('resnet34', true);
-/** Plain-50: ResNet-50 without shortcuts. */
-export const plain50: (opts?: ResNetOptions) => LayersModel = factory('resnet50', true);
-/** Plain-101: ResNet-101 without shortcuts. */
-export const plain101: (opts?: ResNetOptions) => LayersModel = factory('resnet101', true);
-/** Plain-152: ResNet-152 without shortcuts. */
-export const plain152: (opts?: ResNetOptions) => LayersModel = factory('resnet152', true);
+/**
+ * ResNet-18 (basic blocks, 2-2-2-2): 11,689,512 parameters, 1.8 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `resnet18` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function resnet18(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet18', false, opts);
+}
+
+/**
+ * ResNet-34 (basic blocks, 3-4-6-3): 21,797,672 parameters, 3.6 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `resnet34` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function resnet34(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet34', false, opts);
+}
+
+/**
+ * ResNet-50 (bottleneck blocks, 3-4-6-3): 25,557,032 parameters, 4.1 G multiply-adds at 224×224 (3.9 G with `strideIn: '1x1'`, the paper's 3.8×10⁹).
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `resnet50` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function resnet50(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet50', false, opts);
+}
+
+/**
+ * ResNet-101 (bottleneck blocks, 3-4-23-3): 44,549,160 parameters, 7.8 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `resnet101` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function resnet101(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet101', false, opts);
+}
+
+/**
+ * ResNet-152 (bottleneck blocks, 3-8-36-3): 60,192,808 parameters, 11.5 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `resnet152` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, Table 1.
+ */
+export function resnet152(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet152', false, opts);
+}
+
+/**
+ * Plain-18: ResNet-18 without its shortcuts, the baseline of the degradation experiment.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `plain18` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, §4.1 and Figure 4.
+ */
+export function plain18(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet18', true, opts);
+}
+
+/**
+ * Plain-34: ResNet-34 without its shortcuts; deeper than plain-18 yet worse, the degradation problem.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `plain34` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, §4.1 and Figure 4.
+ */
+export function plain34(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet34', true, opts);
+}
+
+/**
+ * Plain-50: ResNet-50 without its shortcuts.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `plain50` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, §4.1.
+ */
+export function plain50(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet50', true, opts);
+}
+
+/**
+ * Plain-101: ResNet-101 without its shortcuts.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `plain101` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, §4.1.
+ */
+export function plain101(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet101', true, opts);
+}
+
+/**
+ * Plain-152: ResNet-152 without its shortcuts.
+ *
+ * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `plain152` (unless `opts.name` is given).
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see He et al., arXiv 1512.03385, §4.1.
+ */
+export function plain152(opts: ResNetOptions = {}): LayersModel {
+  return named('resnet152', true, opts);
+}

@@ -150,20 +150,78 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
   return model({ inputs: x, outputs: y, name: top.name });
 }
 
-function factory(config: VggConfig, name: string) {
-  return (opts: VggOptions = {}) =>
-    buildVgg(config, { ...opts, name: opts.name ?? (opts.batchNorm ? `${name}_bn` : name) });
+function named(config: VggConfig, name: string, opts: VggOptions): LayersModel {
+  return buildVgg(config, { ...opts, name: opts.name ?? (opts.batchNorm ? `${name}_bn` : name) });
 }
 
-/** VGG-11, configuration A: 133M parameters (132,863,336), 7.6 G multiply-adds at 224×224. @see Simonyan & Zisserman, Table 1–2. */
-export const vgg11: (opts?: VggOptions) => LayersModel = factory('A', 'vgg11');
-/** VGG-11 with local response normalisation after the first convolution, configuration A-LRN. @see Simonyan & Zisserman, Table 1. */
-export const vgg11Lrn: (opts?: VggOptions) => LayersModel = factory('A-LRN', 'vgg11_lrn');
-/** VGG-13, configuration B: 133M parameters, 11.3 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
-export const vgg13: (opts?: VggOptions) => LayersModel = factory('B', 'vgg13');
-/** VGG-16 with three 1×1 convolutions, configuration C: 134M parameters. @see Simonyan & Zisserman, Table 1. */
-export const vgg16C: (opts?: VggOptions) => LayersModel = factory('C', 'vgg16_c');
-/** VGG-16, configuration D: 138M parameters, 15.5 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
-export const vgg16: (opts?: VggOptions) => LayersModel = factory('D', 'vgg16');
-/** VGG-19, configuration E: 144M parameters, 19.6 G multiply-adds. @see Simonyan & Zisserman, Table 1. */
-export const vgg19: (opts?: VggOptions) => LayersModel = factory('E', 'vgg19');
+/**
+ * VGG-11, configuration A: 132,863,336 parameters (133M in the paper), 7.6 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg11` (`vgg11_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg11(opts: VggOptions = {}): LayersModel {
+  return named('A', 'vgg11', opts);
+}
+
+/**
+ * VGG-11 with local response normalisation after the first convolution, configuration A-LRN (133M parameters; the paper found LRN does not help).
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg11_lrn` (`vgg11_lrn_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg11Lrn(opts: VggOptions = {}): LayersModel {
+  return named('A-LRN', 'vgg11_lrn', opts);
+}
+
+/**
+ * VGG-13, configuration B: 133,047,848 parameters, 11.3 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg13` (`vgg13_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg13(opts: VggOptions = {}): LayersModel {
+  return named('B', 'vgg13', opts);
+}
+
+/**
+ * VGG-16 with three 1×1 convolutions, configuration C: 134M parameters.
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg16_c` (`vgg16_c_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg16C(opts: VggOptions = {}): LayersModel {
+  return named('C', 'vgg16_c', opts);
+}
+
+/**
+ * VGG-16, configuration D: 138,357,544 parameters, 15.5 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg16` (`vgg16_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg16(opts: VggOptions = {}): LayersModel {
+  return named('D', 'vgg16', opts);
+}
+
+/**
+ * VGG-19, configuration E: 143,667,240 parameters, 19.6 G multiply-adds at 224×224.
+ *
+ * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel` named `vgg19` (`vgg19_bn` with `batchNorm`) unless `opts.name` is given.
+ * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ */
+export function vgg19(opts: VggOptions = {}): LayersModel {
+  return named('E', 'vgg19', opts);
+}
