@@ -1,0 +1,395 @@
+// N-API bindings. Every function takes float32 typed arrays (inputs, then the
+// output, which it fills) and a plain array of integer parameters; nothing is
+// allocated on the JavaScript heap here.
+#define NAPI_VERSION 8
+#include <node_api.h>
+
+#include <string>
+#include <vector>
+
+#include "elementwise.h"
+#include "isa.h"
+#include "ops.h"
+#include "thread_pool.h"
+
+namespace {
+
+using namespace convnets;
+
+struct Args {
+  napi_env env;
+  napi_value argv[8];
+  size_t argc = 8;
+  bool failed = false;
+
+  Args(napi_env e, napi_callback_info info) : env(e) {
+    napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  }
+
+  void fail(const std::string& message) {
+    if (!failed) napi_throw_type_error(env, nullptr, message.c_str());
+    failed = true;
+  }
+
+  // A Float32Array argument, or nullptr for null/undefined when optional.
+  float* f32(size_t i, bool optional = false) {
+    if (i >= argc) {
+      if (!optional) fail("argument " + std::to_string(i) + " is missing");
+      return nullptr;
+    }
+    napi_valuetype type;
+    napi_typeof(env, argv[i], &type);
+    if (optional && (type == napi_null || type == napi_undefined)) return nullptr;
+    bool is_typed = false;
+    napi_is_typedarray(env, argv[i], &is_typed);
+    if (!is_typed) {
+      fail("argument " + std::to_string(i) + " must be a Float32Array");
+      return nullptr;
+    }
+    napi_typedarray_type kind;
+    size_t length;
+    void* data;
+    napi_value buffer;
+    size_t offset;
+    napi_get_typedarray_info(env, argv[i], &kind, &length, &data, &buffer, &offset);
+    if (kind != napi_float32_array) {
+      fail("argument " + std::to_string(i) + " must be a Float32Array");
+      return nullptr;
+    }
+    return static_cast<float*>(data);
+  }
+
+  // An array of integers of any length.
+  std::vector<int64_t> int_list(size_t i) {
+    std::vector<int64_t> out;
+    uint32_t length = 0;
+    if (i >= argc || napi_get_array_length(env, argv[i], &length) != napi_ok) {
+      fail("argument " + std::to_string(i) + " must be an array of integers");
+      return out;
+    }
+    out.resize(length);
+    for (uint32_t j = 0; j < length; ++j) {
+      napi_value v;
+      double d = 0;
+      napi_get_element(env, argv[i], j, &v);
+      napi_get_value_double(env, v, &d);
+      out[j] = static_cast<int64_t>(d);
+    }
+    return out;
+  }
+
+  double number(size_t i) {
+    double d = 0;
+    if (i >= argc || napi_get_value_double(env, argv[i], &d) != napi_ok)
+      fail("argument " + std::to_string(i) + " must be a number");
+    return d;
+  }
+
+  // The integer parameters in the array argument i.
+  bool ints(size_t i, int64_t* out, uint32_t count) {
+    if (i >= argc) {
+      fail("the parameter array is missing");
+      return false;
+    }
+    uint32_t length = 0;
+    if (napi_get_array_length(env, argv[i], &length) != napi_ok || length != count) {
+      fail("expected " + std::to_string(count) + " integer parameters");
+      return false;
+    }
+    for (uint32_t j = 0; j < count; ++j) {
+      napi_value v;
+      double d;
+      napi_get_element(env, argv[i], j, &v);
+      if (napi_get_value_double(env, v, &d) != napi_ok) {
+        fail("parameter " + std::to_string(j) + " is not a number");
+        return false;
+      }
+      out[j] = static_cast<int64_t>(d);
+    }
+    return true;
+  }
+};
+
+ConvGeometry geometry(const int64_t* p) {
+  return ConvGeometry{p[0], p[1], p[2],  p[3],  p[4],  p[5],  p[6], p[7],
+                      p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
+}
+
+// conv2d(x, filter, bias | null, y, [geometry..., activation])
+napi_value Conv2d(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t p[16];
+  float* x = a.f32(0);
+  float* filter = a.f32(1);
+  float* bias = a.f32(2, true);
+  float* y = a.f32(3);
+  if (a.failed || !a.ints(4, p, 16)) return nullptr;
+  conv2d(geometry(p), x, filter, bias, static_cast<Activation>(p[15]), y);
+  return nullptr;
+}
+
+// conv2dBackpropInput(dy, filter, dx, [geometry...])
+napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t p[15];
+  float* dy = a.f32(0);
+  float* filter = a.f32(1);
+  float* dx = a.f32(2);
+  if (a.failed || !a.ints(3, p, 15)) return nullptr;
+  conv2d_backprop_input(geometry(p), dy, filter, dx);
+  return nullptr;
+}
+
+// conv2dBackpropFilter(x, dy, dfilter, [geometry...])
+napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t p[15];
+  float* x = a.f32(0);
+  float* dy = a.f32(1);
+  float* df = a.f32(2);
+  if (a.failed || !a.ints(3, p, 15)) return nullptr;
+  conv2d_backprop_filter(geometry(p), x, dy, df);
+  return nullptr;
+}
+
+// matmul(a, b, bias | null, c, [batchA, batchB, m, n, k, transposeA, transposeB, biasLength, activation])
+napi_value MatMul(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  int64_t p[9];
+  float* lhs = a.f32(0);
+  float* rhs = a.f32(1);
+  float* bias = a.f32(2, true);
+  float* out = a.f32(3);
+  if (a.failed || !a.ints(4, p, 9)) return nullptr;
+  MatMulShape s{p[0], p[1], p[2], p[3], p[4], p[5] != 0, p[6] != 0};
+  matmul(s, lhs, rhs, bias, p[7], static_cast<Activation>(p[8]), out);
+  return nullptr;
+}
+
+
+// binary(op, a, b, out, shape, aStrides, bStrides)
+napi_value Binary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const int op = static_cast<int>(a.number(0));
+  float* x = a.f32(1);
+  float* y = a.f32(2);
+  float* out = a.f32(3);
+  auto shape = a.int_list(4), sa = a.int_list(5), sb = a.int_list(6);
+  if (a.failed) return nullptr;
+  if (shape.size() > static_cast<size_t>(kMaxRank) || sa.size() != shape.size() ||
+      sb.size() != shape.size()) {
+    a.fail("binary: shape and strides must have the same rank, at most 8");
+    return nullptr;
+  }
+  binary(static_cast<BinaryOp>(op), static_cast<int>(shape.size()), shape.data(), x, sa.data(), y,
+         sb.data(), out);
+  return nullptr;
+}
+
+// unary(op, x, out, alpha)
+napi_value Unary(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const int op = static_cast<int>(a.number(0));
+  float* x = a.f32(1);
+  float* out = a.f32(2);
+  const double alpha = a.number(3);
+  if (a.failed) return nullptr;
+  size_t n = 0;
+  napi_typedarray_type kind;
+  void* data;
+  napi_value buffer;
+  size_t offset;
+  napi_get_typedarray_info(env, a.argv[1], &kind, &n, &data, &buffer, &offset);
+  unary(static_cast<UnaryOp>(op), static_cast<int64_t>(n), x, static_cast<float>(alpha), out);
+  return nullptr;
+}
+
+// reduceSum(x, out, [outer, reduce, inner], scale)
+napi_value ReduceSum(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* out = a.f32(1);
+  int64_t p[3];
+  if (a.failed || !a.ints(2, p, 3)) return nullptr;
+  const double scale = a.number(3);
+  if (a.failed) return nullptr;
+  reduce_sum(p[0], p[1], p[2], x, scale, out);
+  return nullptr;
+}
+
+// tile(x, out, inShape, reps)
+napi_value Tile(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* out = a.f32(1);
+  auto shape = a.int_list(2), reps = a.int_list(3);
+  if (a.failed) return nullptr;
+  if (shape.size() > static_cast<size_t>(kMaxRank) || reps.size() != shape.size()) {
+    a.fail("tile: shape and reps must have the same rank, at most 8");
+    return nullptr;
+  }
+  tile(static_cast<int>(shape.size()), shape.data(), reps.data(), x, out);
+  return nullptr;
+}
+
+// slice(x, out, inShape, begin, size)
+napi_value Slice(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* out = a.f32(1);
+  auto shape = a.int_list(2), begin = a.int_list(3), size = a.int_list(4);
+  if (a.failed) return nullptr;
+  if (shape.size() > static_cast<size_t>(kMaxRank) || begin.size() != shape.size() ||
+      size.size() != shape.size()) {
+    a.fail("slice: shape, begin and size must have the same rank, at most 8");
+    return nullptr;
+  }
+  slice(static_cast<int>(shape.size()), shape.data(), begin.data(), size.data(), x, out);
+  return nullptr;
+}
+
+// pad(x, out, inShape, before, after, value)
+napi_value Pad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* out = a.f32(1);
+  auto shape = a.int_list(2), before = a.int_list(3), after = a.int_list(4);
+  const double value = a.number(5);
+  if (a.failed) return nullptr;
+  if (shape.size() > static_cast<size_t>(kMaxRank) || before.size() != shape.size() ||
+      after.size() != shape.size()) {
+    a.fail("pad: shape and paddings must have the same rank, at most 8");
+    return nullptr;
+  }
+  pad(static_cast<int>(shape.size()), shape.data(), before.data(), after.data(),
+      static_cast<float>(value), x, out);
+  return nullptr;
+}
+
+// batchNorm(x, mean, variance, offset | null, scale | null, out, [rows, channels, meanN, varianceN, offsetN, scaleN], epsilon)
+napi_value BatchNorm(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* mean = a.f32(1);
+  float* variance = a.f32(2);
+  float* offset = a.f32(3, true);
+  float* scale = a.f32(4, true);
+  float* out = a.f32(5);
+  int64_t p[6];
+  if (a.failed || !a.ints(6, p, 6)) return nullptr;
+  const double eps = a.number(7);
+  if (a.failed) return nullptr;
+  batch_norm(p[0], p[1], x, mean, p[2], variance, p[3], offset, p[4], scale, p[5],
+             static_cast<float>(eps), out);
+  return nullptr;
+}
+
+// addN([inputs...], out, n)
+napi_value AddN(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  uint32_t count = 0;
+  if (a.argc < 3 || napi_get_array_length(env, a.argv[0], &count) != napi_ok || count == 0) {
+    a.fail("addN: expected a non-empty array of Float32Arrays");
+    return nullptr;
+  }
+  std::vector<const float*> inputs(count);
+  for (uint32_t j = 0; j < count; ++j) {
+    napi_value v;
+    napi_get_element(env, a.argv[0], j, &v);
+    bool is_typed = false;
+    napi_is_typedarray(env, v, &is_typed);
+    napi_typedarray_type kind = napi_int8_array;
+    size_t length;
+    void* data = nullptr;
+    napi_value buffer;
+    size_t offset;
+    if (is_typed) napi_get_typedarray_info(env, v, &kind, &length, &data, &buffer, &offset);
+    if (kind != napi_float32_array) {
+      a.fail("addN: every input must be a Float32Array");
+      return nullptr;
+    }
+    inputs[j] = static_cast<const float*>(data);
+  }
+  float* out = a.f32(1);
+  const double n = a.number(2);
+  if (a.failed) return nullptr;
+  add_n(static_cast<int>(count), inputs.data(), static_cast<int64_t>(n), out);
+  return nullptr;
+}
+
+
+// pool(kind, x, y, [geometry...]) with kind 0 = max, 1 = average
+napi_value Pool(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const int kind = static_cast<int>(a.number(0));
+  float* x = a.f32(1);
+  float* y = a.f32(2);
+  int64_t p[15];
+  if (a.failed || !a.ints(3, p, 15)) return nullptr;
+  if (kind == 0) max_pool(geometry(p), x, y);
+  else avg_pool(geometry(p), x, y);
+  return nullptr;
+}
+
+// maxPoolGrad(x, dy, dx, [geometry...])
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* x = a.f32(0);
+  float* dy = a.f32(1);
+  float* dx = a.f32(2);
+  int64_t p[15];
+  if (a.failed || !a.ints(3, p, 15)) return nullptr;
+  max_pool_grad(geometry(p), x, dy, dx);
+  return nullptr;
+}
+
+// avgPoolGrad(dy, dx, [geometry...])
+napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  float* dy = a.f32(0);
+  float* dx = a.f32(1);
+  int64_t p[15];
+  if (a.failed || !a.ints(2, p, 15)) return nullptr;
+  avg_pool_grad(geometry(p), dy, dx);
+  return nullptr;
+}
+
+// info() → { isa, threads }
+napi_value Info(napi_env env, napi_callback_info) {
+  napi_value result, isa_name, threads;
+  napi_create_object(env, &result);
+  napi_create_string_utf8(env, isa().name, NAPI_AUTO_LENGTH, &isa_name);
+  napi_create_int32(env, pool().size(), &threads);
+  napi_set_named_property(env, result, "isa", isa_name);
+  napi_set_named_property(env, result, "threads", threads);
+  return result;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv2d", nullptr, Conv2d, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"conv2dBackpropInput", nullptr, Conv2dBackpropInput, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"conv2dBackpropFilter", nullptr, Conv2dBackpropFilter, nullptr, nullptr, nullptr,
+       napi_default, nullptr},
+      {"matMul", nullptr, MatMul, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"binary", nullptr, Binary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unary", nullptr, Unary, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"reduceSum", nullptr, ReduceSum, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"tile", nullptr, Tile, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pad", nullptr, Pad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"batchNorm", nullptr, BatchNorm, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"addN", nullptr, AddN, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pool", nullptr, Pool, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"avgPoolGrad", nullptr, AvgPoolGrad, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)

@@ -1,0 +1,7 @@
+#pragma GCC target("avx2,fma")
+#include "isa.h"
+#define VL 8
+#define MR 6
+#define ISA_NAME "avx2"
+#define ISA_FN isa_avx2
+#include "micro_kernel_impl.h"

@@ -1,0 +1,80 @@
+// Runs one workload on one tfjs backend and prints one JSON line:
+//   node scripts/bench-child.mjs <workload> <backend> <batch> <warmup> <steps> [--profile]
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-layers';
+import { cifarResNet, resnet50 } from '@convnets/resnet';
+import { vgg16 } from '@convnets/vgg';
+import { backendName, loadError } from '../dist/index.js';
+import { WORKLOADS } from './workloads.mjs';
+
+const [name, backendArg, batchArg, warmupArg, stepsArg, flag] = process.argv.slice(2);
+const w = WORKLOADS[name];
+const batch = Number(batchArg);
+const backend = backendArg === 'native' ? backendName : backendArg;
+tf.env().set('PROD', true);
+if (backend === backendName && loadError()) throw new Error(loadError());
+await tf.setBackend(backend);
+
+const options = { classifierActivation: null };
+const model =
+  w.model === 'resnet20'
+    ? cifarResNet(20, options)
+    : w.model === 'resnet50'
+      ? resnet50(options)
+      : vgg16(options);
+const x = tf.randomNormal([batch, w.size, w.size, 3], 0, 1, 'float32', 1);
+const labels = tf.oneHot(tf.randomUniform([batch], 0, w.classes, 'int32', 2), w.classes);
+const optimizer = tf.train.momentum(0.01, 0.9);
+
+function step() {
+  if (!w.train) {
+    const y = tf.tidy(() => model.apply(x, { training: false }));
+    y.dataSync();
+    y.dispose();
+    return;
+  }
+  const cost = optimizer.minimize(
+    () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
+    true,
+  );
+  cost.dataSync();
+  cost.dispose();
+}
+
+for (let i = 0; i < Number(warmupArg); i++) step();
+if (flag === '--profile') {
+  const profile = await tf.profile(() => step());
+  const byKernel = new Map();
+  for (const k of profile.kernels) {
+    const e = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
+    e.ms += k.kernelTimeMs;
+    e.calls += 1;
+    byKernel.set(k.name, e);
+  }
+  const rows = [...byKernel].sort((a, b) => b[1].ms - a[1].ms);
+  const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+  console.log(
+    JSON.stringify({
+      totalKernelMs: total,
+      kernels: rows.map(([k, e]) => ({ kernel: k, ms: +e.ms.toFixed(1), calls: e.calls })),
+    }),
+  );
+  process.exit(0);
+}
+const times = [];
+const steps = Number(stepsArg);
+for (let i = 0; i < steps; i++) {
+  const t0 = performance.now();
+  step();
+  times.push(performance.now() - t0);
+}
+times.sort((a, b) => a - b);
+const median = times[Math.floor(times.length / 2)];
+console.log(
+  JSON.stringify({
+    stepMs: median,
+    imagesPerSec: (batch * 1000) / median,
+    maxRssMB: process.resourceUsage().maxRSS / 1024,
+  }),
+);

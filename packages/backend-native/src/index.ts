@@ -1,0 +1,43 @@
+/**
+ * A TensorFlow.js backend for Node that trains convolutional networks on the
+ * CPU without libtensorflow: the tfjs `cpu` backend with its convolution and
+ * matrix-multiplication kernels (forward and both gradients) replaced by a
+ * C++ addon — cache-blocked SIMD GEMM (AVX-512, AVX2+FMA or generic, chosen
+ * at load), implicit im2col, and a small thread pool whose fixed work split
+ * makes every result bitwise reproducible.
+ *
+ * Importing the package registers the backend when the addon loads (a
+ * prebuilt linux-x64 binary ships inside the package; other platforms build
+ * from source at install time) and does nothing otherwise.
+ *
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs';
+ * import { backendName, register } from '@convnets/backend-native';
+ *
+ * if (await register()) await tf.setBackend(backendName);
+ * ```
+ *
+ * @packageDocumentation
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import {
+  backendName,
+  loadError,
+  nativeInfo,
+  nativeKernelNames,
+  registerNativeBackend,
+} from './backend';
+
+export { backendName, loadError, nativeInfo, nativeKernelNames };
+
+/**
+ * Registers the backend (see the package notes) and resolves to whether it
+ * is available. It never throws: where the addon cannot load, it resolves to
+ * false and {@link loadError} says why, so a caller can stay on `cpu`.
+ */
+export async function register(): Promise<boolean> {
+  return registerNativeBackend();
+}
+
+registerNativeBackend();

@@ -1,0 +1,71 @@
+import {
+  backend_util,
+  type AvgPoolAttrs,
+  type AvgPoolGradAttrs,
+  type MaxPoolAttrs,
+  type MaxPoolGradAttrs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { NativeAddon } from '../addon';
+import { alloc, convGeometry, cpuKernel, float32Values, output, type KernelArgs } from './shared';
+
+type Args<A> = KernelArgs<Record<string, TensorInfo>, A>;
+
+/** The pooling window as convolution geometry, or undefined where the cpu kernel must run. */
+function poolInfo(
+  x: TensorInfo,
+  attrs: MaxPoolAttrs | AvgPoolAttrs,
+): backend_util.Conv2DInfo | undefined {
+  if (x.dtype !== 'float32' || x.shape.length !== 4) return undefined;
+  return backend_util.computePool2DInfo(
+    x.shape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
+}
+
+/** `MaxPool` (kind 0) and `AvgPool` (kind 1), padding excluded as in the cpu kernels. */
+export const pool =
+  (kernelName: 'MaxPool' | 'AvgPool') => (addon: NativeAddon) => (args: Args<MaxPoolAttrs>) => {
+    const { inputs, backend, attrs } = args;
+    const info = poolInfo(inputs.x, attrs);
+    if (!info) return cpuKernel(kernelName)(args);
+    const y = alloc(info.outShape);
+    addon.pool(
+      kernelName === 'MaxPool' ? 0 : 1,
+      float32Values(backend, inputs.x),
+      y,
+      convGeometry(info),
+    );
+    return output(backend, info.outShape, y);
+  };
+
+/** `MaxPoolGrad`: the gradient goes to the first maximum of each window, as on cpu. */
+export const maxPoolGrad = (addon: NativeAddon) => (args: Args<MaxPoolGradAttrs>) => {
+  const { inputs, backend, attrs } = args;
+  const { dy, input } = inputs;
+  const info = poolInfo(input, attrs);
+  if (!info || dy.dtype !== 'float32') return cpuKernel('MaxPoolGrad')(args);
+  const dx = alloc(input.shape);
+  addon.maxPoolGrad(
+    float32Values(backend, input),
+    float32Values(backend, dy),
+    dx,
+    convGeometry(info),
+  );
+  return output(backend, input.shape, dx);
+};
+
+/** `AvgPoolGrad`: tfjs divides by the full window size here, padding included. */
+export const avgPoolGrad = (addon: NativeAddon) => (args: Args<AvgPoolGradAttrs>) => {
+  const { inputs, backend, attrs } = args;
+  const { dy, input } = inputs;
+  const info = poolInfo(input, attrs);
+  if (!info || dy.dtype !== 'float32') return cpuKernel('AvgPoolGrad')(args);
+  const dx = alloc(input.shape);
+  addon.avgPoolGrad(float32Values(backend, dy), dx, convGeometry(info));
+  return output(backend, input.shape, dx);
+};

@@ -1,0 +1,120 @@
+import {
+  getKernel,
+  util,
+  type backend_util,
+  type KernelFunc,
+  type NamedAttrMap,
+  type NamedTensorInfoMap,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { NativeAddon } from '../addon';
+
+/** What every kernel function receives. */
+export interface KernelArgs<I = NamedTensorInfoMap, A = NamedAttrMap> {
+  inputs: I;
+  backend: MathBackendCPU;
+  attrs: A;
+}
+
+/** Arguments in the shape every kernel function takes. */
+export interface AnyKernelArgs {
+  inputs: object;
+  backend: object;
+  attrs?: object;
+}
+
+/** The tfjs `cpu` backend's implementation of a kernel, for the cases the addon does not cover. */
+export function cpuKernel(kernelName: string): (args: AnyKernelArgs) => TensorInfo {
+  const config = getKernel(kernelName, 'cpu');
+  if (!config) throw new Error(`The cpu backend has no ${kernelName} kernel to fall back on.`);
+  const run = config.kernelFunc;
+  return (args) => run(args as unknown as Parameters<KernelFunc>[0]) as TensorInfo;
+}
+
+/** A float32 tensor's values as a Float32Array, without copying when they already are one. */
+export function float32Values(backend: MathBackendCPU, t: TensorInfo): Float32Array {
+  const values = backend.data.get(t.dataId).values;
+  return values instanceof Float32Array ? values : Float32Array.from(values as ArrayLike<number>);
+}
+
+/** Makes an output tensor from values the addon wrote. */
+export function output(backend: MathBackendCPU, shape: number[], values: Float32Array): TensorInfo {
+  return backend.makeTensorInfo(shape, 'float32', values);
+}
+
+/** A zero-filled buffer for an output of this shape. */
+export function alloc(shape: number[]): Float32Array {
+  return new Float32Array(util.sizeFromShape(shape));
+}
+
+/** The geometry array the addon's convolution functions take. */
+export function convGeometry(c: backend_util.Conv2DInfo): number[] {
+  return [
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outChannels,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.dilationHeight,
+    c.dilationWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+  ];
+}
+
+/** Activations the addon applies itself; others are applied with the cpu kernels. */
+export const nativeActivations: Record<string, number> = { linear: 0, relu: 1 };
+
+/**
+ * Applies a fused activation the addon does not implement, by running the
+ * matching cpu kernel, and disposes the pre-activation tensor.
+ */
+export function applyActivation(
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  activation: string,
+  preluActivationWeights: TensorInfo | undefined,
+  leakyreluAlpha: number | undefined,
+): TensorInfo {
+  let result: TensorInfo;
+  switch (activation) {
+    case 'relu6':
+      result = cpuKernel('Relu6')({ inputs: { x }, backend, attrs: {} });
+      break;
+    case 'elu':
+      result = cpuKernel('Elu')({ inputs: { x }, backend, attrs: {} });
+      break;
+    case 'sigmoid':
+      result = cpuKernel('Sigmoid')({ inputs: { x }, backend, attrs: {} });
+      break;
+    case 'leakyrelu':
+      result = cpuKernel('LeakyRelu')({
+        inputs: { x },
+        backend,
+        attrs: { alpha: leakyreluAlpha ?? 0.2 },
+      });
+      break;
+    case 'prelu':
+      if (!preluActivationWeights) throw new Error('The prelu activation needs its weights.');
+      result = cpuKernel('Prelu')({
+        inputs: { x, alpha: preluActivationWeights },
+        backend,
+        attrs: {},
+      });
+      break;
+    default:
+      throw new Error(`Activation ${activation} is not implemented.`);
+  }
+  backend.disposeIntermediateTensorInfo(x);
+  return result;
+}
+
+/** A kernel function bound to the loaded addon. */
+export type NativeKernel = (addon: NativeAddon) => KernelFunc;

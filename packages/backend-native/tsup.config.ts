@@ -1,0 +1,4 @@
+import { packageBuild } from '../../tsup.shared.ts';
+
+// `shims` gives the CJS build an `import.meta.url`, which the addon loader uses.
+export default packageBuild({ shims: true });
