@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { writeSafetensors, type Float32Entry } from '@convnets/layers';
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 /**
  * The deterministic weights and inputs of the torchvision parity fixtures,
@@ -70,4 +72,31 @@ export function formulaInputNHWC([batch, channels, height, width]: number[]): {
         for (let c = 0; c < channels; c++)
           data[i++] = Math.sin(0.3 * n + 1.1 * c + 0.17 * y + 0.23 * x + 0.01 * y * x);
   return { data, shape: [batch, height, width, channels] };
+}
+
+/**
+ * Loads the fixture's formula weights into `net` through the package's own
+ * `loadWeights`, runs the fixture input, and returns the largest difference to
+ * torchvision's logits next to the largest logit.
+ */
+export async function compareWithTorchvision(
+  net: LayersModel,
+  fixture: TorchFixture,
+  loadWeights: (
+    model: LayersModel,
+    source: Uint8Array,
+    opts: { from: 'torchvision' },
+  ) => Promise<void>,
+): Promise<{ rows: number; maxDiff: number; maxLogit: number }> {
+  await loadWeights(net, formulaStateDict(fixture), { from: 'torchvision' });
+  const { data, shape } = formulaInputNHWC(fixture.inputShapeNCHW);
+  const x = tf.tensor4d(data, shape);
+  const logits = net.predict(x) as tf.Tensor;
+  const got = logits.arraySync() as number[][];
+  tf.dispose([x, logits]);
+  let maxDiff = 0;
+  got.forEach((row, n) =>
+    row.forEach((v, k) => (maxDiff = Math.max(maxDiff, Math.abs(v - fixture.logits[n][k])))),
+  );
+  return { rows: got.length, maxDiff, maxLogit: Math.max(...fixture.logits.flat().map(Math.abs)) };
 }

@@ -46,6 +46,8 @@ export {
   exportStateDict,
   importStateDict,
   loadSafetensorsWeights,
+  loadTorchWeights,
+  type LoadTorchWeightsOptions,
   saveSafetensorsWeights,
   type LoadSafetensorsOptions,
   type OurWeight,

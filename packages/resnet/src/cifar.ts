@@ -1,25 +1,15 @@
 import {
-  SHORTCUT_OPTIONS,
-  checkBatchNormOptions,
-  checkBoolean,
+  CLASSIFIER_OPTION_KEYS,
   checkKnownOptions,
-  checkOneOf,
   convBnRelu,
-  globalPooling,
   residualStage,
   resolveClassifierOptions,
-  CLASSIFIER_OPTION_KEYS,
   type BatchNormOptions,
   type ClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
-import {
-  input,
-  layers,
-  model,
-  type LayersModel,
-  type SymbolicTensor,
-} from '@tensorflow/tfjs-layers';
+import { input, model, type LayersModel } from '@tensorflow/tfjs-layers';
+import { resolveResidualOptions, residualTop } from './common';
 import { CIFAR_STAGE_WIDTHS } from './specs';
 
 /** Options of {@link cifarResNet} and {@link cifarPlain}. */
@@ -60,20 +50,14 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
       inputShape: [32, 32, 3],
     },
   );
-  const shortcut = checkOneOf(where, 'shortcut', opts.shortcut ?? 'A', SHORTCUT_OPTIONS);
-  if (opts.zeroInitResidual !== undefined)
-    checkBoolean(where, 'zeroInitResidual', opts.zeroInitResidual);
-  const common = {
-    ...checkBatchNormOptions(where, opts),
-    kernelInitializer: top.skipInit ? ('zeros' as const) : undefined,
-  };
+  const residual = resolveResidualOptions(where, opts, top, 'A');
 
   const x = input({ shape: top.inputShape, name: 'input' });
   let y = convBnRelu(x, {
     name: 'conv1',
     filters: CIFAR_STAGE_WIDTHS[0],
     kernelSize: 3,
-    ...common,
+    ...residual.unit,
   });
   CIFAR_STAGE_WIDTHS.forEach((filters, i) => {
     y = residualStage(y, {
@@ -82,25 +66,13 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
       filters,
       blocks: n,
       stride: i === 0 ? 1 : 2,
-      shortcut,
-      zeroInitResidual: opts.zeroInitResidual,
+      shortcut: residual.shortcut,
+      zeroInitResidual: residual.zeroInitResidual,
       plain,
-      ...common,
+      ...residual.unit,
     });
   });
-  if (top.includeTop) {
-    y = layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(y) as SymbolicTensor;
-    y = layers
-      .dense({
-        units: top.classes,
-        activation: top.classifierActivation,
-        kernelInitializer: top.skipInit ? 'zeros' : undefined,
-        name: 'predictions',
-      })
-      .apply(y) as SymbolicTensor;
-  } else {
-    y = globalPooling(y, top.pooling);
-  }
+  y = residualTop(y, top);
   return model({ inputs: x, outputs: y, name: top.name });
 }
 

@@ -1,12 +1,8 @@
 import {
   CLASSIFIER_OPTION_KEYS,
-  SHORTCUT_OPTIONS,
-  checkBatchNormOptions,
-  checkBoolean,
   checkKnownOptions,
   checkOneOf,
   convBnRelu,
-  globalPooling,
   residualStage,
   resolveClassifierOptions,
   type BatchNormOptions,
@@ -20,6 +16,7 @@ import {
   type LayersModel,
   type SymbolicTensor,
 } from '@tensorflow/tfjs-layers';
+import { resolveResidualOptions, residualTop } from './common';
 import {
   RESNET_SPECS,
   RESNET_TOTAL_STRIDE,
@@ -79,17 +76,18 @@ export function buildResNet(
     totalStride: RESNET_TOTAL_STRIDE,
   });
   // Everything is checked before the first layer (and its weights) exists.
-  if (opts.shortcut !== undefined) checkOneOf(where, 'shortcut', opts.shortcut, SHORTCUT_OPTIONS);
   if (opts.strideIn !== undefined) checkOneOf(where, 'strideIn', opts.strideIn, ['3x3', '1x1']);
-  if (opts.zeroInitResidual !== undefined)
-    checkBoolean(where, 'zeroInitResidual', opts.zeroInitResidual);
-  const common = {
-    ...checkBatchNormOptions(where, opts),
-    kernelInitializer: top.skipInit ? ('zeros' as const) : undefined,
-  };
+  const residual = resolveResidualOptions(where, opts, top, 'B');
+
   const x = input({ shape: top.inputShape, name: 'input' });
 
-  let y = convBnRelu(x, { name: 'conv1', filters: 64, kernelSize: 7, strides: 2, ...common });
+  let y = convBnRelu(x, {
+    name: 'conv1',
+    filters: 64,
+    kernelSize: 7,
+    strides: 2,
+    ...residual.unit,
+  });
   // Zero padding before the max pool equals PyTorch's −∞ padding here: the input is post-ReLU, ≥ 0.
   y = layers
     .zeroPadding2d({
@@ -110,26 +108,14 @@ export function buildResNet(
       filters: STAGE_WIDTHS[i],
       blocks,
       stride: i === 0 ? 1 : 2,
-      shortcut: opts.shortcut,
+      shortcut: residual.shortcut,
       strideIn: spec.block === 'bottleneck' ? opts.strideIn : undefined,
-      zeroInitResidual: opts.zeroInitResidual,
+      zeroInitResidual: residual.zeroInitResidual,
       plain,
-      ...common,
+      ...residual.unit,
     });
   });
-  if (top.includeTop) {
-    y = layers.globalAveragePooling2d({ name: 'avg_pool' }).apply(y) as SymbolicTensor;
-    y = layers
-      .dense({
-        units: top.classes,
-        activation: top.classifierActivation,
-        kernelInitializer: top.skipInit ? 'zeros' : undefined,
-        name: 'predictions',
-      })
-      .apply(y) as SymbolicTensor;
-  } else {
-    y = globalPooling(y, top.pooling);
-  }
+  y = residualTop(y, top);
   return model({ inputs: x, outputs: y, name: top.name });
 }
 

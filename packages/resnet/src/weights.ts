@@ -1,7 +1,7 @@
 import {
-  loadSafetensorsWeights,
+  loadTorchWeights,
   saveSafetensorsWeights,
-  type LoadSafetensorsOptions,
+  type LoadTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
@@ -49,11 +49,8 @@ export const TORCHVISION_RESNET: StateDictFormat = {
   },
 };
 
-/** Options of {@link loadWeights}. */
-export interface LoadWeightsOptions extends LoadSafetensorsOptions {
-  /** Naming convention of the file. Only `'torchvision'` (also timm's ResNets) for now. */
-  from: 'torchvision';
-}
+/** Options of {@link loadWeights}: `from: 'torchvision'` and an optional file-size limit. */
+export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
  * Loads a torchvision (or timm) ResNet state dict from a `.safetensors` file
@@ -73,13 +70,7 @@ export async function loadWeights(
   source: WeightSource,
   opts: LoadWeightsOptions,
 ): Promise<void> {
-  if (opts?.from !== 'torchvision') {
-    throw new Error(
-      `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
-    );
-  }
-  const { from: _from, ...rest } = opts;
-  await loadSafetensorsWeights(model, source, TORCHVISION_RESNET, rest);
+  await loadTorchWeights(model, source, TORCHVISION_RESNET, opts);
 }
 
 /**

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { expectSameAfterReload } from '../../../test-utils/models.ts';
 import { describe, expect, it } from 'vitest';
 import {
   cifarPlain,
@@ -17,17 +18,6 @@ import {
   stageOutputs,
 } from '../src';
 
-async function roundTrip(net: LayersModel): Promise<LayersModel> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await net.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return loadLayersModel(tf.io.fromMemory(saved!));
-}
-
 describe('every factory survives model.save → tf.loadLayersModel', () => {
   const imagenet = {
     resnet18,
@@ -42,16 +32,10 @@ describe('every factory survives model.save → tf.loadLayersModel', () => {
     plain152,
   };
   it.each(Object.entries(imagenet))('%s at 32×32', async (_name, factory) => {
-    const net = factory({ inputShape: [32, 32, 3], classes: 5, shortcut: 'C', strideIn: '1x1' });
-    const loaded = await roundTrip(net);
-    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 3);
-    const a = net.predict(x) as tf.Tensor;
-    const b = loaded.predict(x) as tf.Tensor;
-    expect(b.shape).toEqual([1, 5]);
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-    tf.dispose([x, a, b]);
-    net.dispose();
-    loaded.dispose();
+    const shape = await expectSameAfterReload(
+      factory({ inputShape: [32, 32, 3], classes: 5, shortcut: 'C', strideIn: '1x1' }),
+    );
+    expect(shape).toEqual([1, 5]);
   });
 
   it.each([
@@ -62,16 +46,7 @@ describe('every factory survives model.save → tf.loadLayersModel', () => {
       () => cifarResNet(8, { inputShape: [8, 8, 3], shortcut: 'B' }),
     ],
   ])('%s', async (_name, build) => {
-    const net = build();
-    const loaded = await roundTrip(net);
-    const shape = [2, ...(net.inputs[0].shape.slice(1) as number[])];
-    const x = tf.randomNormal(shape, 0, 1, 'float32', 4);
-    const a = net.predict(x) as tf.Tensor;
-    const b = loaded.predict(x) as tf.Tensor;
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-    tf.dispose([x, a, b]);
-    net.dispose();
-    loaded.dispose();
+    expect(await expectSameAfterReload(build(), 2)).toEqual([2, 10]);
   });
 });
 

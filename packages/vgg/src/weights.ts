@@ -1,7 +1,7 @@
 import {
-  loadSafetensorsWeights,
+  loadTorchWeights,
   saveSafetensorsWeights,
-  type LoadSafetensorsOptions,
+  type LoadTorchWeightsOptions,
   type StateDictFormat,
   type WeightSource,
 } from '@convnets/layers';
@@ -71,11 +71,8 @@ export const TORCHVISION_VGG: StateDictFormat = {
   },
 };
 
-/** Options of {@link loadWeights}. */
-export interface LoadWeightsOptions extends LoadSafetensorsOptions {
-  /** Naming convention of the file. Only `'torchvision'` for now. */
-  from: 'torchvision';
-}
+/** Options of {@link loadWeights}: `from: 'torchvision'` and an optional file-size limit. */
+export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
  * Loads a torchvision VGG state dict (`vgg16`, `vgg16_bn`, …) from a
@@ -94,13 +91,7 @@ export async function loadWeights(
   source: WeightSource,
   opts: LoadWeightsOptions,
 ): Promise<void> {
-  if (opts?.from !== 'torchvision') {
-    throw new Error(
-      `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
-    );
-  }
-  const { from: _from, ...rest } = opts;
-  await loadSafetensorsWeights(model, source, TORCHVISION_VGG, rest);
+  await loadTorchWeights(model, source, TORCHVISION_VGG, opts);
 }
 
 /**

@@ -1,19 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { expectSameAfterReload } from '../../../test-utils/models.ts';
 import { readSafetensors, writeSafetensors, type Float32Entry } from '@convnets/layers';
 import { describe, expect, it } from 'vitest';
 import { loadWeights, saveWeights, vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19 } from '../src';
-
-async function roundTrip(net: LayersModel): Promise<LayersModel> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await net.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return loadLayersModel(tf.io.fromMemory(saved!));
-}
 
 const factories = { vgg11, vgg11Lrn, vgg13, vgg16C, vgg16, vgg19 };
 
@@ -27,16 +17,10 @@ describe('every factory survives model.save → tf.loadLayersModel', () => {
         ] as const,
     ),
   )('%s at 32×32', async (_name, factory, batchNorm) => {
-    const net = factory({ inputShape: [32, 32, 3], classes: 4, batchNorm });
-    const loaded = await roundTrip(net);
-    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 1);
-    const a = net.predict(x) as tf.Tensor;
-    const b = loaded.predict(x) as tf.Tensor;
-    expect(b.shape).toEqual([1, 4]);
-    expect(Array.from(b.dataSync())).toEqual(Array.from(a.dataSync()));
-    tf.dispose([x, a, b]);
-    net.dispose();
-    loaded.dispose();
+    const shape = await expectSameAfterReload(
+      factory({ inputShape: [32, 32, 3], classes: 4, batchNorm }),
+    );
+    expect(shape).toEqual([1, 4]);
   });
 });
 

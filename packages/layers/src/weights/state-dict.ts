@@ -269,3 +269,28 @@ export async function saveSafetensorsWeights(
   }
   return bytes;
 }
+
+/** Options of the model packages' `loadWeights`. */
+export interface LoadTorchWeightsOptions extends LoadSafetensorsOptions {
+  /** Naming convention of the file. Only `'torchvision'` (which timm's ResNets share) for now. */
+  from: 'torchvision';
+}
+
+/**
+ * What the model packages' `loadWeights` does: checks `opts.from`, then
+ * {@link loadSafetensorsWeights} with that family's `format`.
+ */
+export async function loadTorchWeights(
+  model: LayersModel,
+  source: WeightSource,
+  format: StateDictFormat,
+  opts: LoadTorchWeightsOptions,
+): Promise<void> {
+  if (opts?.from !== 'torchvision') {
+    throw new Error(
+      `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
+    );
+  }
+  const { from: _from, ...rest } = opts;
+  await loadSafetensorsWeights(model, source, format, rest);
+}

@@ -1,0 +1,35 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
+
+/** model.save → tf.loadLayersModel through memory, as a user's save and reload would go. */
+export async function saveAndLoad(net: LayersModel): Promise<LayersModel> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await net.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return loadLayersModel(tf.io.fromMemory(saved!));
+}
+
+/** Asserts that `net` and its reloaded copy predict exactly the same on a seeded input, then frees both. */
+export async function expectSameAfterReload(net: LayersModel, batch = 1): Promise<number[]> {
+  const loaded = await saveAndLoad(net);
+  const x = tf.randomNormal(
+    [batch, ...(net.inputs[0].shape.slice(1) as number[])],
+    0,
+    1,
+    'float32',
+    1,
+  );
+  const a = net.predict(x) as tf.Tensor;
+  const b = loaded.predict(x) as tf.Tensor;
+  const same = Array.from(b.dataSync()).every((v, i) => v === a.dataSync()[i]);
+  const shape = b.shape;
+  tf.dispose([x, a, b]);
+  net.dispose();
+  loaded.dispose();
+  if (!same) throw new Error(`${net.name}: predictions differ after save → load`);
+  return shape;
+}
