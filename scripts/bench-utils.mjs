@@ -14,21 +14,33 @@ export async function timeRuns(fn, { runs = 5, warmup = 2 } = {}) {
 }
 
 /**
- * Times `ours` and `direct` alternately, in rounds, so that both see the same
- * machine load, and returns their fastest times and the ratio ours/direct.
- * The minimum is the least disturbed by other work on the machine.
+ * Times `ours` and `direct` alternately, one call each in turn, so that both
+ * see the same machine load, and returns their fastest times and the ratio
+ * ours/direct. The minimum is the least disturbed by other work on the machine.
  */
-export async function compare(ours, direct, opts = {}) {
-  const rounds = opts.rounds ?? 3;
+export async function compare(ours, direct, { runs = 9, warmup = 2 } = {}) {
+  // A load-independent check first: the kernels each one runs, in order.
+  const [oursKernels, directKernels] = [await kernelTrace(ours), await kernelTrace(direct)];
+  const sameKernels = oursKernels.join() === directKernels.join();
+  for (let i = 0; i < warmup; i++) {
+    await ours();
+    await direct();
+  }
   const a = [];
   const b = [];
-  for (let r = 0; r < rounds; r++) {
-    a.push(...(await timeRuns(ours, opts)));
-    b.push(...(await timeRuns(direct, opts)));
+  for (let i = 0; i < runs; i++) {
+    a.push(...(await timeRuns(ours, { runs: 1, warmup: 0 })));
+    b.push(...(await timeRuns(direct, { runs: 1, warmup: 0 })));
   }
   const oursMs = Math.min(...a);
   const directMs = Math.min(...b);
-  return { oursMs, directMs, ratio: oursMs / directMs };
+  return { oursMs, directMs, ratio: oursMs / directMs, sameKernels, kernels: [oursKernels.length, directKernels.length] };
+}
+
+/** The names of the kernels one call of `fn` runs, in order (tf.profile). */
+export async function kernelTrace(fn) {
+  const info = await tf.profile(fn);
+  return info.kernels.map((k) => k.name);
 }
 
 /** One forward pass, fully synchronised, with its output freed. */
@@ -78,6 +90,8 @@ export function printRows(title, rows) {
       'direct tf.layers (ms, best)': r.directMs.toFixed(1),
       'ours / direct': r.ratio.toFixed(3),
       target: '≤ 1.02',
+      'kernels (ours, direct)': r.kernels.join(', '),
+      'same kernel sequence': r.sameKernels ? 'yes' : 'NO',
     })),
   );
 }

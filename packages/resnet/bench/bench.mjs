@@ -110,7 +110,7 @@ const backend = await trainingBackend();
   const batch = backend === 'cpu' ? 1 : 8;
   const x = tf.randomNormal([batch, 32, 32, 3]);
   const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7].slice(0, batch), 'int32'), 10);
-  const quick = backend === 'cpu' ? { runs: 1, warmup: 0, rounds: 1 } : {};
+  const quick = backend === 'cpu' ? { runs: 1, warmup: 0 } : { runs: 15 };
   const stats = await compare(
     trainStep(a, x, labels, tf.train.momentum(0.01, 0.9)),
     trainStep(b, x, labels, tf.train.momentum(0.01, 0.9)),

@@ -1,8 +1,110 @@
 /**
- * `@convnets/trainer`: this package is a skeleton; its content arrives in a later release.
+ * `@convnets/trainer`: the ResNet and VGG papers' training recipe for
+ * TensorFlow.js, as a library and as the `convnets` command. SGD with
+ * momentum (PyTorch's or Caffe's rule, Nesterov) and L2 weight decay,
+ * resumable learning-rate schedules (step, multi-step, plateau, cosine,
+ * warm-up), gradient accumulation, BN in training mode for updates and
+ * inference mode for validation, top-1/top-5 metrics in JSON Lines and CSV,
+ * training curves, atomic checkpoints and bitwise-exact resume.
+ *
+ * @example
+ * ```ts
+ * import { cifarResNet } from '@convnets/resnet';
+ * import { cifarEval, cifarTrain, imageFolder } from '@convnets/imagenet-data';
+ * import { folderEvaluationData, folderTrainingData, train } from '@convnets/trainer';
+ *
+ * const model = cifarResNet(20, { classifierActivation: null });
+ * const data = folderTrainingData(await imageFolder('cifar/train'), { transform: cifarTrain(), batchSize: 128 });
+ * const validation = folderEvaluationData(await imageFolder('cifar/val'), { transform: cifarEval() });
+ * await train({
+ *   model, data, validation, steps: 64000, lr: 0.1,
+ *   schedule: { kind: 'multistep', milestones: [32000, 48000], unit: 'iteration' },
+ *   outDir: 'runs/resnet20',
+ * });
+ * ```
  *
  * @packageDocumentation
  */
-
-/** The package's name, as published on npm. */
-export const packageName = '@convnets/trainer';
+export { patchCpuKernels, unpatchCpuKernels } from './cpu-kernels';
+export {
+  CUDA_LIBRARIES,
+  missingCudaLibraries,
+  selectBackend,
+  type BackendAttempt,
+  type BackendChoice,
+  type BackendSelection,
+} from './backend';
+export type {
+  DataPosition,
+  EvaluationBatch,
+  EvaluationData,
+  TrainingBatch,
+  TrainingData,
+} from './data/types';
+export {
+  arrayEvaluationData,
+  arrayTrainingData,
+  type ArrayDataset,
+  type ArrayTrainingOptions,
+} from './data/array';
+export {
+  folderEvaluationData,
+  folderTrainingData,
+  type FolderEvaluationOptions,
+  type FolderTrainingOptions,
+} from './data/folder';
+export {
+  LearningRateSchedule,
+  type ScheduleContext,
+  type ScheduleSpec,
+  type ScheduleState,
+  type ScheduleUnit,
+  type WarmupSpec,
+} from './optim/schedules';
+export {
+  SGD_PRESETS,
+  SgdOptimizer,
+  isBatchNormParameter,
+  isBiasParameter,
+  type MomentumRule,
+  type NamedVariable,
+  type SgdOptions,
+} from './optim/sgd';
+export {
+  CHECKPOINT_FORMAT,
+  NonFiniteWeightsError,
+  ResumeMismatchError,
+  architectureHash,
+  assignWeights,
+  checkpointName,
+  compareResumeKeys,
+  latestCheckpoint,
+  listCheckpoints,
+  pruneCheckpoints,
+  readCheckpoint,
+  writeCheckpoint,
+  type Checkpoint,
+  type CheckpointState,
+  type CheckpointTensors,
+  type ResumeKey,
+} from './run/checkpoint';
+export {
+  countCorrect,
+  evaluate,
+  outputsProbabilities,
+  toProbabilities,
+  type EvaluationResult,
+} from './run/evaluate';
+export { METRICS_COLUMNS, MetricsLog, readMetrics, type MetricsRow } from './run/metrics-log';
+export { renderCurves, writeCurves, type CurveSeries } from './run/charts';
+export {
+  NonFiniteLossError,
+  Trainer,
+  checkpointHooks,
+  train,
+  type EpochInfo,
+  type StepInfo,
+  type TrainResult,
+  type TrainerCallbacks,
+  type TrainerOptions,
+} from './run/trainer';

@@ -1,0 +1,723 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { summarize } from '@convnets/layers';
+import {
+  checkImageFolder,
+  decodePredictions,
+  imageFolder,
+  IMAGENET_WNIDS,
+  synthesizeImageFolder,
+  transformImage,
+} from '@convnets/imagenet-data';
+import { selectBackend, missingCudaLibraries, type BackendChoice } from '../backend';
+import { folderEvaluationData, folderTrainingData } from '../data/folder';
+import { assignWeights, listCheckpoints, readCheckpoint } from '../run/checkpoint';
+import { evaluate, outputsProbabilities } from '../run/evaluate';
+import { readMetrics } from '../run/metrics-log';
+import { writeCurves } from '../run/charts';
+import { train } from '../run/trainer';
+import type { ScheduleSpec } from '../optim/schedules';
+import { architecture } from './architectures';
+import { stageTable } from './stages';
+
+tf.env().set('PROD', true);
+const program = new Command();
+let verbose = false;
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+function int(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      fail(`--${name} must be a non-negative integer; received "${value}"`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n)) fail(`--${name} must be a number; received "${value}"`);
+    return n;
+  };
+}
+
+function readConfig(path: string): Record<string, unknown> {
+  if (!existsSync(path)) fail(`config file ${path} does not exist`);
+  const text = readFileSync(path, 'utf8');
+  try {
+    const parsed = path.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      fail('expected a mapping of flag names to values');
+    // Accept both kebab-case (as the flags) and camelCase keys.
+    return Object.fromEntries(
+      Object.entries(parsed as Record<string, unknown>).map(([k, v]) => [
+        k.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+        v,
+      ]),
+    );
+  } catch (error) {
+    fail(`config file ${path} cannot be read: ${(error as Error).message.split('\n')[0]}`);
+  }
+}
+
+async function useBackend(choice: string, forTraining: boolean): Promise<string> {
+  const { name } = await selectBackend(choice as BackendChoice, { forTraining });
+  return name;
+}
+
+/** A checkpoint folder, or a run folder (its best, else newest checkpoint). */
+async function resolveWeights(path: string): Promise<string> {
+  if (!existsSync(path))
+    fail(`weights ${path} do not exist; expected a checkpoint folder or a run folder`);
+  if (existsSync(join(path, 'state.json'))) return path;
+  const all = await listCheckpoints(join(path, 'checkpoints'));
+  if (all.length === 0)
+    fail(
+      `${path} holds no checkpoint; expected a checkpoint folder (with state.json) or a run folder`,
+    );
+  let best: { path: string; top1: number } | undefined;
+  for (const c of all) {
+    const state = JSON.parse(readFileSync(join(c.path, 'state.json'), 'utf8')) as {
+      valTop1?: number;
+    };
+    if (state.valTop1 !== undefined && (!best || state.valTop1 < best.top1))
+      best = { path: c.path, top1: state.valTop1 };
+  }
+  return best?.path ?? all[all.length - 1].path;
+}
+
+async function loadModel(
+  arch: string,
+  weights: string,
+  imageSize?: number,
+): Promise<{ model: LayersModel; classes: readonly string[]; size: number }> {
+  const a = architecture(arch);
+  const checkpoint = await readCheckpoint(await resolveWeights(weights));
+  const classes = checkpoint.state.key.classes;
+  const size = imageSize ?? a.defaultImageSize;
+  const model = a.build({ classes: classes.length, imageSize: size });
+  assignWeights(model, checkpoint.weights, checkpoint.path);
+  return { model, classes, size };
+}
+
+function splitData(root: string): { train: string; val?: string } {
+  if (!existsSync(root)) fail(`data folder ${root} does not exist`);
+  if (existsSync(join(root, 'train')) && statSync(join(root, 'train')).isDirectory())
+    return {
+      train: join(root, 'train'),
+      val: existsSync(join(root, 'val')) ? join(root, 'val') : undefined,
+    };
+  return { train: root };
+}
+
+interface TrainFlags {
+  arch?: string;
+  data?: string;
+  val?: string;
+  epochs?: number;
+  steps?: number;
+  batchSize?: number;
+  accumulate?: number;
+  lr?: number;
+  schedule?: string;
+  milestones?: string | number[];
+  milestoneUnit?: 'epoch' | 'iteration';
+  every?: number;
+  gamma?: number;
+  patience?: number;
+  warmupEpochs?: number;
+  momentum?: number;
+  momentumRule?: 'pytorch' | 'caffe';
+  nesterov?: boolean;
+  weightDecay?: number;
+  excludeBn?: boolean;
+  excludeBias?: boolean;
+  seed?: number;
+  out?: string;
+  resume?: string;
+  backend?: string;
+  imageSize?: number;
+  checkpointEvery?: number;
+  keep?: number;
+  preciseBn?: number;
+  config?: string;
+  plot?: boolean;
+}
+
+function schedule(flags: TrainFlags): ScheduleSpec {
+  const kind = flags.schedule ?? 'constant';
+  const milestones =
+    typeof flags.milestones === 'string'
+      ? flags.milestones.split(',').map((m) => Number(m.trim()))
+      : flags.milestones;
+  switch (kind) {
+    case 'constant':
+      return { kind };
+    case 'step':
+      return { kind, every: flags.every ?? 30, gamma: flags.gamma, unit: flags.milestoneUnit };
+    case 'multistep':
+      if (!milestones)
+        fail(
+          '--schedule multistep needs --milestones, e.g. --milestones 32000,48000 --milestone-unit iteration',
+        );
+      return { kind, milestones, gamma: flags.gamma, unit: flags.milestoneUnit };
+    case 'plateau':
+      return { kind, patience: flags.patience, factor: flags.gamma };
+    case 'cosine':
+      return { kind };
+    default:
+      fail(
+        `--schedule must be one of constant, step, multistep, plateau, cosine; received "${kind}"`,
+      );
+  }
+}
+
+async function trainCommand(cli: TrainFlags): Promise<void> {
+  let flags: TrainFlags = {};
+  if (cli.resume) {
+    const runJson = join(cli.resume, 'run.json');
+    if (!existsSync(runJson)) fail(`--resume ${cli.resume}: not a run folder (no run.json)`);
+    flags = {
+      ...((JSON.parse(readFileSync(runJson, 'utf8')) as { config?: TrainFlags }).config ?? {}),
+    };
+  }
+  if (cli.config) flags = { ...flags, ...(readConfig(cli.config) as TrainFlags) };
+  flags = {
+    ...flags,
+    ...Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined)),
+  };
+  if (cli.resume) flags.out = cli.resume;
+  if (!flags.arch) fail('train needs --arch (e.g. --arch cifar-resnet20)');
+  if (!flags.data) fail('train needs --data <image folder>');
+  if (!flags.out) fail('train needs --out <run folder> (or --resume <run folder>)');
+  const a = architecture(flags.arch);
+  const backend = await useBackend(flags.backend ?? 'auto', true);
+  const split = splitData(flags.data);
+  const trainSet = await imageFolder(split.train);
+  const valDir = flags.val ?? split.val;
+  const valSet = valDir ? await imageFolder(valDir, { classes: trainSet.classes }) : undefined;
+  const size = flags.imageSize ?? a.defaultImageSize;
+  const model = a.build({ classes: trainSet.classes.length, imageSize: size });
+  const batchSize = flags.batchSize ?? (a.family === 'cifar' ? 128 : 256);
+  const data = folderTrainingData(trainSet, {
+    transform: a.trainTransform(size),
+    batchSize,
+    seed: flags.seed ?? 0,
+  });
+  const validation = valSet
+    ? folderEvaluationData(valSet, {
+        transform: a.evalTransform(size),
+        batchSize: Math.min(batchSize, 100),
+      })
+    : undefined;
+  const isVgg = a.family === 'vgg';
+  const config: TrainFlags = { ...flags, resume: undefined, config: undefined };
+  console.log(
+    `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes, backend ${backend}`,
+  );
+  let bar: cliProgress.SingleBar | undefined;
+  const result = await train({
+    model,
+    data,
+    validation,
+    epochs: flags.epochs ?? 1,
+    steps: flags.steps,
+    lr: flags.lr ?? (isVgg ? 0.01 : 0.1),
+    schedule: schedule(flags),
+    warmup: flags.warmupEpochs ? { epochs: flags.warmupEpochs } : undefined,
+    optimizer: {
+      momentum: flags.momentum ?? 0.9,
+      weightDecay: flags.weightDecay ?? (isVgg ? 5e-4 : 1e-4),
+      nesterov: flags.nesterov ?? false,
+      rule: flags.momentumRule ?? 'pytorch',
+      excludeBatchNorm: flags.excludeBn ?? false,
+      excludeBias: flags.excludeBias ?? false,
+    },
+    accumulate: flags.accumulate ?? 1,
+    outDir: flags.out,
+    resume: cli.resume ? true : undefined,
+    seed: flags.seed ?? 0,
+    checkpointEvery: flags.checkpointEvery ?? 0,
+    keepLast: flags.keep ?? 3,
+    preciseBnBatches: flags.preciseBn ?? 0,
+    config: config as Record<string, unknown>,
+    log: (m) => {
+      bar?.stop();
+      console.log(m);
+    },
+    callbacks: {
+      onStep: (s) => {
+        if (!bar) {
+          bar = new cliProgress.SingleBar(
+            {
+              format:
+                'train |{bar}| {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {speed} img/s',
+              hideCursor: true,
+            },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(s.totalSteps, s.step - 1);
+        }
+        bar.update(s.step, {
+          epoch: s.epoch + 1,
+          loss: s.loss.toFixed(3),
+          lr: s.lr.toPrecision(3),
+          speed: s.imagesPerSec.toFixed(0),
+        });
+      },
+      onEpoch: (e) => {
+        bar?.stop();
+        bar = undefined;
+        const val = e.validation
+          ? `, val top-1/top-5 error ${e.validation.top1.toFixed(2)}% / ${e.validation.top5.toFixed(2)}%`
+          : '';
+        console.log(
+          `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, train top-1 error ${e.trainTop1.toFixed(2)}%${val}`,
+        );
+      },
+    },
+  });
+  bar?.stop();
+  if (flags.plot !== false && existsSync(join(flags.out, 'metrics.jsonl'))) {
+    await writeCurves(join(flags.out, 'curves.png'), [
+      { name: basename(resolve(flags.out)), rows: readMetrics(join(flags.out, 'metrics.jsonl')) },
+    ]);
+  }
+  console.log(
+    `${result.status === 'completed' ? 'done' : 'stopped'} at step ${result.steps}; run folder ${flags.out} (checkpoint ${result.checkpoint ?? 'none'})`,
+  );
+  if (result.status === 'stopped') {
+    console.log(`resume with: convnets train --resume ${flags.out}`);
+    process.exitCode = 130;
+  }
+}
+
+program
+  .name('convnets')
+  .description('Train, evaluate and inspect VGG and ResNet networks with TensorFlow.js.')
+  .option('--verbose', 'print stack traces on errors')
+  .hook('preAction', (cmd) => {
+    verbose = Boolean(cmd.opts().verbose);
+  });
+
+program
+  .command('train')
+  .description(
+    'train a network on an image folder (root/<class>/<image>, or root/train and root/val)',
+  )
+  .option(
+    '--arch <name>',
+    'architecture: resnet18…152, plain18…152, vgg11…vgg19[-bn], cifar-resnetN, cifar-plainN',
+  )
+  .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
+  .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
+  .option('--epochs <n>', 'epochs (default 1)', int('epochs'))
+  .option('--steps <n>', 'stop after this many updates instead', int('steps'))
+  .option(
+    '--batch-size <n>',
+    'images per (micro-)batch (default 128 CIFAR, 256 ImageNet)',
+    int('batch-size'),
+  )
+  .option(
+    '--accumulate <n>',
+    'micro-batches per update (effective batch = batch size × this)',
+    int('accumulate'),
+  )
+  .option('--lr <rate>', 'base learning rate (default 0.1; VGG 0.01)', num('lr'))
+  .addOption(
+    new Option('--schedule <kind>', 'learning-rate schedule').choices([
+      'constant',
+      'step',
+      'multistep',
+      'plateau',
+      'cosine',
+    ]),
+  )
+  .option('--milestones <list>', 'multistep milestones, comma-separated (e.g. 32000,48000)')
+  .addOption(
+    new Option('--milestone-unit <unit>', 'milestones count epochs or iterations').choices([
+      'epoch',
+      'iteration',
+    ]),
+  )
+  .option('--every <n>', 'step schedule: interval', int('every'))
+  .option('--gamma <factor>', 'schedule factor (default 0.1)', num('gamma'))
+  .option('--patience <epochs>', 'plateau schedule: epochs without improvement', int('patience'))
+  .option('--warmup-epochs <n>', 'linear warm-up length', num('warmup-epochs'))
+  .option('--momentum <m>', 'momentum (default 0.9)', num('momentum'))
+  .addOption(
+    new Option(
+      '--momentum-rule <rule>',
+      'momentum rule (default pytorch; caffe as in the original ResNet code)',
+    ).choices(['pytorch', 'caffe']),
+  )
+  .option('--nesterov', 'Nesterov momentum')
+  .option('--weight-decay <l2>', 'weight decay (default 1e-4; VGG 5e-4)', num('weight-decay'))
+  .option('--exclude-bn', 'no weight decay on BN parameters')
+  .option('--exclude-bias', 'no weight decay on biases')
+  .option('--seed <n>', 'seed of shuffling and augmentation (default 0)', int('seed'))
+  .option('--out <dir>', 'run folder (metrics.jsonl, metrics.csv, checkpoints/, curves.png)')
+  .option(
+    '--resume <dir>',
+    'continue the run in this folder from its newest checkpoint (its flags are reused; flags given override)',
+  )
+  .addOption(
+    new Option('--backend <name>', 'tfjs backend').choices([
+      'auto',
+      'tensorflow',
+      'native',
+      'wasm',
+      'cpu',
+    ]),
+  )
+  .option('--image-size <px>', 'input size (default 32 CIFAR, 224 ImageNet)', int('image-size'))
+  .option(
+    '--checkpoint-every <steps>',
+    'also checkpoint every this many updates',
+    int('checkpoint-every'),
+  )
+  .option('--keep <n>', 'checkpoints kept besides the best (default 3)', int('keep'))
+  .option(
+    '--precise-bn <batches>',
+    'recompute BN statistics over this many batches before validation',
+    int('precise-bn'),
+  )
+  .option('--config <file>', 'JSON or YAML file of flags (flags given on the command line win)')
+  .option('--no-plot', 'do not draw curves.png at the end')
+  .action(trainCommand);
+
+program
+  .command('eval')
+  .description('top-1/top-5 error of a checkpoint on an image folder')
+  .requiredOption('--arch <name>', 'architecture')
+  .requiredOption('--weights <dir>', 'checkpoint folder, or run folder (its best checkpoint)')
+  .requiredOption('--data <dir>', 'images (root/<class>/…)')
+  .option('--ten-crop', '10-crop testing (ImageNet architectures)')
+  .option('--batch-size <n>', 'images per batch (default 32)', int('batch-size'))
+  .option('--image-size <px>', 'input size', int('image-size'))
+  .addOption(
+    new Option('--backend <name>', 'tfjs backend')
+      .choices(['auto', 'tensorflow', 'native', 'wasm', 'cpu'])
+      .default('auto'),
+  )
+  .option('--json', 'print one JSON document')
+  .action(
+    async (o: {
+      arch: string;
+      weights: string;
+      data: string;
+      tenCrop?: boolean;
+      batchSize?: number;
+      imageSize?: number;
+      backend: string;
+      json?: boolean;
+    }) => {
+      await useBackend(o.backend, false);
+      const { model, classes, size } = await loadModel(o.arch, o.weights, o.imageSize);
+      const dataset = await imageFolder(splitData(o.data).val ?? o.data, { classes });
+      const transform = architecture(o.arch).evalTransform(size, o.tenCrop);
+      const bar = o.json
+        ? undefined
+        : new cliProgress.SingleBar(
+            { format: 'eval |{bar}| {value}/{total} images' },
+            cliProgress.Presets.shades_classic,
+          );
+      bar?.start(dataset.samples.length, 0);
+      let seen = 0;
+      const data = folderEvaluationData(dataset, { transform, batchSize: o.batchSize ?? 32 });
+      const result = await evaluate(model, {
+        ...data,
+        batches: async function* () {
+          for await (const b of data.batches()) {
+            seen += b.labels.shape[0];
+            bar?.update(seen);
+            yield b;
+          }
+        },
+      });
+      bar?.stop();
+      const report = {
+        arch: o.arch,
+        weights: o.weights,
+        data: o.data,
+        crops: transform.views,
+        ...result,
+      };
+      if (o.json) console.log(JSON.stringify(report));
+      else
+        console.log(
+          `top-1 error ${result.top1.toFixed(2)}%, top-5 error ${result.top5.toFixed(2)}% on ${result.images} images (${transform.views === 10 ? '10-crop' : 'centre crop'})`,
+        );
+    },
+  );
+
+program
+  .command('predict')
+  .description('top-5 classes of images')
+  .requiredOption('--arch <name>', 'architecture')
+  .requiredOption('--weights <dir>', 'checkpoint folder, or run folder')
+  .argument('<images...>', 'image files')
+  .option('--top <k>', 'classes shown (default 5)', int('top'))
+  .option('--image-size <px>', 'input size', int('image-size'))
+  .addOption(
+    new Option('--backend <name>', 'tfjs backend')
+      .choices(['auto', 'tensorflow', 'native', 'wasm', 'cpu'])
+      .default('auto'),
+  )
+  .option('--json', 'print one JSON document')
+  .action(
+    async (
+      images: string[],
+      o: {
+        arch: string;
+        weights: string;
+        top?: number;
+        imageSize?: number;
+        backend: string;
+        json?: boolean;
+      },
+    ) => {
+      await useBackend(o.backend, false);
+      const { model, classes, size } = await loadModel(o.arch, o.weights, o.imageSize);
+      const transform = architecture(o.arch).evalTransform(size);
+      const k = Math.min(o.top ?? 5, classes.length);
+      const imagenet = classes.length === 1000 && classes.every((c, i) => c === IMAGENET_WNIDS[i]);
+      const out: { image: string; top: { class: string; name: string; probability: number }[] }[] =
+        [];
+      for (const image of images) {
+        if (!existsSync(image)) fail(`image ${image} does not exist`);
+        const [view] = await transformImage(image, transform);
+        const p = tf.tidy(() => {
+          const y = model.predict(
+            tf.tensor4d(view.data, [1, view.height, view.width, 3]),
+          ) as tf.Tensor2D;
+          return (outputsProbabilities(model) ? y : tf.softmax(y)).dataSync();
+        });
+        const top = imagenet
+          ? decodePredictions(p, k).map((r) => ({
+              class: r.wnid,
+              name: r.name,
+              probability: r.probability,
+            }))
+          : [...p.keys()]
+              .sort((x, y) => p[y] - p[x])
+              .slice(0, k)
+              .map((c) => ({ class: classes[c], name: classes[c], probability: p[c] }));
+        out.push({ image, top });
+      }
+      if (o.json) console.log(JSON.stringify(out));
+      else
+        for (const r of out)
+          console.log(
+            `${r.image}: ${r.top.map((t) => `${t.name} ${(100 * t.probability).toFixed(1)}%`).join(', ')}`,
+          );
+    },
+  );
+
+program
+  .command('summary')
+  .description(
+    "an architecture's stages, output sizes, parameters and multiply-adds (the paper's Table 1 row)",
+  )
+  .argument('<arch>', 'architecture')
+  .option('--classes <n>', 'classes (default 1000; CIFAR 10)', int('classes'))
+  .option('--image-size <px>', 'input size', int('image-size'))
+  .option('--layers', 'also list every layer')
+  .option('--json', 'print one JSON document')
+  .action(
+    async (
+      arch: string,
+      o: { classes?: number; imageSize?: number; layers?: boolean; json?: boolean },
+    ) => {
+      const a = architecture(arch);
+      await useBackend('cpu', false); // building a model needs a backend; nothing runs
+      const model = a.build({
+        classes: o.classes ?? (a.family === 'cifar' ? 10 : 1000),
+        imageSize: o.imageSize,
+      });
+      const s = summarize(model, { skipParameterFree: true });
+      const stages = stageTable(s);
+      if (o.json) {
+        console.log(
+          JSON.stringify({
+            arch,
+            trainableParams: s.trainableParams,
+            nonTrainableParams: s.nonTrainableParams,
+            multiplyAdds: s.multiplyAdds,
+            stages,
+            ...(o.layers ? { layers: s.layers } : {}),
+          }),
+        );
+        return;
+      }
+      console.log(
+        `${arch}: ${s.trainableParams.toLocaleString('en-US')} parameters, ${s.multiplyAdds.toLocaleString('en-US')} multiply-adds (${(s.multiplyAdds / 1e9).toFixed(2)}×10^9)`,
+      );
+      for (const st of stages)
+        console.log(
+          `  ${st.stage.padEnd(12)} ${st.outputSize.padEnd(10)} ${String(st.layers).padStart(3)} layers  ${st.params.toLocaleString('en-US').padStart(13)} params  ${st.multiplyAdds.toLocaleString('en-US').padStart(16)} mult-adds`,
+        );
+      if (o.layers) console.log(s.toTable());
+    },
+  );
+
+const data = program.command('data').description('synthesise or check image folders');
+data
+  .command('synth')
+  .description('write a small learnable image folder (dir/train, dir/val)')
+  .argument('<dir>', 'output folder')
+  .option('--classes <n>', 'classes (default 10)', int('classes'))
+  .option('--per-class <n>', 'training images per class (default 20)', int('per-class'))
+  .option('--val-per-class <n>', 'validation images per class', int('val-per-class'))
+  .option('--size <px>', 'image side (default 64)', int('size'))
+  .option('--seed <n>', 'seed (default 0)', int('seed'))
+  .action(
+    async (
+      dir: string,
+      o: {
+        classes?: number;
+        perClass?: number;
+        valPerClass?: number;
+        size?: number;
+        seed?: number;
+      },
+    ) => {
+      const options = Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+      const r = await synthesizeImageFolder(dir, options);
+      console.log(`wrote ${r.classes.length} classes to ${r.train} and ${r.val}`);
+    },
+  );
+data
+  .command('check')
+  .description('count images per class and find unreadable or mislabelled files')
+  .argument('<dir>', 'image folder (root/<class>/…)')
+  .option('--headers-only', 'read headers only (fast; misses truncated files)')
+  .option('--json', 'print one JSON document')
+  .action(async (dir: string, o: { headersOnly?: boolean; json?: boolean }) => {
+    if (!existsSync(dir)) fail(`image folder ${dir} does not exist`);
+    const r = await checkImageFolder(dir, { fullDecode: !o.headersOnly });
+    if (o.json) {
+      console.log(JSON.stringify(r));
+    } else {
+      console.log(
+        `${r.root}: ${r.images} images in ${r.classes.length} classes; formats ${JSON.stringify(r.formats)}`,
+      );
+      for (const c of r.emptyClasses) console.log(`  empty class: ${c}`);
+      for (const m of r.mislabelledFormats) console.log(`  mislabelled: ${m.path} is ${m.format}`);
+      for (const u of r.unreadable) console.log(`  unreadable: ${u.path}: ${u.reason}`);
+    }
+    if (r.unreadable.length > 0) process.exitCode = 2;
+  });
+
+program
+  .command('doctor')
+  .description('report backends, GPU libraries, sharp and versions')
+  .option('--json', 'print one JSON document')
+  .action(async (o: { json?: boolean }) => {
+    const version = (name: string) => {
+      try {
+        return JSON.parse(readFileSync(resolvePackage(name), 'utf8')).version as string;
+      } catch {
+        return null;
+      }
+    };
+    const selection = await selectBackend('auto', { forTraining: true }).catch((e: Error) => ({
+      name: null,
+      attempts: [],
+      error: e.message,
+    }));
+    let sharpVersions: unknown;
+    try {
+      sharpVersions = (await import('sharp')).default.versions;
+    } catch {
+      sharpVersions = null;
+    }
+    const report = {
+      node: process.version,
+      platform: `${process.platform}-${process.arch}`,
+      tfjs: version('@tensorflow/tfjs-core'),
+      backend: selection.name,
+      backends: selection.attempts,
+      cudaLibrariesMissing: missingCudaLibraries(),
+      sharp: sharpVersions,
+      packages: Object.fromEntries(
+        [
+          '@convnets/trainer',
+          '@convnets/layers',
+          '@convnets/resnet',
+          '@convnets/vgg',
+          '@convnets/imagenet-data',
+        ].map((p) => [p, version(p)]),
+      ),
+    };
+    if (o.json) {
+      console.log(JSON.stringify(report));
+      return;
+    }
+    console.log(`node ${report.node} (${report.platform}), tfjs ${report.tfjs}`);
+    console.log(`backend for training: ${report.backend}`);
+    for (const a of report.backends)
+      console.log(`  ${a.ok ? 'ok ' : ' - '} ${a.candidate}: ${a.detail}`);
+    console.log(
+      report.cudaLibrariesMissing.length === 0
+        ? 'CUDA/cuDNN: all libraries found'
+        : `CUDA/cuDNN missing: ${report.cudaLibrariesMissing.join(', ')}`,
+    );
+    console.log(`sharp: ${sharpVersions ? JSON.stringify(sharpVersions) : 'not available'}`);
+    for (const [p, v] of Object.entries(report.packages)) console.log(`${p} ${v ?? 'not found'}`);
+  });
+
+program
+  .command('plot')
+  .description(
+    "draw several runs' top-1 error curves on one chart (as the ResNet paper's Figure 4)",
+  )
+  .argument('<runs...>', 'run folders')
+  .requiredOption('--out <file>', 'chart file (.png or .svg)')
+  .action(async (runs: string[], o: { out: string }) => {
+    const series = runs.map((r) => {
+      const file = join(r, 'metrics.jsonl');
+      if (!existsSync(file)) fail(`${r} is not a run folder (no metrics.jsonl)`);
+      return { name: basename(resolve(r)), rows: readMetrics(file) };
+    });
+    await writeCurves(o.out, series);
+    console.log(`wrote ${o.out}`);
+  });
+
+function resolvePackage(name: string): string {
+  // Walk up from this file looking for node_modules/<name>/package.json.
+  let dir = resolve(new URL('.', import.meta.url).pathname);
+  for (;;) {
+    const candidate = join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(candidate)) return candidate;
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error(`${name} not found`);
+    dir = parent;
+  }
+}
+
+program.exitOverride();
+program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  const e = error as Error & { code?: string; exitCode?: number };
+  if (e.code?.startsWith('commander.')) {
+    // commander already printed its one-line message (or the help).
+    process.exitCode = e.exitCode ?? 1;
+  } else {
+    process.stderr.write(`convnets: ${e.message.split('\n')[0]}\n`);
+    if (verbose || process.argv.includes('--verbose')) process.stderr.write(`${e.stack}\n`);
+    process.exitCode = 1;
+  }
+}

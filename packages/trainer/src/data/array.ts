@@ -1,0 +1,161 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { Random } from '@convnets/imagenet-data';
+import { bool, checkKnown, nonNegativeInt, positiveInt } from '../validate';
+import type { EvaluationData, TrainingData } from './types';
+
+/** Images and labels held in memory, NHWC. */
+export interface ArrayDataset {
+  /** `n · height · width · channels` values, NHWC. */
+  readonly images: Float32Array;
+  /** `[height, width, channels]` of one image. */
+  readonly imageShape: readonly [number, number, number];
+  /** `n` class indices. */
+  readonly labels: Int32Array | readonly number[];
+  /** Class names. */
+  readonly classes: readonly string[];
+}
+
+/** Options of {@link arrayTrainingData}. */
+export interface ArrayTrainingOptions {
+  /** Images per (micro-)batch. */
+  batchSize: number;
+  /** Seed of the shuffling and augmentation (default 0). */
+  seed?: number;
+  /** Reshuffle every epoch (default true). */
+  shuffle?: boolean;
+  /** The CIFAR augmentation: zero-pad this many pixels and crop back at random (default 0: off). */
+  padCrop?: number;
+  /** Random horizontal flips (default false). */
+  flip?: boolean;
+}
+
+function permutation(n: number, rng: Random): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.float() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}
+
+function checkDataset(where: string, data: ArrayDataset): number {
+  const [h, w, c] = data.imageShape;
+  const size = h * w * c;
+  const n = data.labels.length;
+  if (data.images.length !== n * size)
+    throw new Error(
+      `${where}: ${n} labels need ${n * size} image values (${n} × ${h}×${w}×${c}); received ${data.images.length}.`,
+    );
+  for (const label of data.labels)
+    if (!Number.isInteger(label) || label < 0 || label >= data.classes.length)
+      throw new Error(
+        `${where}: label ${label} is not a class index 0 … ${data.classes.length - 1}.`,
+      );
+  return n;
+}
+
+/**
+ * Training data from arrays in memory, shuffled and (optionally) augmented
+ * with the CIFAR padding-crop-flip, every choice seeded by (seed, epoch, image).
+ */
+export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOptions): TrainingData {
+  const where = 'arrayTrainingData';
+  checkKnown(where, options, ['batchSize', 'seed', 'shuffle', 'padCrop', 'flip']);
+  const n = checkDataset(where, data);
+  const batchSize = positiveInt(where, 'batchSize', options.batchSize);
+  const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
+  const shuffle = bool(where, 'shuffle', options.shuffle ?? true);
+  const padCrop = nonNegativeInt(where, 'padCrop', options.padCrop ?? 0);
+  const flip = bool(where, 'flip', options.flip ?? false);
+  const batchesPerEpoch = Math.floor(n / batchSize);
+  if (batchesPerEpoch === 0)
+    throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
+  const [h, w, c] = data.imageShape;
+  const size = h * w * c;
+  return {
+    classes: data.classes,
+    batchSize,
+    batchesPerEpoch,
+    fingerprint: {
+      kind: 'array',
+      samples: n,
+      seed,
+      shuffle: String(shuffle),
+      padCrop,
+      flip: String(flip),
+    },
+    async *batches(epoch: number, position: number) {
+      const order = shuffle
+        ? permutation(n, new Random(seed, epoch, 0x5eed))
+        : Uint32Array.from({ length: n }, (_, i) => i);
+      for (
+        let start = position;
+        start + batchSize <= batchesPerEpoch * batchSize;
+        start += batchSize
+      ) {
+        const images = new Float32Array(batchSize * size);
+        const labels = new Int32Array(batchSize);
+        for (let k = 0; k < batchSize; k++) {
+          const index = order[start + k];
+          labels[k] = data.labels[index];
+          const rng = new Random(seed, epoch, index);
+          const dy = padCrop > 0 ? rng.int(-padCrop, padCrop) : 0;
+          const dx = padCrop > 0 ? rng.int(-padCrop, padCrop) : 0;
+          const mirror = flip && rng.float() < 0.5;
+          const src = index * size;
+          const dst = k * size;
+          for (let y = 0; y < h; y++) {
+            const sy = y + dy;
+            if (sy < 0 || sy >= h) continue;
+            for (let x = 0; x < w; x++) {
+              const sx = (mirror ? w - 1 - x : x) + dx;
+              if (sx < 0 || sx >= w) continue;
+              const from = src + (sy * w + sx) * c;
+              const to = dst + (y * w + x) * c;
+              for (let ch = 0; ch < c; ch++) images[to + ch] = data.images[from + ch];
+            }
+          }
+        }
+        yield {
+          images: tf.tensor4d(images, [batchSize, h, w, c]),
+          labels: tf.tensor1d(labels, 'int32'),
+          next: { epoch, position: start + batchSize },
+        };
+      }
+    },
+  };
+}
+
+/** Evaluation data from arrays in memory: every image once, in order, one view each. */
+export function arrayEvaluationData(
+  data: ArrayDataset,
+  options: { batchSize?: number } = {},
+): EvaluationData {
+  const where = 'arrayEvaluationData';
+  checkKnown(where, options, ['batchSize']);
+  const n = checkDataset(where, data);
+  const batchSize = positiveInt(where, 'batchSize', options.batchSize ?? 64);
+  const [h, w, c] = data.imageShape;
+  const size = h * w * c;
+  return {
+    classes: data.classes,
+    views: 1,
+    async *batches() {
+      for (let start = 0; start < n; start += batchSize) {
+        const count = Math.min(batchSize, n - start);
+        yield {
+          images: tf.tensor4d(data.images.slice(start * size, (start + count) * size), [
+            count,
+            h,
+            w,
+            c,
+          ]),
+          labels: tf.tensor1d(Array.from(data.labels.slice(start, start + count)), 'int32'),
+        };
+      }
+    },
+  };
+}

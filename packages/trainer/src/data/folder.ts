@@ -1,0 +1,96 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { createLoader, type ImageDataset, type Transform } from '@convnets/imagenet-data';
+import { checkKnown, nonNegativeInt, positiveInt } from '../validate';
+import type { EvaluationData, TrainingData } from './types';
+
+/** Options of {@link folderTrainingData}. */
+export interface FolderTrainingOptions {
+  /** Training transform, e.g. `cifarTrain()` or `resnetPaperTrain()` from `@convnets/imagenet-data`. */
+  transform: Transform;
+  /** Images per (micro-)batch. */
+  batchSize: number;
+  /** Seed of shuffling and augmentation (default 0). */
+  seed?: number;
+  /** Images decoded at once (default: the loader's). */
+  concurrency?: number;
+}
+
+/**
+ * Training data from an image dataset (`imageFolder()` of
+ * `@convnets/imagenet-data`) through its seeded, resumable loader: shuffled
+ * every epoch, last incomplete batch dropped, every random choice a function
+ * of (seed, epoch, image).
+ */
+export function folderTrainingData(
+  dataset: ImageDataset,
+  options: FolderTrainingOptions,
+): TrainingData {
+  const where = 'folderTrainingData';
+  checkKnown(where, options, ['transform', 'batchSize', 'seed', 'concurrency']);
+  const batchSize = positiveInt(where, 'batchSize', options.batchSize);
+  const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
+  const samples = dataset.samples.length;
+  const batchesPerEpoch = Math.floor(samples / batchSize);
+  if (batchesPerEpoch === 0)
+    throw new Error(
+      `${where}: the dataset has ${samples} images, fewer than one batch of ${batchSize}.`,
+    );
+  return {
+    classes: dataset.classes,
+    batchSize,
+    batchesPerEpoch,
+    fingerprint: { kind: 'folder', samples, seed, transform: options.transform.name },
+    async *batches(epoch: number, position: number) {
+      const loader = createLoader(dataset, {
+        transform: options.transform,
+        batchSize,
+        seed,
+        epochs: epoch + 1,
+        shuffle: true,
+        dropLast: true,
+        concurrency: options.concurrency,
+        resume: { seed, epoch, position, rank: 0, worldSize: 1, samples },
+      });
+      for await (const batch of loader) {
+        yield {
+          images: batch.images,
+          labels: batch.labels as tf.Tensor1D,
+          next: { epoch, position: loader.state.epoch === epoch ? loader.state.position : samples },
+        };
+      }
+    },
+  };
+}
+
+/** Options of {@link folderEvaluationData}. */
+export interface FolderEvaluationOptions {
+  /** Evaluation transform, e.g. `cifarEval()`, `resnetPaperEval()` or `tenCrop()`. */
+  transform: Transform;
+  /** Images per batch (default 32). */
+  batchSize?: number;
+}
+
+/** Evaluation data from an image dataset: every image once, in order, with the transform's views (10 for `tenCrop()`). */
+export function folderEvaluationData(
+  dataset: ImageDataset,
+  options: FolderEvaluationOptions,
+): EvaluationData {
+  const where = 'folderEvaluationData';
+  checkKnown(where, options, ['transform', 'batchSize']);
+  const batchSize = positiveInt(where, 'batchSize', options.batchSize ?? 32);
+  return {
+    classes: dataset.classes,
+    views: options.transform.views,
+    async *batches() {
+      const loader = createLoader(dataset, {
+        transform: options.transform,
+        batchSize,
+        shuffle: false,
+        dropLast: false,
+        strict: true,
+      });
+      for await (const batch of loader)
+        yield { images: batch.images, labels: batch.labels as tf.Tensor1D };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { bool, checkKnown, nonNegativeNumber, oneOf } from '../validate';
+
+/**
+ * How momentum and the learning rate combine.
+ *
+ * - `'pytorch'` (default): `v ← μ·v + g`, `w ← w − η·v`. The velocity holds
+ *   gradients, so a learning-rate change takes effect at once.
+ * - `'caffe'`, what the original ResNet code (Caffe) and the VGG paper used:
+ *   `v ← μ·v + η·g`, `w ← w − v`. The velocity holds steps, so after a
+ *   learning-rate cut the old, larger steps decay over a few iterations.
+ *
+ * Both equal each other while the learning rate is constant.
+ */
+export type MomentumRule = 'pytorch' | 'caffe';
+
+/** Options of {@link SgdOptimizer}; all but `momentum` and `weightDecay` default to the ResNet paper. */
+export interface SgdOptions {
+  /** Momentum μ (default 0.9). */
+  momentum?: number;
+  /** Nesterov momentum (default false). */
+  nesterov?: boolean;
+  /** L2 weight decay λ, added to the gradient as `λ·w` (default 1e-4, the ResNet paper's). */
+  weightDecay?: number;
+  /** Leave batch-normalisation γ and β out of weight decay (default false, as in the papers' code). */
+  excludeBatchNorm?: boolean;
+  /** Leave biases out of weight decay (default false). */
+  excludeBias?: boolean;
+  /** The momentum rule (default `'pytorch'`). */
+  rule?: MomentumRule;
+}
+
+/** The papers' optimizer settings, to spread into {@link SgdOptions} and the trainer's `lr`. */
+export const SGD_PRESETS = {
+  /** ResNet (He et al. §3.4): lr 0.1, momentum 0.9, weight decay 1e-4. */
+  resnet: { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 },
+  /** VGG (Simonyan & Zisserman §3.1): lr 0.01, momentum 0.9, weight decay 5e-4. */
+  vgg: { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+} as const;
+
+/** A trainable variable as the optimizer sees it. */
+export interface NamedVariable {
+  /** A name unique within the model (the checkpoint key of its slot). */
+  readonly name: string;
+  /** The variable updated in place. */
+  readonly variable: tf.Variable;
+}
+
+const WHERE = 'SgdOptimizer';
+
+/** Whether a weight is a batch-normalisation γ/β, judged by its name. */
+export function isBatchNormParameter(name: string): boolean {
+  return /(^|\/)(gamma|beta)(_\d+)?$/.test(name);
+}
+
+/** Whether a weight is a bias, judged by its name. */
+export function isBiasParameter(name: string): boolean {
+  return /(^|\/)bias(_\d+)?$/.test(name);
+}
+
+/**
+ * Stochastic gradient descent with momentum and L2 weight decay, written
+ * out (rather than `tf.train.momentum`) so that the rule is explicit, weight
+ * decay can skip BN parameters and biases, the learning rate can change every
+ * step, and the velocity can be saved and restored exactly.
+ *
+ * @example
+ * ```ts
+ * const sgd = new SgdOptimizer({ momentum: 0.9, weightDecay: 1e-4 });
+ * sgd.apply(variables, gradients, 0.1);
+ * ```
+ * @see He et al., arXiv 1512.03385, §3.4; Sutskever et al. 2013 for Nesterov momentum.
+ */
+export class SgdOptimizer {
+  /** The resolved options. */
+  readonly options: Readonly<Required<SgdOptions>>;
+  private readonly velocity = new Map<string, tf.Variable>();
+
+  constructor(options: SgdOptions = {}) {
+    checkKnown(WHERE, options, [
+      'momentum',
+      'nesterov',
+      'weightDecay',
+      'excludeBatchNorm',
+      'excludeBias',
+      'rule',
+    ]);
+    const momentum = nonNegativeNumber(WHERE, 'momentum', options.momentum ?? 0.9);
+    if (momentum >= 1) throw new Error(`${WHERE}: momentum must be below 1; received ${momentum}.`);
+    const nesterov = bool(WHERE, 'nesterov', options.nesterov ?? false);
+    if (nesterov && momentum === 0) throw new Error(`${WHERE}: nesterov needs a momentum above 0.`);
+    this.options = Object.freeze({
+      momentum,
+      nesterov,
+      weightDecay: nonNegativeNumber(WHERE, 'weightDecay', options.weightDecay ?? 1e-4),
+      excludeBatchNorm: bool(WHERE, 'excludeBatchNorm', options.excludeBatchNorm ?? false),
+      excludeBias: bool(WHERE, 'excludeBias', options.excludeBias ?? false),
+      rule: oneOf(WHERE, 'rule', options.rule ?? 'pytorch', ['pytorch', 'caffe']),
+    });
+  }
+
+  /** Whether weight decay applies to the weight called `name`. */
+  decays(name: string): boolean {
+    if (this.options.weightDecay === 0) return false;
+    if (this.options.excludeBatchNorm && isBatchNormParameter(name)) return false;
+    if (this.options.excludeBias && isBiasParameter(name)) return false;
+    return true;
+  }
+
+  /**
+   * One update of every variable with its gradient (the gradients are not
+   * disposed). `lr` is the learning rate of this step.
+   */
+  apply(variables: readonly NamedVariable[], gradients: readonly tf.Tensor[], lr: number): void {
+    if (variables.length !== gradients.length)
+      throw new Error(`${WHERE}: ${variables.length} variables but ${gradients.length} gradients.`);
+    const { momentum, nesterov, weightDecay, rule } = this.options;
+    tf.tidy(() => {
+      const eta = tf.scalar(lr);
+      const mu = tf.scalar(momentum);
+      const lambda = tf.scalar(weightDecay);
+      variables.forEach(({ name, variable }, i) => {
+        let g = gradients[i];
+        if (this.decays(name)) g = tf.add(g, tf.mul(lambda, variable));
+        if (momentum === 0) {
+          variable.assign(tf.sub(variable, tf.mul(eta, g)));
+          return;
+        }
+        let v = this.velocity.get(name);
+        const fresh = v === undefined;
+        if (!v) {
+          v = tf.variable(tf.zerosLike(variable), false);
+          this.velocity.set(name, v);
+        }
+        if (rule === 'pytorch') {
+          // PyTorch starts the buffer at the first gradient (no dampening).
+          const next = fresh ? g : tf.add(tf.mul(mu, v), g);
+          v.assign(next);
+          const direction = nesterov ? tf.add(g, tf.mul(mu, next)) : next;
+          variable.assign(tf.sub(variable, tf.mul(eta, direction)));
+        } else {
+          const next = tf.add(tf.mul(mu, v), tf.mul(eta, g));
+          const step = nesterov
+            ? tf.sub(tf.mul(tf.scalar(1 + momentum), next), tf.mul(mu, v))
+            : next;
+          v.assign(next);
+          variable.assign(tf.sub(variable, step));
+        }
+      });
+    });
+  }
+
+  /** The velocity of every variable updated so far, by name (the live variables; do not dispose). */
+  slots(): ReadonlyMap<string, tf.Variable> {
+    return this.velocity;
+  }
+
+  /** Replaces the velocity with saved values (copied), e.g. from a checkpoint. */
+  restoreSlots(values: ReadonlyMap<string, tf.Tensor>): void {
+    this.dispose();
+    for (const [name, value] of values)
+      this.velocity.set(
+        name,
+        tf.tidy(() => tf.variable(value.clone(), false)),
+      );
+  }
+
+  /** Frees the velocity. */
+  dispose(): void {
+    for (const v of this.velocity.values()) v.dispose();
+    this.velocity.clear();
+  }
+}

@@ -1,0 +1,348 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { readSafetensors, toFloat32, writeSafetensors, type Float32Entry } from '@convnets/layers';
+import { createHash } from 'node:crypto';
+import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { DataPosition } from '../data/types';
+import type { ScheduleState } from '../optim/schedules';
+
+/** Format tag of {@link CheckpointState}. */
+export const CHECKPOINT_FORMAT = 'convnets-checkpoint-v1';
+
+/** What must match for a checkpoint to be resumed. */
+export interface ResumeKey {
+  /** Hash of the model's architecture (layer classes, configs and weight shapes; names left out). */
+  readonly architecture: string;
+  /** A human-readable description of the architecture, named in errors. */
+  readonly architectureName: string;
+  /** The class list. */
+  readonly classes: readonly string[];
+  /** Images per micro-batch. */
+  readonly batchSize: number;
+  /** Micro-batches per update. */
+  readonly accumulate: number;
+  /** The training data's fingerprint (dataset size, seed, augmentation). */
+  readonly data: Readonly<Record<string, string | number>>;
+}
+
+/** The `state.json` of a checkpoint: everything but the tensors. */
+export interface CheckpointState {
+  /** Always {@link CHECKPOINT_FORMAT}. */
+  readonly format: string;
+  /** Optimizer updates done. */
+  readonly step: number;
+  /** Epochs completed. */
+  readonly epoch: number;
+  /** Where the training data continues. */
+  readonly data: DataPosition;
+  /** The learning-rate schedule's state. */
+  readonly schedule: ScheduleState;
+  /** The run's seed (all randomness is a function of the seed and the position). */
+  readonly seed: number;
+  /** What a resumed run must match. */
+  readonly key: ResumeKey;
+  /** Validation top-1 error (%) at this checkpoint, when it was taken after a validation. */
+  readonly valTop1?: number;
+  /** The best validation top-1 error (%) so far, and its step. */
+  readonly best?: { readonly top1: number; readonly step: number };
+  /** Names of the optimizer's slot entries, by trainable-weight index. */
+  readonly slots: readonly string[];
+  /** When it was written (ISO 8601). */
+  readonly time: string;
+}
+
+/** A checkpoint read from disk. */
+export interface Checkpoint {
+  /** Its folder. */
+  readonly path: string;
+  /** The state. */
+  readonly state: CheckpointState;
+  /** Every model weight (trainable and BN statistics), in `model.weights` order. */
+  readonly weights: readonly Float32Entry[];
+  /** Momentum buffers, by trainable-weight index. */
+  readonly slots: ReadonlyMap<number, Float32Entry>;
+}
+
+/**
+ * The architecture hash of a model: layer classes, their configurations and
+ * weight shapes, with names left out (tfjs numbers unnamed layers per
+ * process, which must not make a resumed run look different).
+ */
+export function architectureHash(model: LayersModel): string {
+  const strip = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(strip);
+    if (value !== null && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, v] of Object.entries(value as Record<string, unknown>))
+        if (k !== 'name' && k !== 'seed') out[k] = strip(v);
+      return out;
+    }
+    return value;
+  };
+  const layers = model.layers.map((layer) => ({
+    className: layer.getClassName(),
+    config: strip(layer.getConfig()),
+    weights: layer.weights.map((w) => w.shape),
+  }));
+  return createHash('sha256').update(JSON.stringify(layers)).digest('hex').slice(0, 16);
+}
+
+/** Why a checkpoint cannot be resumed: every difference, named. */
+export class ResumeMismatchError extends Error {
+  /** One line per difference. */
+  readonly differences: readonly string[];
+  constructor(path: string, differences: string[]) {
+    super(`cannot resume from ${path}: ${differences.join('; ')}.`);
+    this.name = 'ResumeMismatchError';
+    this.differences = differences;
+  }
+}
+
+/** The differences between a checkpoint's resume key and this run's, in words. */
+export function compareResumeKeys(saved: ResumeKey, current: ResumeKey): string[] {
+  const out: string[] = [];
+  if (saved.architecture !== current.architecture)
+    out.push(
+      `the architecture differs (checkpoint: ${saved.architectureName} [${saved.architecture}], this run: ${current.architectureName} [${current.architecture}])`,
+    );
+  if (saved.classes.length !== current.classes.length) {
+    out.push(
+      `the class list differs (checkpoint: ${saved.classes.length} classes, this run: ${current.classes.length})`,
+    );
+  } else {
+    const i = saved.classes.findIndex((c, k) => c !== current.classes[k]);
+    if (i >= 0)
+      out.push(
+        `the class list differs at index ${i} (checkpoint: "${saved.classes[i]}", this run: "${current.classes[i]}")`,
+      );
+  }
+  if (saved.batchSize !== current.batchSize)
+    out.push(
+      `the batch size differs (checkpoint: ${saved.batchSize}, this run: ${current.batchSize})`,
+    );
+  if (saved.accumulate !== current.accumulate)
+    out.push(
+      `the gradient accumulation differs (checkpoint: ${saved.accumulate} micro-batches per step, this run: ${current.accumulate})`,
+    );
+  const keys = new Set([...Object.keys(saved.data), ...Object.keys(current.data)]);
+  for (const k of keys)
+    if (saved.data[k] !== current.data[k])
+      out.push(
+        `the training data's ${k} differs (checkpoint: ${String(saved.data[k])}, this run: ${String(current.data[k])})`,
+      );
+  return out;
+}
+
+function writeFileDurably(path: string, data: Uint8Array | string): void {
+  const fd = openSync(path, 'w');
+  try {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    let offset = 0;
+    while (offset < bytes.byteLength)
+      offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function fsyncDirectory(path: string): void {
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // Not every platform can open a directory for fsync (Windows); rename is still atomic.
+  }
+}
+
+/** The folder name of the checkpoint at `step`. */
+export function checkpointName(step: number): string {
+  return `step-${String(step).padStart(8, '0')}`;
+}
+
+/** Tensors to write into a checkpoint. */
+export interface CheckpointTensors {
+  /** Every model weight, in `model.weights` order, with its name. */
+  readonly weights: readonly { name: string; tensor: tf.Tensor }[];
+  /** Momentum buffers by trainable-weight index. */
+  readonly slots: readonly { index: number; name: string; tensor: tf.Tensor }[];
+}
+
+/** Raised instead of checkpointing weights that hold NaN or ±Infinity. */
+export class NonFiniteWeightsError extends Error {
+  constructor(names: string[], step: number) {
+    super(
+      `refusing to checkpoint step ${step}: weights ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} hold NaN or Infinity.`,
+    );
+    this.name = 'NonFiniteWeightsError';
+  }
+}
+
+function entry(tensor: tf.Tensor): Float32Entry {
+  return {
+    shape: tensor.shape.slice(),
+    data: Float32Array.from(tensor.dataSync() as Float32Array),
+  };
+}
+
+/**
+ * Writes a checkpoint atomically: everything goes into a temporary folder next
+ * to the final one, is flushed to disk, and the folder is then renamed into
+ * place. A crash at any moment leaves either the complete new checkpoint or
+ * none, and every earlier checkpoint untouched. Non-finite weights are never
+ * written. Returns the checkpoint's folder.
+ */
+export async function writeCheckpoint(
+  dir: string,
+  state: Omit<CheckpointState, 'format' | 'time' | 'slots'>,
+  tensors: CheckpointTensors,
+  hooks: { beforeRename?: () => Promise<void> } = {},
+): Promise<string> {
+  const bad = tensors.weights.filter(({ tensor }) => {
+    const values = tensor.dataSync();
+    for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return true;
+    return false;
+  });
+  if (bad.length > 0)
+    throw new NonFiniteWeightsError(
+      bad.map((b) => b.name),
+      state.step,
+    );
+  await mkdir(dir, { recursive: true });
+  const final = join(dir, checkpointName(state.step));
+  const temporary = join(dir, `.tmp-${checkpointName(state.step)}-${process.pid}-${Date.now()}`);
+  await mkdir(temporary);
+  const weights = new Map<string, Float32Entry>();
+  tensors.weights.forEach(({ name, tensor }, i) => weights.set(`${i}:${name}`, entry(tensor)));
+  writeFileDurably(
+    join(temporary, 'model.safetensors'),
+    writeSafetensors(weights, { format: CHECKPOINT_FORMAT }),
+  );
+  const slots = new Map<string, Float32Entry>();
+  for (const { index, name, tensor } of tensors.slots) slots.set(`${index}:${name}`, entry(tensor));
+  writeFileDurably(
+    join(temporary, 'optimizer.safetensors'),
+    writeSafetensors(slots, { format: CHECKPOINT_FORMAT }),
+  );
+  const full: CheckpointState = {
+    format: CHECKPOINT_FORMAT,
+    ...state,
+    slots: [...slots.keys()],
+    time: new Date().toISOString(),
+  };
+  // state.json last: a folder holding it is complete.
+  writeFileDurably(join(temporary, 'state.json'), `${JSON.stringify(full, null, 2)}\n`);
+  fsyncDirectory(temporary);
+  await hooks.beforeRename?.();
+  let old: string | undefined;
+  try {
+    await rename(temporary, final);
+  } catch (error) {
+    if (
+      (error as NodeJS.ErrnoException).code !== 'ENOTEMPTY' &&
+      (error as NodeJS.ErrnoException).code !== 'EEXIST'
+    )
+      throw error;
+    // Same step written again (e.g. a stop right after an epoch-end checkpoint): swap.
+    old = `${temporary}-old`;
+    await rename(final, old);
+    await rename(temporary, final);
+  }
+  fsyncDirectory(dir);
+  if (old) await rm(old, { recursive: true, force: true });
+  return final;
+}
+
+/** Reads a checkpoint folder (as written by {@link writeCheckpoint}). */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let state: CheckpointState;
+  try {
+    state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as CheckpointState;
+  } catch (error) {
+    throw new Error(
+      `${path} is not a checkpoint: cannot read state.json (${(error as Error).message}).`,
+      { cause: error },
+    );
+  }
+  if (state.format !== CHECKPOINT_FORMAT)
+    throw new Error(
+      `${path}: unknown checkpoint format "${String(state.format)}"; expected "${CHECKPOINT_FORMAT}".`,
+    );
+  const model = readSafetensors(await readFile(join(path, 'model.safetensors')));
+  const weights = [...model.tensors.values()].map((t) => ({ shape: t.shape, data: toFloat32(t) }));
+  const optimizer = readSafetensors(await readFile(join(path, 'optimizer.safetensors')));
+  const slots = new Map<number, Float32Entry>();
+  for (const [key, t] of optimizer.tensors)
+    slots.set(Number(key.split(':')[0]), { shape: t.shape, data: toFloat32(t) });
+  return { path, state, weights, slots };
+}
+
+/** Every complete checkpoint in `dir` (folders `step-*` holding a `state.json`), oldest first. */
+export async function listCheckpoints(dir: string): Promise<{ path: string; step: number }[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const out: { path: string; step: number }[] = [];
+  for (const name of names) {
+    const m = /^step-(\d+)$/.exec(name);
+    if (!m) continue;
+    try {
+      await readFile(join(dir, name, 'state.json'));
+      out.push({ path: join(dir, name), step: Number(m[1]) });
+    } catch {
+      // incomplete: not a checkpoint
+    }
+  }
+  return out.sort((a, b) => a.step - b.step);
+}
+
+/** The newest complete checkpoint of a run folder (`<run>/checkpoints`), or undefined. */
+export async function latestCheckpoint(runDir: string): Promise<string | undefined> {
+  const all = await listCheckpoints(join(runDir, 'checkpoints'));
+  return all.at(-1)?.path;
+}
+
+/** Deletes leftover temporary folders and all but the last `keep` checkpoints and the best one. */
+export async function pruneCheckpoints(
+  dir: string,
+  keep: number,
+  bestStep: number | undefined,
+): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    if (name.startsWith('.tmp-') && !name.includes(`-${process.pid}-`))
+      await rm(join(dir, name), { recursive: true, force: true });
+  const all = await listCheckpoints(dir);
+  const kept = new Set(all.slice(-keep).map((c) => c.step));
+  if (bestStep !== undefined) kept.add(bestStep);
+  for (const c of all) if (!kept.has(c.step)) await rm(c.path, { recursive: true, force: true });
+}
+
+/** Loads a checkpoint's weights into a model (matched by position; shapes must agree). */
+export function assignWeights(
+  model: LayersModel,
+  weights: readonly Float32Entry[],
+  from: string,
+): void {
+  const targets = model.weights;
+  if (targets.length !== weights.length)
+    throw new Error(
+      `${basename(from)}: holds ${weights.length} weights but the model has ${targets.length}.`,
+    );
+  targets.forEach((w, i) => {
+    const saved = weights[i];
+    if (saved.shape.join('x') !== w.shape.join('x'))
+      throw new Error(
+        `${basename(from)}: weight ${i} (${w.originalName}) has shape [${saved.shape}] in the checkpoint but [${w.shape}] in the model.`,
+      );
+  });
+  tf.tidy(() => targets.forEach((w, i) => w.write(tf.tensor(weights[i].data, weights[i].shape))));
+}

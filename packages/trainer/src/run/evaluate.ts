@@ -1,0 +1,93 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { EvaluationData } from '../data/types';
+
+/** Top-1/top-5 error and loss over an evaluation set. */
+export interface EvaluationResult {
+  /** Top-1 error (%). */
+  top1: number;
+  /** Top-5 error (%) (top-k with k = min(5, classes)). */
+  top5: number;
+  /** Mean cross-entropy. */
+  loss: number;
+  /** Images evaluated. */
+  images: number;
+}
+
+/** Whether the model ends in a softmax (outputs probabilities rather than logits). */
+export function outputsProbabilities(model: LayersModel): boolean {
+  const last = model.layers[model.layers.length - 1];
+  const config = last.getConfig() as { activation?: unknown };
+  return config.activation === 'softmax' || last.getClassName() === 'Softmax';
+}
+
+/** Class probabilities from the model's outputs (softmax of logits, or the outputs themselves). */
+export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): tf.Tensor2D {
+  return probabilities ? outputs : tf.softmax(outputs);
+}
+
+/** Counts, in one `[n, classes]` score array, the rows whose label is first and within the top k. */
+export function countCorrect(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  classes: number,
+): { top1: number; top5: number } {
+  const k = Math.min(5, classes);
+  let top1 = 0;
+  let top5 = 0;
+  for (let i = 0; i < labels.length; i++) {
+    const o = i * classes;
+    const target = scores[o + labels[i]];
+    // Rank = how many classes score strictly higher (ties in the label's favour, as tf.inTopK).
+    let higher = 0;
+    for (let c = 0; c < classes; c++) if (scores[o + c] > target) higher++;
+    if (higher === 0) top1++;
+    if (higher < k) top5++;
+  }
+  return { top1, top5 };
+}
+
+/**
+ * Evaluates a model in inference mode (BN uses its running statistics) over
+ * an evaluation set; with several views per image (10-crop) the views'
+ * probabilities are averaged, as in AlexNet §4.1 and ResNet §3.4.
+ */
+export async function evaluate(
+  model: LayersModel,
+  data: EvaluationData,
+): Promise<EvaluationResult> {
+  const probabilities = outputsProbabilities(model);
+  const views = data.views;
+  let images = 0;
+  let correct1 = 0;
+  let correct5 = 0;
+  let lossSum = 0;
+  for await (const batch of data.batches()) {
+    const n = batch.labels.shape[0];
+    const [scores, losses] = tf.tidy(() => {
+      const out = model.apply(batch.images, { training: false }) as tf.Tensor2D;
+      const classes = out.shape[1];
+      const p = toProbabilities(out, probabilities);
+      const averaged =
+        views > 1 ? (tf.mean(tf.reshape(p, [n, views, classes]), 1) as tf.Tensor2D) : p;
+      const onehot = tf.oneHot(batch.labels, classes);
+      const nll = tf.neg(tf.sum(tf.mul(onehot, tf.log(tf.clipByValue(averaged, 1e-7, 1))), 1));
+      return [averaged.dataSync(), nll.dataSync()];
+    });
+    const labels = batch.labels.dataSync();
+    const classes = scores.length / n;
+    const c = countCorrect(scores, labels, classes);
+    correct1 += c.top1;
+    correct5 += c.top5;
+    for (const l of losses) lossSum += l;
+    images += n;
+    tf.dispose([batch.images, batch.labels]);
+  }
+  if (images === 0) throw new Error('evaluate: the evaluation data yielded no images.');
+  return {
+    top1: (100 * (images - correct1)) / images,
+    top5: (100 * (images - correct5)) / images,
+    loss: lossSum / images,
+    images,
+  };
+}

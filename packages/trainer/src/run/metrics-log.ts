@@ -1,0 +1,92 @@
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+/**
+ * One row of `metrics.jsonl` / `metrics.csv`. Step rows (`kind: 'step'`)
+ * carry the running training figures; epoch rows (`kind: 'epoch'`) add the
+ * validation `top1`/`top5` error. Errors are percentages.
+ */
+export interface MetricsRow {
+  /** `'step'` or `'epoch'`. */
+  kind: 'step' | 'epoch';
+  /** Optimizer updates done. */
+  step: number;
+  /** Epoch (0-based) the step belongs to; for epoch rows, the epoch that ended. */
+  epoch: number;
+  /** Training loss: of this step (step rows) or the epoch's mean (epoch rows). */
+  loss: number;
+  /** Learning rate of the last update. */
+  lr: number;
+  /** Training top-1 error (%), running over the epoch. */
+  trainTop1: number;
+  /** Training top-5 error (%), running over the epoch. */
+  trainTop5: number;
+  /** Validation top-1 error (%) (epoch rows with validation data). */
+  top1?: number;
+  /** Validation top-5 error (%). */
+  top5?: number;
+  /** Validation loss. */
+  valLoss?: number;
+  /** Training images per second. */
+  imagesPerSec: number;
+  /** Seconds since the run (or its resumption) started. */
+  time: number;
+}
+
+/** The columns of `metrics.csv`, in order. */
+export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
+  'kind',
+  'step',
+  'epoch',
+  'loss',
+  'lr',
+  'trainTop1',
+  'trainTop5',
+  'top1',
+  'top5',
+  'valLoss',
+  'imagesPerSec',
+  'time',
+];
+
+/** Reads a `metrics.jsonl` file. */
+export function readMetrics(path: string): MetricsRow[] {
+  if (!existsSync(path)) return [];
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as MetricsRow);
+}
+
+/** Appends rows to `metrics.jsonl` and `metrics.csv` (synchronously, so a crash loses at most the row being written). */
+export class MetricsLog {
+  constructor(
+    /** Path of the JSON Lines file. */
+    readonly jsonlPath: string,
+    /** Path of the CSV file. */
+    readonly csvPath: string,
+  ) {
+    mkdirSync(dirname(jsonlPath), { recursive: true });
+  }
+
+  /** Drops rows after `step` (what a resumed run will redo). */
+  truncateAfter(step: number): void {
+    const rows = readMetrics(this.jsonlPath).filter((r) => r.step <= step);
+    writeFileSync(this.jsonlPath, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    writeFileSync(
+      this.csvPath,
+      [METRICS_COLUMNS.join(','), ...rows.map(csvLine)].join('\n') + '\n',
+    );
+  }
+
+  /** Appends one row to both files. */
+  append(row: MetricsRow): void {
+    appendFileSync(this.jsonlPath, `${JSON.stringify(row)}\n`);
+    if (!existsSync(this.csvPath)) writeFileSync(this.csvPath, `${METRICS_COLUMNS.join(',')}\n`);
+    appendFileSync(this.csvPath, `${csvLine(row)}\n`);
+  }
+}
+
+function csvLine(row: MetricsRow): string {
+  return METRICS_COLUMNS.map((c) => (row[c] === undefined ? '' : String(row[c]))).join(',');
+}

@@ -1,0 +1,620 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { patchCpuKernels } from '../cpu-kernels';
+import type { DataPosition, EvaluationData, TrainingData } from '../data/types';
+import { LearningRateSchedule, type ScheduleSpec, type WarmupSpec } from '../optim/schedules';
+import { SgdOptimizer, type NamedVariable, type SgdOptions } from '../optim/sgd';
+import { bool, checkKnown, nonNegativeInt, positiveInt, positiveNumber } from '../validate';
+import {
+  architectureHash,
+  assignWeights,
+  compareResumeKeys,
+  latestCheckpoint,
+  pruneCheckpoints,
+  readCheckpoint,
+  ResumeMismatchError,
+  writeCheckpoint,
+  type ResumeKey,
+} from './checkpoint';
+import { countCorrect, evaluate, outputsProbabilities, type EvaluationResult } from './evaluate';
+import { MetricsLog, type MetricsRow } from './metrics-log';
+
+/** What callbacks receive after each optimizer update. */
+export interface StepInfo {
+  /** Updates done (1 after the first). */
+  readonly step: number;
+  /** Current epoch (0-based). */
+  readonly epoch: number;
+  /** Loss of this update (mean over its micro-batches). */
+  readonly loss: number;
+  /** Learning rate of this update. */
+  readonly lr: number;
+  /** Running training top-1 error (%) over the epoch. */
+  readonly trainTop1: number;
+  /** Running training top-5 error (%) over the epoch. */
+  readonly trainTop5: number;
+  /** Training images per second over the epoch. */
+  readonly imagesPerSec: number;
+  /** Updates in the whole run. */
+  readonly totalSteps: number;
+}
+
+/** What callbacks receive after each epoch. */
+export interface EpochInfo extends StepInfo {
+  /** Validation result, when there is validation data. */
+  readonly validation?: EvaluationResult;
+  /** Whether the learning rate was cut by the plateau rule after this epoch. */
+  readonly lrCut: boolean;
+}
+
+/** Users' own hooks. They may be async; tensors they leave behind are reported. */
+export interface TrainerCallbacks {
+  /** After each optimizer update. */
+  onStep?: (info: StepInfo) => void | Promise<void>;
+  /** After each epoch (validation and checkpoint done). */
+  onEpoch?: (info: EpochInfo) => void | Promise<void>;
+}
+
+/** Options of {@link Trainer} and {@link train}. */
+export interface TrainerOptions {
+  /** The model to train (updated in place). Its last layer may output logits or softmax probabilities. */
+  model: LayersModel;
+  /** Training data. */
+  data: TrainingData;
+  /** Validation data, evaluated at every epoch end. */
+  validation?: EvaluationData;
+  /** Epochs to train (default 1). */
+  epochs?: number;
+  /** Stop after this many updates instead (e.g. the CIFAR recipe's 64k); overrides `epochs` for the run length. */
+  steps?: number;
+  /** Base learning rate (default 0.1, the ResNet paper's). */
+  lr?: number;
+  /** Learning-rate schedule (default `{ kind: 'constant' }`). */
+  schedule?: ScheduleSpec;
+  /** Linear warm-up in front of the schedule. */
+  warmup?: WarmupSpec;
+  /** SGD settings (default momentum 0.9, weight decay 1e-4, PyTorch's rule). */
+  optimizer?: SgdOptions;
+  /** Micro-batches whose gradients are averaged into one update (default 1): effective batch = `data.batchSize × accumulate`. */
+  accumulate?: number;
+  /** The run folder (metrics, checkpoints); nothing is written without it. */
+  outDir?: string;
+  /** Also checkpoint every this many updates (default 0: at epoch ends only). */
+  checkpointEvery?: number;
+  /** Checkpoints kept besides the best one (default 3). */
+  keepLast?: number;
+  /** Continue from a checkpoint folder, or `true` for the newest in `outDir`. */
+  resume?: string | boolean;
+  /** The run's seed, recorded in checkpoints (the data's seed drives shuffling and augmentation). Default 0. */
+  seed?: number;
+  /** Write a step row every this many updates (default 1). */
+  logEvery?: number;
+  /** Precise BN: recompute BN running statistics over this many training batches before each validation (default 0: off). */
+  preciseBnBatches?: number;
+  /** Users' hooks. */
+  callbacks?: TrainerCallbacks;
+  /** Stops the run after the current update (a checkpoint is written). */
+  signal?: AbortSignal;
+  /** Treat SIGINT/SIGTERM as a stop request (default true). A second signal exits at once. */
+  handleSignals?: boolean;
+  /** Speed up the `cpu` backend's convolution gradient (bitwise the same; default true). See {@link patchCpuKernels}. */
+  patchCpuKernels?: boolean;
+  /** Where progress messages go (default: nowhere). */
+  log?: (message: string) => void;
+  /** Anything JSON-safe to record in `run.json` (e.g. the CLI's flags). */
+  config?: Record<string, unknown>;
+}
+
+/** How a run ended. */
+export interface TrainResult {
+  /** Updates done in total (including those before a resume). */
+  readonly steps: number;
+  /** Epochs completed. */
+  readonly epochs: number;
+  /** `'completed'`, or `'stopped'` after a signal / abort. */
+  readonly status: 'completed' | 'stopped';
+  /** The last validation result, if any. */
+  readonly validation?: EvaluationResult;
+  /** The best validation top-1 error (%) and its step. */
+  readonly best?: { readonly top1: number; readonly step: number };
+  /** The last checkpoint written (or resumed from). */
+  readonly checkpoint?: string;
+  /** Growth of `tf.memory().numTensors` from the end of the first update to the end of the run (0 when nothing leaks). */
+  readonly tensorGrowth: number;
+}
+
+/** A non-finite training loss: training stops before the update. */
+export class NonFiniteLossError extends Error {
+  /** The update that produced it (1-based). */
+  readonly step: number;
+  /** Its learning rate. */
+  readonly lr: number;
+  constructor(loss: number, step: number, epoch: number, lr: number) {
+    super(
+      `training loss is ${loss} at step ${step} (epoch ${epoch}, learning rate ${lr}); stopped before applying the update. Lower the learning rate or add a warm-up.`,
+    );
+    this.name = 'NonFiniteLossError';
+    this.step = step;
+    this.lr = lr;
+  }
+}
+
+const WHERE = 'Trainer';
+const OPTION_KEYS = [
+  'model',
+  'data',
+  'validation',
+  'epochs',
+  'steps',
+  'lr',
+  'schedule',
+  'warmup',
+  'optimizer',
+  'accumulate',
+  'outDir',
+  'checkpointEvery',
+  'keepLast',
+  'resume',
+  'seed',
+  'logEvery',
+  'preciseBnBatches',
+  'callbacks',
+  'signal',
+  'handleSignals',
+  'patchCpuKernels',
+  'log',
+  'config',
+];
+
+/**
+ * The training loop: SGD with momentum and weight decay, a resumable
+ * learning-rate schedule, gradient accumulation, BN in training mode for
+ * updates and inference mode for validation, metrics in JSON Lines and CSV,
+ * atomic checkpoints, exact resume, stop on signals and on a non-finite loss.
+ *
+ * @example
+ * ```ts
+ * const trainer = new Trainer({ model, data, validation, epochs: 10, lr: 0.1, outDir: 'runs/x' });
+ * const result = await trainer.run();
+ * ```
+ */
+export class Trainer {
+  /** The resolved run length in updates. */
+  readonly totalSteps: number;
+  /** Updates per epoch. */
+  readonly stepsPerEpoch: number;
+  /** The optimizer. */
+  readonly optimizer: SgdOptimizer;
+  /** The learning-rate schedule. */
+  readonly schedule: LearningRateSchedule;
+  private readonly options: TrainerOptions;
+  private readonly accumulate: number;
+  private readonly variables: NamedVariable[];
+  private readonly probabilities: boolean;
+  private readonly log: (message: string) => void;
+  private stopRequested = false;
+  private step = 0;
+  private epoch = 0;
+  private position: DataPosition = { epoch: 0, position: 0 };
+  private best: { top1: number; step: number } | undefined;
+  private lastCheckpoint: string | undefined;
+
+  constructor(options: TrainerOptions) {
+    checkKnown(WHERE, options, OPTION_KEYS);
+    if (!options.model || !Array.isArray(options.model.weights))
+      throw new Error(
+        `${WHERE}: option "model" must be a tf.LayersModel; received ${String(options.model)}.`,
+      );
+    if (!options.data || typeof options.data.batches !== 'function')
+      throw new Error(
+        `${WHERE}: option "data" must be TrainingData (see folderTrainingData / arrayTrainingData).`,
+      );
+    this.options = options;
+    this.accumulate = positiveInt(WHERE, 'accumulate', options.accumulate ?? 1);
+    this.stepsPerEpoch = Math.floor(options.data.batchesPerEpoch / this.accumulate);
+    if (this.stepsPerEpoch === 0)
+      throw new Error(
+        `${WHERE}: an epoch has ${options.data.batchesPerEpoch} batches, fewer than one update of ${this.accumulate} micro-batches.`,
+      );
+    const epochs = positiveInt(WHERE, 'epochs', options.epochs ?? 1);
+    this.totalSteps =
+      options.steps !== undefined
+        ? positiveInt(WHERE, 'steps', options.steps)
+        : epochs * this.stepsPerEpoch;
+    const lr = positiveNumber(WHERE, 'lr', options.lr ?? 0.1);
+    this.schedule = new LearningRateSchedule(
+      lr,
+      options.schedule ?? { kind: 'constant' },
+      { stepsPerEpoch: this.stepsPerEpoch, totalSteps: this.totalSteps },
+      options.warmup,
+    );
+    this.optimizer = new SgdOptimizer(options.optimizer);
+    nonNegativeInt(WHERE, 'checkpointEvery', options.checkpointEvery ?? 0);
+    positiveInt(WHERE, 'keepLast', options.keepLast ?? 3);
+    positiveInt(WHERE, 'logEvery', options.logEvery ?? 1);
+    nonNegativeInt(WHERE, 'preciseBnBatches', options.preciseBnBatches ?? 0);
+    nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
+    if (options.handleSignals !== undefined) bool(WHERE, 'handleSignals', options.handleSignals);
+    if (
+      options.resume !== undefined &&
+      typeof options.resume !== 'boolean' &&
+      typeof options.resume !== 'string'
+    )
+      throw new Error(
+        `${WHERE}: option "resume" must be a checkpoint folder or true; received ${String(options.resume)}.`,
+      );
+    if (options.resume === true && !options.outDir)
+      throw new Error(`${WHERE}: resume: true needs "outDir", the run folder to resume.`);
+    const trainable = new Set(options.model.trainableWeights.map((w) => w.id));
+    this.variables = options.model.weights
+      .map((w, index) => ({ w, index }))
+      .filter(({ w }) => trainable.has(w.id))
+      .map(({ w }, i) => ({ name: `${i}:${w.originalName}`, variable: w.read() as tf.Variable }));
+    this.probabilities = outputsProbabilities(options.model);
+    this.log = options.log ?? (() => {});
+  }
+
+  /** Asks the run to stop after the current update (it writes a checkpoint first). */
+  stop(): void {
+    this.stopRequested = true;
+  }
+
+  private resumeKey(): ResumeKey {
+    const model = this.options.model;
+    return {
+      architecture: architectureHash(model),
+      architectureName: `${model.name} (${model.countParams()} parameters, ${model.layers.length} layers)`,
+      classes: [...this.options.data.classes],
+      batchSize: this.options.data.batchSize,
+      accumulate: this.accumulate,
+      data: { ...this.options.data.fingerprint },
+    };
+  }
+
+  private async restore(log: MetricsLog | undefined): Promise<void> {
+    const { resume, outDir } = this.options;
+    if (!resume) return;
+    const path = resume === true ? await latestCheckpoint(outDir!) : resume;
+    if (!path) {
+      this.log(`no checkpoint in ${join(outDir!, 'checkpoints')}: starting from scratch`);
+      return;
+    }
+    const checkpoint = await readCheckpoint(path);
+    const differences = compareResumeKeys(checkpoint.state.key, this.resumeKey());
+    if (differences.length > 0) throw new ResumeMismatchError(path, differences);
+    assignWeights(this.options.model, checkpoint.weights, path);
+    const slots = new Map<string, tf.Tensor>();
+    for (const [index, value] of checkpoint.slots) {
+      const v = this.variables[index];
+      if (!v) throw new Error(`${path}: optimizer slot ${index} has no trainable weight.`);
+      slots.set(v.name, tf.tensor(value.data, value.shape));
+    }
+    this.optimizer.restoreSlots(slots);
+    tf.dispose([...slots.values()]);
+    this.schedule.restore(checkpoint.state.schedule);
+    this.step = checkpoint.state.step;
+    this.epoch = checkpoint.state.epoch;
+    this.position = checkpoint.state.data;
+    this.best = checkpoint.state.best;
+    this.lastCheckpoint = path;
+    log?.truncateAfter(this.step);
+    this.log(`resumed from ${path} at step ${this.step} (epoch ${this.epoch})`);
+  }
+
+  private async checkpoint(valTop1?: number): Promise<void> {
+    const outDir = this.options.outDir;
+    if (!outDir) return;
+    const dir = join(outDir, 'checkpoints');
+    const model = this.options.model;
+    const slots = this.optimizer.slots();
+    this.lastCheckpoint = await writeCheckpoint(
+      dir,
+      {
+        step: this.step,
+        epoch: this.epoch,
+        data: this.position,
+        schedule: this.schedule.state(),
+        seed: this.options.seed ?? 0,
+        key: this.resumeKey(),
+        valTop1,
+        best: this.best,
+      },
+      {
+        weights: model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
+        slots: this.variables
+          .map((v, index) => ({ index, name: v.name, tensor: slots.get(v.name) }))
+          .filter(
+            (s): s is { index: number; name: string; tensor: tf.Variable } =>
+              s.tensor !== undefined,
+          ),
+      },
+      checkpointHooks,
+    );
+    await pruneCheckpoints(dir, this.options.keepLast ?? 3, this.best?.step);
+  }
+
+  /** One update: `accumulate` micro-batches, averaged gradients, one SGD step. */
+  private updateOnce(batches: { images: tf.Tensor4D; labels: tf.Tensor1D }[], lr: number) {
+    const model = this.options.model;
+    const classes = this.options.data.classes.length;
+    const vars = this.variables.map((v) => v.variable);
+    let sum: tf.Tensor[] | undefined;
+    let lossTotal = 0;
+    let correct1 = 0;
+    let correct5 = 0;
+    for (const { images, labels } of batches) {
+      let outputs: tf.Tensor | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.apply(images, { training: true }) as tf.Tensor2D;
+        outputs = tf.keep(out);
+        const onehot = tf.oneHot(labels, classes);
+        if (this.probabilities) {
+          return tf.neg(
+            tf.mean(tf.sum(tf.mul(onehot, tf.log(tf.clipByValue(out, 1e-7, 1))), 1)),
+          ) as tf.Scalar;
+        }
+        return tf.losses.softmaxCrossEntropy(onehot, out) as tf.Scalar;
+      }, vars);
+      lossTotal += value.dataSync()[0];
+      const c = countCorrect(outputs!.dataSync(), labels.dataSync(), classes);
+      correct1 += c.top1;
+      correct5 += c.top5;
+      const ordered = vars.map((v) => grads[v.name]);
+      if (sum === undefined) sum = ordered;
+      else {
+        const previous = sum;
+        sum = tf.tidy(() => previous.map((g, i) => tf.add(g, ordered[i])));
+        tf.dispose([...previous, ...ordered]);
+      }
+      tf.dispose([value, outputs!]);
+    }
+    const loss = lossTotal / batches.length;
+    if (!Number.isFinite(loss)) {
+      tf.dispose(sum!);
+      throw new NonFiniteLossError(loss, this.step + 1, this.epoch, lr);
+    }
+    let gradients = sum!;
+    if (batches.length > 1) {
+      const s = sum!;
+      gradients = tf.tidy(() => s.map((g) => tf.div(g, tf.scalar(batches.length))));
+      tf.dispose(s);
+    }
+    this.optimizer.apply(this.variables, gradients, lr);
+    tf.dispose(gradients);
+    return { loss, correct1, correct5 };
+  }
+
+  /** Precise BN: the BN running statistics become the plain average over `batches` training batches. */
+  private async recomputeBatchNorm(count: number): Promise<void> {
+    const bns = this.options.model.layers.filter(
+      (l) => l.getClassName() === 'BatchNormalization',
+    ) as unknown as {
+      momentum: number;
+    }[];
+    if (bns.length === 0 || count === 0) return;
+    const saved = bns.map((b) => b.momentum);
+    let k = 0;
+    // Reads from an epoch the run never reaches, so the run's own order is untouched.
+    for await (const batch of this.options.data.batches(1_000_000 + this.epoch, 0)) {
+      k++;
+      // tfjs: moving ← moving − (moving − batch)·(1 − momentum); momentum (k−1)/k gives the running mean.
+      for (const b of bns) b.momentum = (k - 1) / k;
+      tf.tidy(() => {
+        this.options.model.apply(batch.images, { training: true });
+      });
+      tf.dispose([batch.images, batch.labels]);
+      if (k >= count) break;
+    }
+    bns.forEach((b, i) => (b.momentum = saved[i]));
+  }
+
+  /** Runs training to the end (or to a stop request). */
+  async run(): Promise<TrainResult> {
+    const o = this.options;
+    if (o.patchCpuKernels !== false && tf.getBackend() === 'cpu') patchCpuKernels();
+    const log = o.outDir
+      ? new MetricsLog(join(o.outDir, 'metrics.jsonl'), join(o.outDir, 'metrics.csv'))
+      : undefined;
+    await this.restore(log);
+    if (o.outDir) {
+      mkdirSync(o.outDir, { recursive: true });
+      writeFileSync(
+        join(o.outDir, 'run.json'),
+        `${JSON.stringify(
+          {
+            model: o.model.name,
+            parameters: o.model.countParams(),
+            classes: o.data.classes,
+            batchSize: o.data.batchSize,
+            accumulate: this.accumulate,
+            totalSteps: this.totalSteps,
+            stepsPerEpoch: this.stepsPerEpoch,
+            lr: this.schedule.baseLr,
+            schedule: this.schedule.spec,
+            warmup: o.warmup,
+            optimizer: this.optimizer.options,
+            backend: tf.getBackend(),
+            config: o.config,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    }
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (this.stopRequested) process.exit(signal === 'SIGINT' ? 130 : 143);
+      this.log(
+        `${signal}: finishing the current step, then writing a checkpoint (again to quit at once)`,
+      );
+      this.stopRequested = true;
+    };
+    const handleSignals = o.handleSignals ?? true;
+    if (handleSignals) {
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    }
+    const onAbort = () => (this.stopRequested = true);
+    o.signal?.addEventListener('abort', onAbort);
+    if (o.signal?.aborted) this.stopRequested = true;
+    let baseline: number | undefined;
+    let validation: EvaluationResult | undefined;
+    const started = performance.now();
+    const leakCheck = async (name: string, fn: () => void | Promise<void>) => {
+      const before = tf.memory().numTensors;
+      await fn();
+      const after = tf.memory().numTensors;
+      if (after > before)
+        this.log(
+          `warning: callback ${name} left ${after - before} tensors undisposed at step ${this.step}`,
+        );
+    };
+    try {
+      while (this.step < this.totalSteps && !this.stopRequested) {
+        const epoch = this.epoch;
+        const epochStart = performance.now();
+        let images = 0;
+        let correct1 = 0;
+        let correct5 = 0;
+        let lossSum = 0;
+        let updates = 0;
+        let pending: { images: tf.Tensor4D; labels: tf.Tensor1D; next: DataPosition }[] = [];
+        const lastInfo = (): StepInfo => ({
+          step: this.step,
+          epoch,
+          loss: updates > 0 ? lossSum / updates : NaN,
+          lr: this.schedule.at(Math.max(0, this.step - 1)),
+          trainTop1: images > 0 ? (100 * (images - correct1)) / images : NaN,
+          trainTop5: images > 0 ? (100 * (images - correct5)) / images : NaN,
+          imagesPerSec: images / ((performance.now() - epochStart) / 1000),
+          totalSteps: this.totalSteps,
+        });
+        let info: StepInfo = lastInfo();
+        const iterator = o.data.batches(
+          epoch,
+          this.position.epoch === epoch ? this.position.position : 0,
+        );
+        try {
+          for await (const batch of iterator) {
+            pending.push(batch);
+            if (pending.length < this.accumulate) continue;
+            const lr = this.schedule.at(this.step);
+            let result;
+            try {
+              result = this.updateOnce(pending, lr);
+            } finally {
+              tf.dispose(pending.flatMap((b) => [b.images, b.labels]));
+            }
+            const n = pending.reduce((a, b) => a + b.labels.shape[0], 0);
+            this.position = pending[pending.length - 1].next;
+            pending = [];
+            this.step++;
+            updates++;
+            images += n;
+            correct1 += result.correct1;
+            correct5 += result.correct5;
+            lossSum += result.loss;
+            info = { ...lastInfo(), loss: result.loss, lr };
+            if (baseline === undefined) baseline = tf.memory().numTensors;
+            if (log && this.step % (o.logEvery ?? 1) === 0) {
+              log.append({
+                kind: 'step',
+                step: this.step,
+                epoch,
+                loss: result.loss,
+                lr,
+                trainTop1: info.trainTop1,
+                trainTop5: info.trainTop5,
+                imagesPerSec: info.imagesPerSec,
+                time: (performance.now() - started) / 1000,
+              });
+            }
+            if (o.callbacks?.onStep) await leakCheck('onStep', () => o.callbacks!.onStep!(info));
+            const endOfEpoch = updates === this.stepsPerEpoch;
+            const done = this.step >= this.totalSteps;
+            if (endOfEpoch || done || this.stopRequested) break;
+            if (o.checkpointEvery && this.step % o.checkpointEvery === 0) await this.checkpoint();
+          }
+        } finally {
+          tf.dispose(pending.flatMap((b) => [b.images, b.labels]));
+        }
+        if (updates < this.stepsPerEpoch && (this.stopRequested || this.step >= this.totalSteps)) {
+          // Stopped mid-epoch: checkpoint where the data stands.
+          await this.checkpoint();
+          break;
+        }
+        // Epoch end.
+        this.epoch = epoch + 1;
+        this.position = { epoch: epoch + 1, position: 0 };
+        if (o.validation) {
+          await this.recomputeBatchNorm(o.preciseBnBatches ?? 0);
+          validation = await evaluate(o.model, o.validation);
+          if (!this.best || validation.top1 < this.best.top1)
+            this.best = { top1: validation.top1, step: this.step };
+        }
+        const lrCut = this.schedule.epochEnd(validation?.top1);
+        if (lrCut)
+          this.log(`validation error plateaued: learning rate now ${this.schedule.at(this.step)}`);
+        const row: MetricsRow = {
+          kind: 'epoch',
+          step: this.step,
+          epoch,
+          loss: info.loss,
+          lr: info.lr,
+          trainTop1: info.trainTop1,
+          trainTop5: info.trainTop5,
+          imagesPerSec: info.imagesPerSec,
+          time: (performance.now() - started) / 1000,
+        };
+        if (validation)
+          Object.assign(row, {
+            top1: validation.top1,
+            top5: validation.top5,
+            valLoss: validation.loss,
+          });
+        log?.append(row);
+        await this.checkpoint(validation?.top1);
+        if (o.callbacks?.onEpoch)
+          await leakCheck('onEpoch', () =>
+            o.callbacks!.onEpoch!({ ...info, loss: lossSum / updates, validation, lrCut }),
+          );
+      }
+    } finally {
+      if (handleSignals) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+      o.signal?.removeEventListener('abort', onAbort);
+    }
+    const growth = baseline === undefined ? 0 : tf.memory().numTensors - baseline;
+    if (growth > 0) this.log(`warning: ${growth} tensors more than after the first step`);
+    return {
+      steps: this.step,
+      epochs: this.epoch,
+      status: this.step >= this.totalSteps ? 'completed' : 'stopped',
+      validation,
+      best: this.best,
+      checkpoint: this.lastCheckpoint,
+      tensorGrowth: growth,
+    };
+  }
+
+  /** Frees the optimizer's buffers (the model stays). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+/** Test hooks into checkpoint writing (internal). @internal */
+export const checkpointHooks: { beforeRename?: () => Promise<void> } = {};
+
+/** Trains a model: `new Trainer(options).run()`, with the optimizer's buffers freed afterwards. */
+export async function train(options: TrainerOptions): Promise<TrainResult> {
+  const trainer = new Trainer(options);
+  try {
+    return await trainer.run();
+  } finally {
+    trainer.dispose();
+  }
+}
