@@ -8,6 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as compose from '../examples/compose-blocks';
 import * as gettingStarted from '../examples/getting-started';
 import * as torchvisionWeights from '../examples/torchvision-weights';
+import * as trainTiny from '../examples/train-tiny';
+import { existsSync, readFileSync } from 'node:fs';
 
 // The guides include these files verbatim ({@includeCode}); running them here
 // keeps every example in the docs working.
@@ -67,6 +69,25 @@ describe('docs examples run', () => {
       /"fc\.weight" has shape \[1000, 2048\], expected \[10, 2048\]/,
     );
     other.dispose();
+    rmSync(dir, { recursive: true });
+  });
+
+  it('train-tiny: trains through the trainer API and writes the run folder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-train-'));
+    const restore = quiet();
+    const result = await trainTiny.main(dir, 6).finally(restore);
+    expect(result.steps).toBe(6);
+    expect(result.tensorGrowth).toBe(0);
+    const rows = readFileSync(join(dir, 'run', 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(
+      rows.filter((r) => typeof r.loss === 'number' && Number.isFinite(r.loss)).length,
+    ).toBeGreaterThanOrEqual(6);
+    expect(rows.some((r) => typeof r.top1 === 'number')).toBe(true);
+    expect(result.checkpoint && existsSync(result.checkpoint)).toBe(true);
+    await tf.setBackend('cpu');
     rmSync(dir, { recursive: true });
   });
 });
