@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { cifarResNet, resnet18, resnet50 } from '@convnets/resnet';
 import {
-  compare,
+  compareModels,
   forward,
   printRows,
   trainStep,
@@ -84,39 +84,33 @@ for (const [name, ours, direct] of [
     () => directImageNetResNet('bottleneck', [3, 4, 6, 3], [224, 224, 3]),
   ],
 ]) {
-  const a = ours();
-  const b = direct();
-  if (a.countParams() !== b.countParams())
-    throw new Error(`${name}: the direct model differs (${b.countParams()} parameters)`);
   const x = tf.randomNormal([1, 224, 224, 3]);
   rows.push({
     workload: `${name} forward, batch 1, 224²`,
     backend: 'wasm',
-    ...(await compare(forward(a, x), forward(b, x))),
+    ...(await compareModels(ours, direct, (m) => forward(m, x))),
   });
   process.stdout.write('.');
   tf.dispose(x);
-  a.dispose();
-  b.dispose();
 }
 
 const backend = await trainingBackend();
 {
-  const a = cifarResNet(20, { shortcut: 'B', classifierActivation: null });
-  const b = directCifarResNet(3);
-  if (a.countParams() !== b.countParams())
-    throw new Error(`ResNet-20: the direct model differs (${b.countParams()} parameters)`);
   // The cpu backend's backward pass takes minutes per batch-8 step: there, time one step at batch 1.
   const batch = backend === 'cpu' ? 1 : 8;
   const x = tf.randomNormal([batch, 32, 32, 3]);
   const labels = tf.oneHot(tf.tensor1d([0, 1, 2, 3, 4, 5, 6, 7].slice(0, batch), 'int32'), 10);
   const quick = backend === 'cpu' ? { runs: 1, warmup: 0 } : { runs: 15 };
-  const stats = await compare(
-    trainStep(a, x, labels, tf.train.momentum(0.01, 0.9)),
-    trainStep(b, x, labels, tf.train.momentum(0.01, 0.9)),
+  const stats = await compareModels(
+    () => cifarResNet(20, { shortcut: 'B', classifierActivation: null }),
+    () => directCifarResNet(3),
+    (m) => trainStep(m, x, labels, tf.train.momentum(0.01, 0.9)),
     quick,
   );
   rows.push({ workload: `CIFAR ResNet-20 train step, batch ${batch}, 32²`, backend, ...stats });
   tf.dispose([x, labels]);
 }
-printRows('@convnets/resnet: cost of the abstractions (best of interleaved runs)', rows);
+printRows(
+  '@convnets/resnet: cost of the abstractions (best of interleaved runs, both build orders)',
+  rows,
+);

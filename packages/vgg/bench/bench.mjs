@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { vgg16 } from '@convnets/vgg';
-import { compare, forward, printRows } from '../../../scripts/bench-utils.mjs';
+import { compareModels, forward, printRows } from '../../../scripts/bench-utils.mjs';
 
 tf.env().set('PROD', true);
 const L = tfl.layers;
@@ -34,17 +34,9 @@ function directVgg16() {
 }
 
 await tf.setBackend('wasm');
-const ours = vgg16();
-const direct = directVgg16();
-if (ours.countParams() !== direct.countParams())
-  throw new Error('the direct VGG-16 differs from ours');
 const x = tf.randomNormal([1, 224, 224, 3]);
-const stats = await compare(forward(ours, x), forward(direct, x), {
-  runs: 3,
-  warmup: 1,
-  rounds: 3,
-});
-printRows('@convnets/vgg: cost of the abstractions (best of interleaved runs)', [
+const stats = await compareModels(vgg16, directVgg16, (m) => forward(m, x), { runs: 7, warmup: 1 });
+printRows('@convnets/vgg: cost of the abstractions (best of interleaved runs, both build orders)', [
   { workload: 'vgg16 forward, batch 1, 224²', backend: 'wasm', ...stats },
 ]);
 tf.dispose(x);
