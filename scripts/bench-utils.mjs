@@ -15,11 +15,12 @@ export async function timeRuns(fn, { runs = 5, warmup = 2 } = {}) {
 
 /**
  * Times `ours` and `direct` alternately, one call each in turn, so that both
- * see the same machine load, and returns their fastest times and the ratio
- * ours/direct. The minimum is the least disturbed by other work on the machine.
+ * see the same machine load. The ratio is the median of the per-pair ratios
+ * ours/direct, which a load spike during one pair cannot move; the times shown
+ * are each side's fastest.
  */
 export async function compare(ours, direct, { runs = 9, warmup = 2 } = {}) {
-  // A load-independent check first: the kernels each one runs, in order.
+  // A load-independent check first: the kernels each one runs.
   const [oursKernels, directKernels] = [await kernelTrace(ours), await kernelTrace(direct)];
   // Same kernels, counted (the order of independent branches may differ).
   const sameKernels = [...oursKernels].sort().join() === [...directKernels].sort().join();
@@ -30,15 +31,19 @@ export async function compare(ours, direct, { runs = 9, warmup = 2 } = {}) {
   const a = [];
   const b = [];
   for (let i = 0; i < runs; i++) {
-    a.push(...(await timeRuns(ours, { runs: 1, warmup: 0 })));
-    b.push(...(await timeRuns(direct, { runs: 1, warmup: 0 })));
+    // Alternate which side goes first within a pair, too.
+    const [first, second] = i % 2 === 0 ? [ours, direct] : [direct, ours];
+    const [t1] = await timeRuns(first, { runs: 1, warmup: 0 });
+    const [t2] = await timeRuns(second, { runs: 1, warmup: 0 });
+    a.push(i % 2 === 0 ? t1 : t2);
+    b.push(i % 2 === 0 ? t2 : t1);
   }
-  const oursMs = Math.min(...a);
-  const directMs = Math.min(...b);
+  const ratios = a.map((t, i) => t / b[i]).sort((x, y) => x - y);
   return {
-    oursMs,
-    directMs,
-    ratio: oursMs / directMs,
+    oursMs: Math.min(...a),
+    directMs: Math.min(...b),
+    ratio: ratios[Math.floor(ratios.length / 2)],
+    ratios,
     sameKernels,
     kernels: [oursKernels.length, directKernels.length],
   };
@@ -72,9 +77,14 @@ export async function compareModels(buildOurs, buildDirect, workload, opts = {})
     ours.dispose();
     direct.dispose();
   }
-  const oursMs = Math.min(...results.map((r) => r.oursMs));
-  const directMs = Math.min(...results.map((r) => r.directMs));
-  return { ...results[0], oursMs, directMs, ratio: oursMs / directMs };
+  const ratios = results.flatMap((r) => r.ratios).sort((x, y) => x - y);
+  return {
+    ...results[0],
+    oursMs: Math.min(...results.map((r) => r.oursMs)),
+    directMs: Math.min(...results.map((r) => r.directMs)),
+    ratio: ratios[Math.floor(ratios.length / 2)],
+    sharedWeights: results.every((r) => r.sharedWeights),
+  };
 }
 
 /** The names of the kernels one call of `fn` runs, in order (tf.profile). */
@@ -128,7 +138,7 @@ export function printRows(title, rows) {
       backend: r.backend,
       'ours (ms, best)': r.oursMs.toFixed(1),
       'direct tf.layers (ms, best)': r.directMs.toFixed(1),
-      'ours / direct': r.ratio.toFixed(3),
+      'ours / direct (median of pairs)': r.ratio.toFixed(3),
       target: '≤ 1.02',
       'kernels (ours, direct)': r.kernels.join(', '),
       'same kernels': r.sameKernels ? 'yes' : 'NO',
