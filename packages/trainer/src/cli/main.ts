@@ -33,6 +33,17 @@ function fail(message: string): never {
   throw new Error(message);
 }
 
+/** The `--backend` flag every command that runs a model takes. */
+function backendOption() {
+  return new Option('--backend <name>', 'tfjs backend').choices([
+    'auto',
+    'tensorflow',
+    'native',
+    'wasm',
+    'cpu',
+  ]);
+}
+
 function int(name: string) {
   return (value: string): number => {
     const n = Number(value);
@@ -370,15 +381,7 @@ program
     '--resume <dir>',
     'continue the run in this folder from its newest checkpoint (its flags are reused; flags given override)',
   )
-  .addOption(
-    new Option('--backend <name>', 'tfjs backend').choices([
-      'auto',
-      'tensorflow',
-      'native',
-      'wasm',
-      'cpu',
-    ]),
-  )
+  .addOption(backendOption())
   .option('--image-size <px>', 'input size (default 32 CIFAR, 224 ImageNet)', int('image-size'))
   .option(
     '--checkpoint-every <steps>',
@@ -404,11 +407,7 @@ program
   .option('--ten-crop', '10-crop testing (ImageNet architectures)')
   .option('--batch-size <n>', 'images per batch (default 32)', int('batch-size'))
   .option('--image-size <px>', 'input size', int('image-size'))
-  .addOption(
-    new Option('--backend <name>', 'tfjs backend')
-      .choices(['auto', 'tensorflow', 'native', 'wasm', 'cpu'])
-      .default('auto'),
-  )
+  .addOption(backendOption().default('auto'))
   .option('--json', 'print one JSON document')
   .action(
     async (o: {
@@ -468,11 +467,7 @@ program
   .argument('<images...>', 'image files')
   .option('--top <k>', 'classes shown (default 5)', int('top'))
   .option('--image-size <px>', 'input size', int('image-size'))
-  .addOption(
-    new Option('--backend <name>', 'tfjs backend')
-      .choices(['auto', 'tensorflow', 'native', 'wasm', 'cpu'])
-      .default('auto'),
-  )
+  .addOption(backendOption().default('auto'))
   .option('--json', 'print one JSON document')
   .action(
     async (
