@@ -1,4 +1,5 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { BatchNormalization } from './custom/batch-normalization';
 import { kaimingNormalFanOut } from './initializers';
 import {
   bool,
@@ -13,7 +14,11 @@ import {
   unitInterval,
 } from './validate';
 
-/** A kernel initializer as tfjs-layers accepts it: a built-in name or an instance. */
+/**
+ * A kernel initializer as tfjs-layers accepts it: a built-in name such as
+ * `'heNormal'` or `'zeros'`, or an `Initializer` instance such as
+ * {@link kaimingNormalFanOut}`()`.
+ */
 export type KernelInitializer = NonNullable<
   Parameters<typeof layers.conv2d>[0]['kernelInitializer']
 >;
@@ -33,15 +38,27 @@ export type KernelInitializer = NonNullable<
  */
 export type Padding = 'symmetric' | 'same' | 'valid' | number | [number, number];
 
-/** Batch-normalisation settings shared by every block. */
+/**
+ * Batch-normalisation settings shared by every block. The defaults are
+ * PyTorch's, so that torchvision weights and training recipes carry over; tfjs'
+ * own defaults (momentum 0.99, epsilon 1e-3) differ.
+ *
+ * @see [Ioffe & Szegedy, "Batch Normalization", arXiv 1502.03167, Algorithm 1 and §3.1](https://arxiv.org/abs/1502.03167)
+ */
 export interface BatchNormOptions {
   /**
    * Moving-average momentum in the Keras/tfjs convention:
-   * `moving = momentum × moving + (1 − momentum) × batch`.
-   * Default 0.9, which is PyTorch's `momentum=0.1` (tfjs' own default is 0.99).
+   * `moving = momentum × moving + (1 − momentum) × batch`, a number in [0, 1).
+   * 0.9 is PyTorch's `momentum=0.1`.
+   *
+   * @defaultValue `0.9`
    */
   bnMomentum?: number;
-  /** Added to the variance before the square root. Default 1e-5, PyTorch's (tfjs' own default is 1e-3). */
+  /**
+   * Added to the variance before the square root; a finite number above 0.
+   *
+   * @defaultValue `1e-5` (PyTorch's)
+   */
   bnEpsilon?: number;
 }
 
@@ -53,21 +70,44 @@ export interface ConvBnOptions extends BatchNormOptions {
    * `<name>_relu`. Names are public API: saved weights are keyed by them.
    */
   name: string;
-  /** Number of output channels. */
+  /** Number of output channels, a positive integer. */
   filters: number;
-  /** Kernel size, one integer or `[height, width]`. Default 3. */
+  /**
+   * Kernel size, one positive integer or `[height, width]`.
+   *
+   * @defaultValue `3`
+   */
   kernelSize?: number | [number, number];
-  /** Stride, one integer or `[vertical, horizontal]`. Default 1. */
+  /**
+   * Stride, one positive integer or `[vertical, horizontal]`.
+   *
+   * @defaultValue `1`
+   */
   strides?: number | [number, number];
-  /** Padding; see {@link Padding}. Default `'symmetric'`. */
+  /**
+   * Padding; see {@link Padding}.
+   *
+   * @defaultValue `'symmetric'`
+   */
   padding?: Padding;
-  /** Whether the convolution has a bias. Default false: the BN's beta makes it redundant. */
+  /**
+   * Whether the convolution has a bias. Off by default: the BN's beta makes it
+   * redundant, and torchvision's convolutions have none.
+   *
+   * @defaultValue `false`
+   */
   useBias?: boolean;
-  /** Convolution kernel initializer. Default {@link kaimingNormalFanOut}. */
+  /**
+   * Convolution kernel initializer.
+   *
+   * @defaultValue {@link kaimingNormalFanOut}`()`
+   */
   kernelInitializer?: KernelInitializer;
   /**
    * Initialise the BN scale (gamma) to zero instead of one, so the unit starts
-   * as the zero function. Default false.
+   * as the zero function.
+   *
+   * @defaultValue `false`
    */
   zeroInitGamma?: boolean;
 }
@@ -172,26 +212,35 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
       name: `${name}_conv`,
     })
     .apply(y) as SymbolicTensor;
-  return layers
-    .batchNormalization({
-      axis: -1,
-      momentum: bn.momentum,
-      epsilon: bn.epsilon,
-      gammaInitializer: zeroInitGamma ? 'zeros' : 'ones',
-      name: `${name}_bn`,
-    })
-    .apply(y) as SymbolicTensor;
+  return new BatchNormalization({
+    axis: -1,
+    momentum: bn.momentum,
+    epsilon: bn.epsilon,
+    gammaInitializer: zeroInitGamma ? 'zeros' : 'ones',
+    name: `${name}_bn`,
+  }).apply(y) as SymbolicTensor;
 }
 
 /**
  * A convolution followed by batch normalisation: the unit the ResNet paper
- * places everywhere ("BN right after each convolution", §3.4).
+ * places everywhere ("BN right after each convolution", §3.4). The layers are
+ * `<name>_conv` and `<name>_bn` (plus `<name>_pad` when padding is explicit).
+ *
+ * @param x - The input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, filters, kernel, stride, padding and BN settings; see {@link ConvBnOptions}.
+ * @returns The BN layer's output, `[batch, height', width', filters]`.
+ * @throws Error, before any layer is created, for an unknown option, an option
+ *   outside its allowed values (naming the option, the value and what is
+ *   allowed), an input that is not a rank-4 `SymbolicTensor` with known
+ *   channels, or an input smaller than the kernel after padding.
  *
  * @example
  * ```ts
  * const x = tf.input({ shape: [32, 32, 3] });
  * const y = convBn(x, { name: 'stem', filters: 16, kernelSize: 3 });
  * ```
+ * @see [He et al., arXiv 1512.03385, §3.4 (BN after each convolution)](https://arxiv.org/abs/1512.03385)
+ * @see [Ioffe & Szegedy, arXiv 1502.03167, §3.2 (BN for convolutional layers)](https://arxiv.org/abs/1502.03167)
  */
 export function convBn(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
   return convAndBn('convBn', x, opts);
@@ -201,26 +250,55 @@ export function convBn(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
  * A convolution, batch normalisation and ReLU: the layers `<name>_conv`,
  * `<name>_bn`, `<name>_relu` (plus `<name>_pad` when padding is explicit).
  *
+ * @param x - The input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, filters, kernel, stride, padding and BN settings; see {@link ConvBnOptions}.
+ * @returns The ReLU layer's output, `[batch, height', width', filters]`.
+ * @throws Error, before any layer is created, for the same reasons as {@link convBn}.
+ *
  * @example
  * ```ts
  * const x = tf.input({ shape: [224, 224, 3] });
  * // ResNet's stem: 7×7, 64 filters, stride 2, padding 3 on every side.
  * const y = convBnRelu(x, { name: 'conv1', filters: 64, kernelSize: 7, strides: 2 });
  * ```
+ * @see [He et al., arXiv 1512.03385, §3.4 (BN after each convolution, before the activation) and Table 1 (conv1)](https://arxiv.org/abs/1512.03385)
  */
 export function convBnRelu(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
   const y = convAndBn('convBnRelu', x, opts);
   return relu(y, `${opts.name}_relu`);
 }
 
-/** A named ReLU activation layer. */
+/**
+ * A ReLU activation layer named `name`, applied to `x`.
+ *
+ * @param x - Any `SymbolicTensor`.
+ * @param name - The layer's name, unique within the model.
+ * @returns The activation's output, shaped like `x`.
+ * @throws Error from tfjs when `x` is not a `SymbolicTensor`.
+ *
+ * @example
+ * ```ts
+ * const y = relu(tf.layers.add({ name: 'block1_add' }).apply([a, b]) as tf.SymbolicTensor, 'block1_out');
+ * ```
+ */
 export function relu(x: SymbolicTensor, name: string): SymbolicTensor {
   return layers.activation({ activation: 'relu', name }).apply(x) as SymbolicTensor;
 }
 
 /**
  * Checks the BN options of a whole network up front and returns them with
- * defaults applied (momentum 0.9 in the Keras convention, epsilon 1e-5).
+ * defaults applied (momentum 0.9 in the Keras convention, epsilon 1e-5). The
+ * model factories call it before building any layer.
+ *
+ * @param where - The caller's name for error messages, e.g. `resnet50`.
+ * @param opts - The options holding `bnMomentum` and `bnEpsilon` (other keys are ignored).
+ * @returns Both settings, defaults filled in.
+ * @throws Error when `bnMomentum` is not in [0, 1) or `bnEpsilon` is not a finite number above 0.
+ *
+ * @example
+ * ```ts
+ * checkBatchNormOptions('myNet', {}); // { bnMomentum: 0.9, bnEpsilon: 1e-5 }
+ * ```
  */
 export function checkBatchNormOptions(
   where: string,

@@ -23,6 +23,11 @@ export {
   type Padding,
 } from './conv';
 export {
+  BatchNormalization,
+  batchNormInTraining,
+  type BatchNormalizationArgs,
+} from './custom/batch-normalization';
+export {
   LocalResponseNormalization,
   type LocalResponseNormalizationArgs,
 } from './custom/local-response-normalization';

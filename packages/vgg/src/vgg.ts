@@ -1,4 +1,5 @@
 import {
+  BatchNormalization,
   CLASSIFIER_OPTION_KEYS,
   LocalResponseNormalization,
   checkBatchNormOptions,
@@ -20,14 +21,26 @@ import {
 } from '@tensorflow/tfjs-layers';
 import { VGG_CONFIGS, VGG_FC_UNITS, VGG_TOTAL_STRIDE, type VggConfig } from './specs';
 
-/** Options of the VGG factories ({@link vgg16} and the others). */
+/**
+ * Options of the VGG factories ({@link vgg16} and the others): the shared
+ * {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (input shape, top, classes, …), the
+ * {@link "@convnets/layers"!BatchNormOptions | BatchNormOptions} (used with `batchNorm`), and these.
+ */
 export interface VggOptions extends ClassifierOptions, BatchNormOptions {
   /**
    * Batch normalisation after every convolution (torchvision's `vgg16_bn` and
-   * friends; not in the paper). Default false.
+   * friends; not in the paper, which predates it). The BN layers are
+   * `<conv>_bn`, followed by `<conv>_relu`.
+   *
+   * @defaultValue `false`
+   * @see [Ioffe & Szegedy, arXiv 1502.03167](https://arxiv.org/abs/1502.03167)
    */
   batchNorm?: boolean;
-  /** Dropout rate after the two hidden fully connected layers; 0 for none. Default 0.5, as in the paper. */
+  /**
+   * Dropout rate after the two hidden fully connected layers, in [0, 1); 0 for none.
+   *
+   * @defaultValue `0.5`, as in the paper (§3.1)
+   */
   dropout?: number;
 }
 
@@ -48,6 +61,22 @@ const VGG_KEYS = [
  *
  * Convolutions are initialised as torchvision does (Kaiming fan-out, zero
  * bias) and the fully connected layers with N(0, 0.01²).
+ *
+ * @param config - Which column of Table 1: `'A'`, `'A-LRN'`, `'B'`, `'C'`, `'D'` or `'E'`.
+ * @param opts - Options, with the model's `name` required; see {@link VggOptions}.
+ * @returns An uncompiled `tf.LayersModel`.
+ * @throws Error, before any layer is created, for an unknown configuration or
+ *   option, an option outside its allowed values (naming it and what is
+ *   allowed), a `dropout` outside [0, 1), an input smaller than 32×32, or an
+ *   input of unknown size with `includeTop` (the first fully connected layer's
+ *   size depends on it).
+ *
+ * @example
+ * ```ts
+ * // VGG-16 with BN as a 10-class CIFAR-sized classifier.
+ * const net = buildVgg('D', { name: 'vgg16_cifar', batchNorm: true, inputShape: [32, 32, 3], classes: 10 });
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, §2.1–2.2 and Table 1](https://arxiv.org/abs/1409.1556)
  */
 export function buildVgg(config: VggConfig, opts: VggOptions & { name: string }): LayersModel {
   const where = opts.name;
@@ -110,14 +139,12 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
       })
       .apply(y) as SymbolicTensor;
     if (batchNorm) {
-      y = layers
-        .batchNormalization({
-          axis: -1,
-          momentum: bn.bnMomentum,
-          epsilon: bn.bnEpsilon,
-          name: `${name}_bn`,
-        })
-        .apply(y) as SymbolicTensor;
+      y = new BatchNormalization({
+        axis: -1,
+        momentum: bn.bnMomentum,
+        epsilon: bn.bnEpsilon,
+        name: `${name}_bn`,
+      }).apply(y) as SymbolicTensor;
       y = layers
         .activation({ activation: 'relu', name: `${name}_relu` })
         .apply(y) as SymbolicTensor;
@@ -157,22 +184,40 @@ function named(config: VggConfig, name: string, opts: VggOptions): LayersModel {
 /**
  * VGG-11, configuration A: 132,863,336 parameters (133M in the paper), 7.6 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg11` (`vgg11_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = vgg11({ batchNorm: true });
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function vgg11(opts: VggOptions = {}): LayersModel {
   return named('A', 'vgg11', opts);
 }
 
 /**
- * VGG-11 with local response normalisation after the first convolution, configuration A-LRN (133M parameters; the paper found LRN does not help).
+ * VGG-11 with local response normalisation after the first convolution,
+ * configuration A-LRN: 133M parameters (LRN has none). The paper found LRN
+ * does not help (§4.1); see {@link "@convnets/layers"!LocalResponseNormalization | LocalResponseNormalization}.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg11_lrn` (`vgg11_lrn_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = vgg11Lrn(); // block1_conv1, then block1_lrn (α 1e-4, β 0.75, k 2, n 5)
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, §2.1 (LRN as in Krizhevsky et al.), Table 1 (A-LRN), Table 2 and §4.1](https://arxiv.org/abs/1409.1556)
  */
 export function vgg11Lrn(opts: VggOptions = {}): LayersModel {
   return named('A-LRN', 'vgg11_lrn', opts);
@@ -181,10 +226,18 @@ export function vgg11Lrn(opts: VggOptions = {}): LayersModel {
 /**
  * VGG-13, configuration B: 133,047,848 parameters, 11.3 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg13` (`vgg13_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = vgg13({ batchNorm: true });
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function vgg13(opts: VggOptions = {}): LayersModel {
   return named('B', 'vgg13', opts);
@@ -193,10 +246,18 @@ export function vgg13(opts: VggOptions = {}): LayersModel {
 /**
  * VGG-16 with three 1×1 convolutions, configuration C: 134M parameters.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg16_c` (`vgg16_c_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = vgg16C({ batchNorm: true });
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function vgg16C(opts: VggOptions = {}): LayersModel {
   return named('C', 'vgg16_c', opts);
@@ -205,10 +266,19 @@ export function vgg16C(opts: VggOptions = {}): LayersModel {
 /**
  * VGG-16, configuration D: 138,357,544 parameters, 15.5 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg16` (`vgg16_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = vgg16({ batchNorm: true, skipInit: true }); // torchvision's vgg16_bn
+ * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function vgg16(opts: VggOptions = {}): LayersModel {
   return named('D', 'vgg16', opts);
@@ -217,10 +287,19 @@ export function vgg16(opts: VggOptions = {}): LayersModel {
 /**
  * VGG-19, configuration E: 143,667,240 parameters, 19.6 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
+ *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `vgg19` (`vgg19_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see Simonyan & Zisserman, arXiv 1409.1556, Tables 1 and 2.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * // A feature extractor for any input size: 512 features per image.
+ * const features = vgg19({ includeTop: false, pooling: 'avg', inputShape: [null, null, 3] });
+ * const f = features.predict(tf.zeros([1, 320, 480, 3])) as tf.Tensor; // [1, 512]
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function vgg19(opts: VggOptions = {}): LayersModel {
   return named('E', 'vgg19', opts);
