@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { checkKnown } from './validate';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join } from 'node:path';
 
 /** Which backend to use: `'auto'` picks the fastest that is installed and can train. */
 export type BackendChoice = 'auto' | 'tensorflow' | 'native' | 'wasm' | 'cpu';
@@ -23,10 +24,15 @@ export interface BackendSelection {
   readonly attempts: readonly BackendAttempt[];
 }
 
-/** Libraries tfjs-node-gpu 4.x loads (CUDA 11.2, cuDNN 8). */
+/**
+ * The shared libraries tfjs-node-gpu 4.x needs at run time: its libtensorflow
+ * 2.9 is built against CUDA 11.2 and cuDNN 8.1 and opens these by name. If
+ * one is missing, tfjs-node-gpu falls back to the CPU without saying so.
+ */
 export const CUDA_LIBRARIES: readonly string[] = [
   'libcudart.so.11.0',
   'libcublas.so.11',
+  'libcublasLt.so.11',
   'libcufft.so.10',
   'libcurand.so.10',
   'libcusolver.so.11',
@@ -34,35 +40,127 @@ export const CUDA_LIBRARIES: readonly string[] = [
   'libcudnn.so.8',
 ];
 
-function libraryDirectories(): string[] {
-  const dirs = (process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean);
-  dirs.push(
-    '/usr/local/cuda/lib64',
-    '/usr/lib/x86_64-linux-gnu',
-    '/usr/lib64',
-    '/usr/lib',
-    '/lib/x86_64-linux-gnu',
-  );
-  return dirs;
+/** The dynamic loader's trusted folders, searched after `LD_LIBRARY_PATH` and `/etc/ld.so.conf`. */
+const SYSTEM_LIBRARY_DIRECTORIES: readonly string[] = [
+  '/lib/x86_64-linux-gnu',
+  '/usr/lib/x86_64-linux-gnu',
+  '/lib64',
+  '/usr/lib64',
+  '/lib',
+  '/usr/lib',
+];
+
+/** Options of {@link cudaLibraryDirectories}. */
+export interface LibraryDirectoryOptions {
+  /** Environment whose `LD_LIBRARY_PATH` is read (default `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** The dynamic loader's configuration file, whose folders and `include`d files are read (default `/etc/ld.so.conf`). */
+  ldSoConf?: string;
+}
+
+/** Folders listed in an ld.so.conf file and the files it includes (`include /etc/ld.so.conf.d/*.conf`). */
+function ldSoConfDirectories(file: string, seen: Set<string>): string[] {
+  if (seen.has(file) || seen.size > 64) return [];
+  seen.add(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*/, '').trim();
+    if (line === '') continue;
+    const include = /^include\s+(.+)$/.exec(line);
+    if (!include) {
+      out.push(...line.split(/[\s:,]+/).filter((d) => d.startsWith('/')));
+      continue;
+    }
+    for (const pattern of include[1].split(/\s+/)) {
+      const full = isAbsolute(pattern) ? pattern : join(dirname(file), pattern);
+      const folder = dirname(full);
+      const name = basename(full);
+      if (!name.includes('*') && !name.includes('?')) {
+        out.push(...ldSoConfDirectories(full, seen));
+        continue;
+      }
+      const matcher = new RegExp(
+        `^${name
+          .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+          .replace(/\*/g, '.*')
+          .replace(/\?/g, '.')}$`,
+      );
+      let names: string[];
+      try {
+        names = readdirSync(folder).sort();
+      } catch {
+        continue;
+      }
+      for (const n of names)
+        if (matcher.test(n)) out.push(...ldSoConfDirectories(join(folder, n), seen));
+    }
+  }
+  return out;
 }
 
 /**
- * The CUDA and cuDNN libraries tfjs-node-gpu needs that cannot be found on
- * `LD_LIBRARY_PATH` and the usual system folders (tfjs-node-gpu otherwise
- * falls back to the CPU without saying so). Empty when all are present.
+ * The folders the Linux dynamic loader searches for a library opened by name,
+ * in its order: `LD_LIBRARY_PATH`, the folders of `/etc/ld.so.conf` (and the
+ * files it includes), then the system folders. Duplicates are dropped.
+ *
+ * @param options - Where to read `LD_LIBRARY_PATH` and ld.so.conf from (for tests and containers).
+ * @example
+ * ```ts
+ * cudaLibraryDirectories({ env: { LD_LIBRARY_PATH: '/opt/cuda/lib64' } });
+ * // ['/opt/cuda/lib64', '/usr/local/cuda/lib64' (from /etc/ld.so.conf.d), '/lib/x86_64-linux-gnu', …]
+ * ```
  */
-export function missingCudaLibraries(): string[] {
-  if (process.platform !== 'linux') return [...CUDA_LIBRARIES];
-  const dirs = libraryDirectories();
-  const listings = dirs.map((d) => {
+export function cudaLibraryDirectories(options: LibraryDirectoryOptions = {}): string[] {
+  const env = options.env ?? process.env;
+  const dirs = [
+    ...(env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean),
+    ...ldSoConfDirectories(options.ldSoConf ?? '/etc/ld.so.conf', new Set()),
+    ...SYSTEM_LIBRARY_DIRECTORIES,
+  ];
+  return [...new Set(dirs)];
+}
+
+/** Options of {@link missingCudaLibraries}. */
+export interface CudaLibraryCheckOptions {
+  /** Folders to search (default {@link cudaLibraryDirectories}`()`: what the dynamic loader searches). */
+  directories?: readonly string[];
+  /** Operating system (default `process.platform`). tfjs-node-gpu has Linux builds only, so elsewhere every library counts as missing. */
+  platform?: NodeJS.Platform;
+}
+
+/**
+ * The CUDA and cuDNN libraries tfjs-node-gpu needs ({@link CUDA_LIBRARIES})
+ * that are in none of the folders the dynamic loader searches. Empty when all
+ * are present; {@link selectBackend} names these instead of letting
+ * tfjs-node-gpu fall back to the CPU silently.
+ *
+ * @param options - The folders to search and the platform; by default the loader's folders on this machine.
+ * @returns The missing libraries' file names, in {@link CUDA_LIBRARIES} order.
+ * @example
+ * ```ts
+ * const missing = missingCudaLibraries();
+ * if (missing.length > 0) console.log(`install CUDA 11.2 / cuDNN 8.1: missing ${missing.join(', ')}`);
+ * ```
+ */
+export function missingCudaLibraries(options: CudaLibraryCheckOptions = {}): string[] {
+  if ((options.platform ?? process.platform) !== 'linux') return [...CUDA_LIBRARIES];
+  const dirs = options.directories ?? cudaLibraryDirectories();
+  const present = new Set<string>();
+  for (const dir of dirs) {
     try {
-      return readdirSync(d);
+      for (const name of readdirSync(dir)) present.add(name);
     } catch {
-      return [] as string[];
+      // absent or unreadable folder: nothing found there
     }
-  });
+  }
   return CUDA_LIBRARIES.filter(
-    (lib) => !dirs.some((d, i) => listings[i].includes(lib) || existsSync(join(d, lib))),
+    (lib) => !present.has(lib) && !dirs.some((dir) => existsSync(join(dir, lib))),
   );
 }
 
@@ -83,24 +181,47 @@ async function activate(name: string): Promise<boolean> {
   }
 }
 
+/** Options of {@link selectBackend}. */
+export interface SelectBackendOptions {
+  /**
+   * Whether the backend must train convnets (default true): backends without
+   * a convolution filter gradient (`Conv2DBackpropFilter`) are then refused,
+   * and `'auto'` skips wasm.
+   */
+  forTraining?: boolean;
+  /** Where to look for tfjs-node-gpu's CUDA/cuDNN libraries (default: where the dynamic loader looks). */
+  cuda?: CudaLibraryCheckOptions;
+}
+
 /**
  * Picks and activates a tfjs backend. `'auto'` tries, in order,
  * `@tensorflow/tfjs-node-gpu` (only when its CUDA/cuDNN libraries are all
- * present), `@tensorflow/tfjs-node`, `@convnets/backend-native`,
- * `@tensorflow/tfjs-backend-wasm` (only when `forTraining` is false: it lacks
- * the convolution filter gradient) and `cpu`. None is a hard dependency; each
- * is imported only if installed. Returns the backend chosen and why the others
- * were not.
+ * present, see {@link missingCudaLibraries}), `@tensorflow/tfjs-node`,
+ * `@convnets/backend-native`, `@tensorflow/tfjs-backend-wasm` (only when
+ * `forTraining` is false: it lacks the convolution filter gradient) and
+ * `cpu`. `'tensorflow'` tries the two tfjs-node packages, the others their
+ * one package. None is a hard dependency; each is imported only if installed.
+ *
+ * @param choice - The backend wanted (default `'auto'`).
+ * @param options - Whether it must train, and where the CUDA libraries are looked for.
+ * @returns The backend now active and, for each candidate tried, why it was or was not used.
+ * @throws Error for an unknown `choice`, or when no candidate can be used (naming each candidate and why).
+ * @example
+ * ```ts
+ * const { name, attempts } = await selectBackend('auto');
+ * console.log(`training on ${name}`, attempts);
+ * ```
  */
 export async function selectBackend(
   choice: BackendChoice = 'auto',
-  options: { forTraining?: boolean } = {},
+  options: SelectBackendOptions = {},
 ): Promise<BackendSelection> {
   const valid: BackendChoice[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'];
   if (!valid.includes(choice))
     throw new Error(
       `selectBackend: backend must be one of ${valid.map((v) => `"${v}"`).join(', ')}; received ${JSON.stringify(choice)}.`,
     );
+  checkKnown('selectBackend', options, ['forTraining', 'cuda']);
   const forTraining = options.forTraining ?? true;
   const attempts: BackendAttempt[] = [];
   const candidates: string[] =
@@ -130,12 +251,16 @@ export async function selectBackend(
       continue;
     }
     if (candidate === '@tensorflow/tfjs-node-gpu') {
-      const missing = missingCudaLibraries();
+      if ((options.cuda?.platform ?? process.platform) !== 'linux') {
+        attempts.push({ candidate, ok: false, detail: 'tfjs-node-gpu has Linux builds only' });
+        continue;
+      }
+      const missing = missingCudaLibraries(options.cuda);
       if (missing.length > 0) {
         attempts.push({
           candidate,
           ok: false,
-          detail: `CUDA/cuDNN libraries missing: ${missing.join(', ')}`,
+          detail: `CUDA 11.2 / cuDNN 8.1 libraries missing: ${missing.join(', ')} (not on LD_LIBRARY_PATH, in /etc/ld.so.conf's folders or the system library folders)`,
         });
         continue;
       }

@@ -80,7 +80,14 @@ let stockFilterKernel: tf.KernelFunc | undefined;
  * same computation over flat arrays: bitwise-identical results, about 20×
  * faster, which is what makes training convnets on the `cpu` backend
  * practical at all. Idempotent; {@link Trainer} calls it when it runs on `cpu`
- * (option `patchCpuKernels`). Returns whether the kernel is (now) patched.
+ * (option `patchCpuKernels`).
+ *
+ * @returns Whether the kernel is (now) patched: false when the `cpu` backend is not registered.
+ * @example
+ * ```ts
+ * import '@tensorflow/tfjs-backend-cpu';
+ * patchCpuKernels(); // before training on the cpu backend yourself
+ * ```
  */
 export function patchCpuKernels(): boolean {
   const current = tf.getKernel('Conv2DBackpropFilter', 'cpu');

@@ -28,11 +28,15 @@
 export { patchCpuKernels, unpatchCpuKernels } from './cpu-kernels';
 export {
   CUDA_LIBRARIES,
+  cudaLibraryDirectories,
   missingCudaLibraries,
   selectBackend,
   type BackendAttempt,
   type BackendChoice,
   type BackendSelection,
+  type CudaLibraryCheckOptions,
+  type LibraryDirectoryOptions,
+  type SelectBackendOptions,
 } from './backend';
 export type {
   DataPosition,

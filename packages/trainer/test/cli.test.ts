@@ -1,8 +1,17 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as tf from '@tensorflow/tfjs-core';
+import { cifarResNet, saveWeights } from '@convnets/resnet';
+import {
+  checkpointName,
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  readMetrics,
+} from '../src';
 import { tempDir } from './helpers';
 
 // The built bin, as a user runs it (turbo builds before testing).
@@ -28,6 +37,7 @@ describe('convnets (built bin)', () => {
   beforeAll(() => {
     expect(existsSync(bin)).toBe(true);
   });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('every subcommand has --help', () => {
     for (const sub of [
@@ -130,12 +140,14 @@ describe('convnets (built bin)', () => {
     );
     expect(ev.images).toBe(6);
     expect(ev.top1).toBeGreaterThanOrEqual(0);
+    // A checkpoint's model.safetensors stands for its folder.
+    const checkpoint = readdirSync(join(run, 'checkpoints')).sort().at(-1)!;
     const preds = JSON.parse(
       ok(
         'predict',
         ...tiny,
         '--weights',
-        run,
+        join(run, 'checkpoints', checkpoint, 'model.safetensors'),
         '--json',
         join(data, 'val', 'class_0', 'class_0_val_0000.JPEG'),
       ),
@@ -185,6 +197,123 @@ describe('convnets (built bin)', () => {
     expect(code).toBe(130);
     expect(stdout).toMatch(/stopped at step \d+[\s\S]*resume with: convnets train --resume/);
     expect(existsSync(join(out, 'checkpoints'))).toBe(true);
+  });
+
+  it('SIGTERM finishes the step, checkpoints it, exits 143, and the run resumes from there', async () => {
+    const out = join(dir, 'terminated');
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'train',
+        ...tiny,
+        '--data',
+        data,
+        '--epochs',
+        '100',
+        '--batch-size',
+        '8',
+        '--out',
+        out,
+        '--no-plot',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    child.stdout.on('data', (d) => (stdout += String(d)));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    // Signal as soon as the first update is logged: mid-epoch (3 updates per epoch).
+    const metrics = join(out, 'metrics.jsonl');
+    const poll = setInterval(() => {
+      if (existsSync(metrics) && readFileSync(metrics, 'utf8').includes('"kind":"step"')) {
+        clearInterval(poll);
+        child.kill('SIGTERM');
+      }
+    }, 50);
+    const code = await exited;
+    clearInterval(poll);
+    expect(code).toBe(143);
+    const stopped = /stopped at step (\d+)/.exec(stdout);
+    expect(stopped).not.toBeNull();
+    const step = Number(stopped![1]);
+    // The step in progress was finished and logged, and it is what the checkpoint holds.
+    const rows = readMetrics(metrics);
+    expect(rows.at(-1)!.step).toBe(step);
+    const latest = (await latestCheckpoint(out))!;
+    expect((await readCheckpoint(latest)).state.step).toBe(step);
+    expect(ok('train', '--resume', out, '--steps', String(step + 1))).toMatch(
+      new RegExp(`resumed from .*${checkpointName(step)}[\\s\\S]*done at step ${step + 1}`),
+    );
+  });
+
+  it('an absurd learning rate stops training: one line naming the step and rate, no non-finite checkpoint', async () => {
+    const out = join(dir, 'diverged');
+    const r = convnets(
+      'train',
+      ...tiny,
+      '--data',
+      data,
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--lr',
+      '1e38',
+      '--checkpoint-every',
+      '1',
+      '--out',
+      out,
+      '--backend',
+      'cpu',
+      '--no-plot',
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^convnets: .*step \d+ .*learning rate 1e\+38\b/),
+    ]);
+    for (const c of await listCheckpoints(join(out, 'checkpoints'))) {
+      const checkpoint = await readCheckpoint(c.path);
+      for (const w of checkpoint.weights) expect(w.data.every(Number.isFinite)).toBe(true);
+    }
+  });
+
+  it('eval and predict take a torchvision state dict (.safetensors) as --weights', async () => {
+    // Zero kernels leave only the classifier's bias: every image gets softmax([0, ln 2, ln 5]) = [1/8, 2/8, 5/8].
+    const model = cifarResNet(8, { classes: 3, inputShape: [8, 8, 3], classifierActivation: null });
+    for (const w of model.weights) {
+      if (w.originalName.endsWith('kernel')) w.write(tf.zerosLike(w.read()));
+      if (w.originalName === 'predictions/bias')
+        w.write(tf.tensor1d([0, Math.log(2), Math.log(5)]));
+    }
+    expect(model.weights.some((w) => w.originalName === 'predictions/bias')).toBe(true);
+    const file = join(dir, 'tiny-resnet8.safetensors');
+    await saveWeights(model, file);
+
+    const preds = JSON.parse(
+      ok(
+        'predict',
+        ...tiny,
+        '--weights',
+        file,
+        '--classes',
+        'red,green,blue',
+        '--json',
+        join(data, 'val', 'class_1', 'class_1_val_0000.JPEG'),
+      ),
+    );
+    expect(preds[0].top.map((t: { name: string }) => t.name)).toEqual(['blue', 'green', 'red']);
+    preds[0].top.forEach((t: { probability: number }, i: number) =>
+      expect(t.probability).toBeCloseTo([5 / 8, 2 / 8, 1 / 8][i], 6),
+    );
+
+    // The data folder's sorted classes: class_2 is predicted for all 6 images, 2 of them right.
+    const ev = JSON.parse(
+      ok('eval', ...tiny, '--weights', file, '--data', join(data, 'val'), '--json'),
+    );
+    expect(ev.images).toBe(6);
+    expect(ev.top1).toBeCloseTo((100 * 4) / 6, 4);
+    expect(ev.top5).toBe(0);
+    expect(ev.loss).toBeCloseTo((2 * Math.log(8) + 2 * Math.log(4) + 2 * Math.log(8 / 5)) / 6, 5);
   });
 
   it('doctor --json names the backend it would use', () => {

@@ -5,11 +5,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ArrayDataset } from '../src';
 
-/** A tiny convnet for 8×8 images: conv(4) → [BN] → ReLU → conv(4, stride 2) → [BN] → ReLU → GAP → dense. */
+/** A tiny convnet for 8×8 images: conv(4) → [BN] → ReLU → conv(4, stride 2) → [BN] → ReLU → GAP → [dropout] → dense. */
 export function tinyNet(
-  options: { classes?: number; batchNorm?: boolean; seed?: number; softmax?: boolean } = {},
+  options: {
+    classes?: number;
+    batchNorm?: boolean;
+    seed?: number;
+    softmax?: boolean;
+    dropout?: number;
+  } = {},
 ): tfl.LayersModel {
-  const { classes = 3, batchNorm = true, seed = 1, softmax = false } = options;
+  const { classes = 3, batchNorm = true, seed = 1, softmax = false, dropout = 0 } = options;
   const x = tfl.input({ shape: [8, 8, 3] });
   let y = tfl.layers
     .conv2d({
@@ -37,6 +43,7 @@ export function tinyNet(
     y = tfl.layers.batchNormalization({ momentum: 0.9 }).apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.reLU().apply(y) as tfl.SymbolicTensor;
   y = tfl.layers.globalAveragePooling2d({}).apply(y) as tfl.SymbolicTensor;
+  if (dropout > 0) y = tfl.layers.dropout({ rate: dropout }).apply(y) as tfl.SymbolicTensor;
   y = tfl.layers
     .dense({
       units: classes,

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,6 +11,7 @@ import {
   latestCheckpoint,
   readMetrics,
   train,
+  type ArrayDataset,
   type TrainerOptions,
 } from '../src';
 import { copyWeights, snapshot, tempDir, tinyDataset, tinyNet } from './helpers';
@@ -70,16 +72,20 @@ describe('Trainer', () => {
     expect(snapshot(tinyNet({ batchNorm: false }))[0]).not.toEqual(wa[0]);
   });
 
-  it('exact resume: N steps ≡ N/2 steps, stop, resume, N/2 steps, bitwise', async () => {
-    const reference = tinyNet();
-    const initial = tinyNet();
+  /** Trains `net()` for 12 steps straight, and again as 5 steps + stop + resume (fresh weights) + 7 steps. */
+  async function straightAndResumed(
+    net: () => tfl.LayersModel,
+    overrides: Partial<TrainerOptions> = {},
+  ) {
+    const reference = net();
+    const initial = net();
     copyWeights(reference, initial);
     const straight = fresh();
-    const whole = await train(options({ model: reference, outDir: straight }));
+    const whole = await train(options({ model: reference, outDir: straight, ...overrides }));
     expect(whole.status).toBe('completed');
     expect(whole.steps).toBe(12);
 
-    const first = tinyNet();
+    const first = net();
     copyWeights(initial, first);
     const split = fresh();
     const controller = new AbortController();
@@ -89,18 +95,31 @@ describe('Trainer', () => {
         outDir: split,
         signal: controller.signal,
         callbacks: { onStep: (s) => void (s.step === 5 && controller.abort()) },
+        ...overrides,
       }),
     );
     expect(half.status).toBe('stopped');
     expect(half.steps).toBe(5);
 
-    const second = tinyNet(); // fresh weights: everything must come from the checkpoint
-    const rest = await train(options({ model: second, outDir: split, resume: true }));
-    expect(rest.status).toBe('completed');
-    const [ws, wr] = [snapshot(reference), snapshot(second)];
-    ws.forEach((w, i) =>
-      expect(Buffer.from(wr[i].buffer).equals(Buffer.from(w.buffer))).toBe(true),
+    const resumed = net(); // fresh weights: everything must come from the checkpoint
+    const rest = await train(
+      options({ model: resumed, outDir: split, resume: true, ...overrides }),
     );
+    expect(rest.status).toBe('completed');
+    return { reference, resumed, straight, split };
+  }
+
+  const bitwiseEqual = (a: tfl.LayersModel, b: tfl.LayersModel) => {
+    const [wa, wb] = [snapshot(a), snapshot(b)];
+    expect(wb.length).toBe(wa.length);
+    wa.forEach((w, i) =>
+      expect(Buffer.from(wb[i].buffer).equals(Buffer.from(w.buffer)), `weight ${i}`).toBe(true),
+    );
+  };
+
+  it('exact resume: N steps ≡ N/2 steps, stop, resume, N/2 steps, bitwise', async () => {
+    const { reference, resumed, straight, split } = await straightAndResumed(() => tinyNet());
+    bitwiseEqual(reference, resumed);
     // The resumed run's log continues the first: same step rows, same losses.
     const rowsA = readMetrics(join(straight, 'metrics.jsonl')).map((r) => [r.kind, r.step, r.loss]);
     const rowsB = readMetrics(join(split, 'metrics.jsonl')).map((r) => [r.kind, r.step, r.loss]);
@@ -111,6 +130,74 @@ describe('Trainer', () => {
     const epochRow = readMetrics(join(straight, 'metrics.jsonl')).find((r) => r.kind === 'epoch')!;
     expect(epochRow.top1).toBeTypeOf('number');
     expect(epochRow.top5).toBeTypeOf('number');
+  });
+
+  it('exact resume with dropout: masks are a function of (seed, step), the layer config is untouched', async () => {
+    const net = () => tinyNet({ dropout: 0.5 });
+    const { reference, resumed, split } = await straightAndResumed(net);
+    bitwiseEqual(reference, resumed);
+    const dropout = resumed.layers.find((l) => l.getClassName() === 'Dropout')!;
+    expect((dropout.getConfig() as { seed?: number }).seed).toBeUndefined();
+
+    // Dropout is really at work, and driven by the run's seed: another seed, other weights.
+    const a = net();
+    const b = net();
+    copyWeights(a, b);
+    await train(options({ model: a, epochs: 1, seed: 0 }));
+    await train(options({ model: b, epochs: 1, seed: 1 }));
+    expect(snapshot(a).at(-2)).not.toEqual(snapshot(b).at(-2));
+
+    // A resume must use the run's seed.
+    await expect(
+      train(options({ model: net(), resume: (await latestCheckpoint(split))!, seed: 1 })),
+    ).rejects.toThrow(/the seed differs \(checkpoint: 0, this run: 1\)/);
+  });
+
+  it("precise BN: running statistics become the plain average of N batches' mean and variance", async () => {
+    // BN sees the images themselves: 24 images of 2×2×2, batches of 4 in order.
+    const n = 24;
+    const images = new Float32Array(n * 8);
+    for (let i = 0; i < images.length; i++)
+      images[i] = ((i * 7) % 11) / 3 + Math.floor(i / 8) * 0.25;
+    const data: ArrayDataset = {
+      images,
+      imageShape: [2, 2, 2],
+      labels: Array.from({ length: n }, (_, i) => i % 3),
+      classes: ['a', 'b', 'c'],
+    };
+    const x = tfl.input({ shape: [2, 2, 2] });
+    const bn = tfl.layers.batchNormalization({ momentum: 0.9 });
+    const y = tfl.layers
+      .dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) })
+      .apply(tfl.layers.flatten().apply(bn.apply(x)) as tfl.SymbolicTensor) as tfl.SymbolicTensor;
+    const model = tfl.model({ inputs: x, outputs: y });
+    const batches = 3;
+    await train({
+      model,
+      data: arrayTrainingData(data, { batchSize: 4, shuffle: false }),
+      validation: arrayEvaluationData(data),
+      epochs: 1,
+      lr: 0.01,
+      preciseBnBatches: batches,
+      handleSignals: false,
+    });
+    // By hand: per channel, each of the first 3 batches' mean and (biased, as tfjs's BN) variance, averaged.
+    const expectedMean = [0, 0];
+    const expectedVar = [0, 0];
+    for (let b = 0; b < batches; b++)
+      for (let c = 0; c < 2; c++) {
+        const values: number[] = [];
+        for (let i = b * 4; i < (b + 1) * 4; i++)
+          for (let p = 0; p < 4; p++) values.push(images[i * 8 + p * 2 + c]);
+        const mean = values.reduce((s, v) => s + v, 0) / values.length;
+        const variance = values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length;
+        expectedMean[c] += mean / batches;
+        expectedVar[c] += variance / batches;
+      }
+    const [, , movingMean, movingVar] = bn.getWeights().map((w) => Array.from(w.dataSync()));
+    movingMean.forEach((m, c) => expect(m).toBeCloseTo(expectedMean[c], 5));
+    movingVar.forEach((v, c) => expect(v).toBeCloseTo(expectedVar[c], 5));
+    expect((bn as unknown as { momentum: number }).momentum).toBe(0.9); // put back
   });
 
   it('refuses a mismatched resume, naming each difference', async () => {

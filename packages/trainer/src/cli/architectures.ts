@@ -1,5 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
+  loadWeights as loadResNetWeights,
   cifarPlain,
   cifarResNet,
   plain101,
@@ -13,13 +14,24 @@ import {
   resnet34,
   resnet50,
 } from '@convnets/resnet';
-import { vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19 } from '@convnets/vgg';
 import {
+  loadWeights as loadVggWeights,
+  vgg11,
+  vgg11Lrn,
+  vgg13,
+  vgg16,
+  vgg16C,
+  vgg19,
+} from '@convnets/vgg';
+import {
+  IMAGENET_MEAN,
+  IMAGENET_STD,
   cifarEval,
   cifarTrain,
   resnetPaperEval,
   resnetPaperTrain,
   tenCrop,
+  torchvisionEval,
   vggPaperTrain,
   type Transform,
 } from '@convnets/imagenet-data';
@@ -52,14 +64,27 @@ export const ARCHITECTURES: readonly string[] = [
   ...[20, 32, 44, 56, 110, 1202].flatMap((d) => [`cifar-resnet${d}`, `cifar-plain${d}`]),
 ];
 
+/**
+ * How evaluation images are normalised: `'paper'` subtracts the ImageNet mean
+ * on the 0 … 255 scale (what `convnets train` uses for ImageNet
+ * architectures), `'torchvision'` computes `(x / 255 − mean) / std` (what
+ * torchvision's weights expect). CIFAR architectures always use the CIFAR
+ * normalisation.
+ */
+export type Preprocessing = 'paper' | 'torchvision';
+
 /** A parsed architecture name. */
 export interface Architecture {
   readonly name: string;
   readonly family: 'cifar' | 'resnet' | 'vgg';
   readonly defaultImageSize: number;
+  /** The key of the classifier's weight in a torchvision state dict (its first dimension is the class count). */
+  readonly torchvisionClassifierKey: string;
   build(options: { classes: number; imageSize?: number }): LayersModel;
+  /** Loads a torchvision state dict (safetensors bytes) into a model this architecture built. */
+  loadTorchvisionWeights(model: LayersModel, bytes: Uint8Array): Promise<void>;
   trainTransform(imageSize: number): Transform;
-  evalTransform(imageSize: number, tenCrops?: boolean): Transform;
+  evalTransform(imageSize: number, tenCrops?: boolean, preprocessing?: Preprocessing): Transform;
 }
 
 /** Resolves an `--arch` name, or throws a one-line error listing the accepted names. */
@@ -78,6 +103,11 @@ export function architecture(name: string): Architecture {
     name,
     family,
     defaultImageSize: cifar ? 32 : 224,
+    torchvisionClassifierKey: family === 'vgg' ? 'classifier.6.weight' : 'fc.weight',
+    loadTorchvisionWeights: (model, bytes) =>
+      (family === 'vgg' ? loadVggWeights : loadResNetWeights)(model, bytes, {
+        from: 'torchvision',
+      }),
     build({ classes, imageSize }) {
       const size = imageSize ?? (cifar ? 32 : 224);
       const common = {
@@ -96,8 +126,19 @@ export function architecture(name: string): Architecture {
         ? vggPaperTrain({ size, scale: resize(size) })
         : resnetPaperTrain({ size, scale });
     },
-    evalTransform(size, tenCrops = false) {
+    evalTransform(size, tenCrops = false, preprocessing = 'paper') {
       if (cifar) return cifarEval({ size });
+      if (preprocessing === 'torchvision') {
+        // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
+        return tenCrops
+          ? tenCrop({
+              size,
+              resize: resize(size),
+              mean: IMAGENET_MEAN.map((m) => m * 255) as [number, number, number],
+              std: IMAGENET_STD.map((s) => s * 255) as [number, number, number],
+            })
+          : torchvisionEval({ size, resize: resize(size) });
+      }
       return tenCrops
         ? tenCrop({ size, resize: resize(size) })
         : resnetPaperEval({ size, resize: resize(size) });

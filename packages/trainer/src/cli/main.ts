@@ -3,9 +3,9 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { summarize } from '@convnets/layers';
+import { readSafetensors, summarize } from '@convnets/layers';
 import {
   checkImageFolder,
   decodePredictions,
@@ -16,13 +16,18 @@ import {
 } from '@convnets/imagenet-data';
 import { selectBackend, missingCudaLibraries, type BackendChoice } from '../backend';
 import { folderEvaluationData, folderTrainingData } from '../data/folder';
-import { assignWeights, listCheckpoints, readCheckpoint } from '../run/checkpoint';
+import {
+  assignWeights,
+  CHECKPOINT_FORMAT,
+  listCheckpoints,
+  readCheckpoint,
+} from '../run/checkpoint';
 import { evaluate, outputsProbabilities } from '../run/evaluate';
 import { readMetrics } from '../run/metrics-log';
 import { writeCurves } from '../run/charts';
 import { train } from '../run/trainer';
 import type { ScheduleSpec } from '../optim/schedules';
-import { architecture } from './architectures';
+import { architecture, type Preprocessing } from './architectures';
 import { stageTable } from './stages';
 
 tf.env().set('PROD', true);
@@ -87,13 +92,11 @@ async function useBackend(choice: string, forTraining: boolean): Promise<string>
 
 /** A checkpoint folder, or a run folder (its best, else newest checkpoint). */
 async function resolveWeights(path: string): Promise<string> {
-  if (!existsSync(path))
-    fail(`weights ${path} do not exist; expected a checkpoint folder or a run folder`);
   if (existsSync(join(path, 'state.json'))) return path;
   const all = await listCheckpoints(join(path, 'checkpoints'));
   if (all.length === 0)
     fail(
-      `${path} holds no checkpoint; expected a checkpoint folder (with state.json) or a run folder`,
+      `${path} holds no checkpoint; expected a .safetensors file, a checkpoint folder (with state.json) or a run folder`,
     );
   let best: { path: string; top1: number } | undefined;
   for (const c of all) {
@@ -106,18 +109,104 @@ async function resolveWeights(path: string): Promise<string> {
   return best?.path ?? all[all.length - 1].path;
 }
 
+/** A multi-line error (e.g. the weight loader's list of problems) as one line. */
+function oneLine(message: string): string {
+  const [head, ...rest] = message.split('\n').map((l) => l.trim().replace(/^- /, ''));
+  const items = rest.filter(Boolean);
+  if (items.length === 0) return head;
+  const shown = items.slice(0, 3).join('; ');
+  return `${head.replace(/:$/, '')}: ${shown}${items.length > 3 ? `; and ${items.length - 3} more` : ''}`;
+}
+
+interface LoadedModel {
+  model: LayersModel;
+  classes: readonly string[];
+  size: number;
+  preprocessing: Preprocessing;
+}
+
+/**
+ * Builds `arch` and loads `weights`: a checkpoint folder, a run folder (its
+ * best checkpoint), a checkpoint's `model.safetensors`, or a torchvision state
+ * dict in a `.safetensors` file (torchvision's own weights, or what the model
+ * packages' `saveWeights` writes). A state dict holds no class names:
+ * `classNames(count)` supplies them.
+ */
 async function loadModel(
   arch: string,
   weights: string,
-  imageSize?: number,
-): Promise<{ model: LayersModel; classes: readonly string[]; size: number }> {
+  options: {
+    imageSize?: number;
+    preprocess?: Preprocessing;
+    classNames: (count: number) => Promise<readonly string[]>;
+  },
+): Promise<LoadedModel> {
   const a = architecture(arch);
-  const checkpoint = await readCheckpoint(await resolveWeights(weights));
+  const size = options.imageSize ?? a.defaultImageSize;
+  if (!existsSync(weights))
+    fail(
+      `weights ${weights} do not exist; expected a .safetensors file, a checkpoint folder or a run folder`,
+    );
+  let checkpointPath: string;
+  if (statSync(weights).isFile()) {
+    if (!weights.toLowerCase().endsWith('.safetensors'))
+      fail(`weights ${weights}: expected a .safetensors file, a checkpoint folder or a run folder`);
+    const bytes = new Uint8Array(readFileSync(weights));
+    let file: ReturnType<typeof readSafetensors>;
+    try {
+      file = readSafetensors(bytes);
+    } catch (error) {
+      fail(`weights ${weights}: ${(error as Error).message}`);
+    }
+    if (file.metadata.format === CHECKPOINT_FORMAT) {
+      // A checkpoint's model.safetensors: its folder holds the class list.
+      if (!existsSync(join(dirname(weights), 'state.json')))
+        fail(
+          `weights ${weights} come from a checkpoint whose state.json is missing; pass the checkpoint folder`,
+        );
+      checkpointPath = dirname(weights);
+    } else {
+      const key = a.torchvisionClassifierKey;
+      const classifier = file.tensors.get(key);
+      if (!classifier || classifier.shape.length !== 2)
+        fail(
+          `weights ${weights} hold no 2-D "${key}" tensor: expected a torchvision ${a.family === 'vgg' ? 'VGG' : 'ResNet'} state dict for ${arch} (e.g. written by saveWeights of @convnets/${a.family === 'vgg' ? 'vgg' : 'resnet'})`,
+        );
+      const count = classifier.shape[0];
+      const classes = await options.classNames(count);
+      const model = a.build({ classes: count, imageSize: size });
+      try {
+        await a.loadTorchvisionWeights(model, bytes);
+      } catch (error) {
+        fail(`weights ${weights}: ${oneLine((error as Error).message)}`);
+      }
+      return { model, classes, size, preprocessing: options.preprocess ?? 'torchvision' };
+    }
+  } else {
+    checkpointPath = await resolveWeights(weights);
+  }
+  const checkpoint = await readCheckpoint(checkpointPath);
   const classes = checkpoint.state.key.classes;
-  const size = imageSize ?? a.defaultImageSize;
   const model = a.build({ classes: classes.length, imageSize: size });
   assignWeights(model, checkpoint.weights, checkpoint.path);
-  return { model, classes, size };
+  return { model, classes, size, preprocessing: options.preprocess ?? 'paper' };
+}
+
+/** `--classes`: a comma-separated list, or a text file with one name per line. */
+function classList(value: string): string[] {
+  const names =
+    existsSync(value) && statSync(value).isFile()
+      ? readFileSync(value, 'utf8').split('\n')
+      : value.split(',');
+  return names.map((n) => n.trim()).filter(Boolean);
+}
+
+/** The `--preprocess` flag of eval and predict. */
+function preprocessOption() {
+  return new Option(
+    '--preprocess <kind>',
+    'image normalisation: paper (mean subtraction, as convnets train) or torchvision ((x/255 - mean)/std); default paper for checkpoints, torchvision for .safetensors',
+  ).choices(['paper', 'torchvision']);
 }
 
 function splitData(root: string): { train: string; val?: string } {
@@ -308,7 +397,8 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
   );
   if (result.status === 'stopped') {
     console.log(`resume with: convnets train --resume ${flags.out}`);
-    process.exitCode = 130;
+    // 128 + the signal's number, as a shell reports a process the signal ended.
+    process.exitCode = result.signal === 'SIGTERM' ? 143 : 130;
   }
 }
 
@@ -375,7 +465,7 @@ program
   .option('--weight-decay <l2>', 'weight decay (default 1e-4; VGG 5e-4)', num('weight-decay'))
   .option('--exclude-bn', 'no weight decay on BN parameters')
   .option('--exclude-bias', 'no weight decay on biases')
-  .option('--seed <n>', 'seed of shuffling and augmentation (default 0)', int('seed'))
+  .option('--seed <n>', 'seed of shuffling, augmentation and dropout (default 0)', int('seed'))
   .option('--out <dir>', 'run folder (metrics.jsonl, metrics.csv, checkpoints/, curves.png)')
   .option(
     '--resume <dir>',
@@ -400,13 +490,17 @@ program
 
 program
   .command('eval')
-  .description('top-1/top-5 error of a checkpoint on an image folder')
+  .description('top-1/top-5 error of a checkpoint or a .safetensors state dict on an image folder')
   .requiredOption('--arch <name>', 'architecture')
-  .requiredOption('--weights <dir>', 'checkpoint folder, or run folder (its best checkpoint)')
-  .requiredOption('--data <dir>', 'images (root/<class>/…)')
+  .requiredOption(
+    '--weights <path>',
+    'checkpoint folder, run folder (its best checkpoint), or .safetensors file (torchvision state dict)',
+  )
+  .requiredOption('--data <dir>', 'images (root/<class>/…, or a folder holding val/)')
   .option('--ten-crop', '10-crop testing (ImageNet architectures)')
   .option('--batch-size <n>', 'images per batch (default 32)', int('batch-size'))
   .option('--image-size <px>', 'input size', int('image-size'))
+  .addOption(preprocessOption())
   .addOption(backendOption().default('auto'))
   .option('--json', 'print one JSON document')
   .action(
@@ -417,13 +511,27 @@ program
       tenCrop?: boolean;
       batchSize?: number;
       imageSize?: number;
+      preprocess?: Preprocessing;
       backend: string;
       json?: boolean;
     }) => {
       await useBackend(o.backend, false);
-      const { model, classes, size } = await loadModel(o.arch, o.weights, o.imageSize);
-      const dataset = await imageFolder(splitData(o.data).val ?? o.data, { classes });
-      const transform = architecture(o.arch).evalTransform(size, o.tenCrop);
+      const dataDir = splitData(o.data).val ?? o.data;
+      const { model, classes, size, preprocessing } = await loadModel(o.arch, o.weights, {
+        imageSize: o.imageSize,
+        preprocess: o.preprocess,
+        // A state dict's classes are the data folder's, sorted (as torchvision's ImageFolder).
+        classNames: async (count) => {
+          const found = (await imageFolder(dataDir)).classes;
+          if (found.length !== count)
+            fail(
+              `weights ${o.weights} classify ${count} classes but ${dataDir} has ${found.length} class folders`,
+            );
+          return found;
+        },
+      });
+      const dataset = await imageFolder(dataDir, { classes });
+      const transform = architecture(o.arch).evalTransform(size, o.tenCrop, preprocessing);
       const bar = o.json
         ? undefined
         : new cliProgress.SingleBar(
@@ -449,6 +557,7 @@ program
         weights: o.weights,
         data: o.data,
         crops: transform.views,
+        preprocessing: architecture(o.arch).family === 'cifar' ? 'cifar' : preprocessing,
         ...result,
       };
       if (o.json) console.log(JSON.stringify(report));
@@ -463,10 +572,18 @@ program
   .command('predict')
   .description('top-5 classes of images')
   .requiredOption('--arch <name>', 'architecture')
-  .requiredOption('--weights <dir>', 'checkpoint folder, or run folder')
+  .requiredOption(
+    '--weights <path>',
+    'checkpoint folder, run folder, or .safetensors file (torchvision state dict)',
+  )
   .argument('<images...>', 'image files')
   .option('--top <k>', 'classes shown (default 5)', int('top'))
+  .option(
+    '--classes <names>',
+    'class names of a .safetensors state dict: comma-separated, or a file with one per line (default: ImageNet names for 1000 classes, else indices)',
+  )
   .option('--image-size <px>', 'input size', int('image-size'))
+  .addOption(preprocessOption())
   .addOption(backendOption().default('auto'))
   .option('--json', 'print one JSON document')
   .action(
@@ -476,14 +593,37 @@ program
         arch: string;
         weights: string;
         top?: number;
+        classes?: string;
         imageSize?: number;
+        preprocess?: Preprocessing;
         backend: string;
         json?: boolean;
       },
     ) => {
       await useBackend(o.backend, false);
-      const { model, classes, size } = await loadModel(o.arch, o.weights, o.imageSize);
-      const transform = architecture(o.arch).evalTransform(size);
+      let stateDict = false;
+      const { model, classes, size, preprocessing } = await loadModel(o.arch, o.weights, {
+        imageSize: o.imageSize,
+        preprocess: o.preprocess,
+        classNames: async (count) => {
+          stateDict = true;
+          if (o.classes !== undefined) {
+            const names = classList(o.classes);
+            if (names.length !== count)
+              fail(
+                `--classes names ${names.length} classes but weights ${o.weights} classify ${count}`,
+              );
+            return names;
+          }
+          if (count === IMAGENET_WNIDS.length) return IMAGENET_WNIDS;
+          return Array.from({ length: count }, (_, i) => String(i));
+        },
+      });
+      if (o.classes !== undefined && !stateDict)
+        fail(
+          `--classes is for .safetensors state dicts; the checkpoint ${o.weights} has its own class list`,
+        );
+      const transform = architecture(o.arch).evalTransform(size, false, preprocessing);
       const k = Math.min(o.top ?? 5, classes.length);
       const imagenet = classes.length === 1000 && classes.every((c, i) => c === IMAGENET_WNIDS[i]);
       const out: { image: string; top: { class: string; name: string; probability: number }[] }[] =
@@ -665,7 +805,7 @@ program
     console.log(
       report.cudaLibrariesMissing.length === 0
         ? 'CUDA/cuDNN: all libraries found'
-        : `CUDA/cuDNN missing: ${report.cudaLibrariesMissing.join(', ')}`,
+        : `CUDA/cuDNN missing: ${report.cudaLibrariesMissing.join(', ')} (tfjs-node-gpu needs CUDA 11.2 and cuDNN 8.1 where the dynamic loader finds them: LD_LIBRARY_PATH or /etc/ld.so.conf)`,
     );
     console.log(`sharp: ${sharpVersions ? JSON.stringify(sharpVersions) : 'not available'}`);
     for (const [p, v] of Object.entries(report.packages)) console.log(`${p} ${v ?? 'not found'}`);

@@ -17,15 +17,27 @@ export interface ArrayDataset {
 
 /** Options of {@link arrayTrainingData}. */
 export interface ArrayTrainingOptions {
-  /** Images per (micro-)batch. */
+  /** Images per (micro-)batch. The last incomplete batch of an epoch is dropped. */
   batchSize: number;
-  /** Seed of the shuffling and augmentation (default 0). */
+  /**
+   * Seed of the shuffling and augmentation.
+   * @defaultValue 0
+   */
   seed?: number;
-  /** Reshuffle every epoch (default true). */
+  /**
+   * Reshuffle every epoch (else the arrays' order).
+   * @defaultValue true
+   */
   shuffle?: boolean;
-  /** The CIFAR augmentation: zero-pad this many pixels and crop back at random (default 0: off). */
+  /**
+   * The CIFAR augmentation: zero-pad this many pixels and crop back at random (0: off).
+   * @defaultValue 0
+   */
   padCrop?: number;
-  /** Random horizontal flips (default false). */
+  /**
+   * Random horizontal flips.
+   * @defaultValue false
+   */
   flip?: boolean;
 }
 
@@ -60,6 +72,21 @@ function checkDataset(where: string, data: ArrayDataset): number {
 /**
  * Training data from arrays in memory, shuffled and (optionally) augmented
  * with the CIFAR padding-crop-flip, every choice seeded by (seed, epoch, image).
+ *
+ * @param data - Images (NHWC), labels and class names.
+ * @param options - Batch size, seed, shuffling and augmentation; see {@link ArrayTrainingOptions}.
+ * @returns Training data for {@link train}.
+ * @throws Error when the image array's length does not match the labels and
+ * image shape, a label is not a class index, there are fewer images than one
+ * batch, or an option is unknown or out of range.
+ * @example
+ * ```ts
+ * const data = arrayTrainingData(
+ *   { images, imageShape: [32, 32, 3], labels, classes: CIFAR10_CLASSES },
+ *   { batchSize: 128, padCrop: 4, flip: true, seed: 1 },
+ * );
+ * ```
+ * @see He et al., arXiv 1512.03385, §4.2 (4-pixel padding, 32×32 crop, flip).
  */
 export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOptions): TrainingData {
   const where = 'arrayTrainingData';
@@ -129,7 +156,14 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
   };
 }
 
-/** Evaluation data from arrays in memory: every image once, in order, one view each. */
+/**
+ * Evaluation data from arrays in memory: every image once, in order, one view each.
+ *
+ * @param data - Images (NHWC), labels and class names.
+ * @param options - `batchSize`, images per batch (default 64).
+ * @returns Evaluation data for {@link evaluate} and the trainer's `validation`.
+ * @throws Error when the arrays do not match, a label is not a class index, or an option is unknown or out of range.
+ */
 export function arrayEvaluationData(
   data: ArrayDataset,
   options: { batchSize?: number } = {},

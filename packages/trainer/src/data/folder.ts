@@ -7,9 +7,12 @@ import type { EvaluationData, TrainingData } from './types';
 export interface FolderTrainingOptions {
   /** Training transform, e.g. `cifarTrain()` or `resnetPaperTrain()` from `@convnets/imagenet-data`. */
   transform: Transform;
-  /** Images per (micro-)batch. */
+  /** Images per (micro-)batch. The last incomplete batch of an epoch is dropped. */
   batchSize: number;
-  /** Seed of shuffling and augmentation (default 0). */
+  /**
+   * Seed of shuffling and augmentation.
+   * @defaultValue 0
+   */
   seed?: number;
   /** Images decoded at once (default: the loader's). */
   concurrency?: number;
@@ -20,6 +23,18 @@ export interface FolderTrainingOptions {
  * `@convnets/imagenet-data`) through its seeded, resumable loader: shuffled
  * every epoch, last incomplete batch dropped, every random choice a function
  * of (seed, epoch, image).
+ *
+ * @param dataset - The images and their classes.
+ * @param options - Transform, batch size, seed; see {@link FolderTrainingOptions}.
+ * @returns Training data for {@link train}.
+ * @throws Error when there are fewer images than one batch, or an option is unknown or out of range.
+ * @example
+ * ```ts
+ * const data = folderTrainingData(await imageFolder('imagenet/train'), {
+ *   transform: resnetPaperTrain(),
+ *   batchSize: 64,
+ * });
+ * ```
  */
 export function folderTrainingData(
   dataset: ImageDataset,
@@ -66,11 +81,27 @@ export function folderTrainingData(
 export interface FolderEvaluationOptions {
   /** Evaluation transform, e.g. `cifarEval()`, `resnetPaperEval()` or `tenCrop()`. */
   transform: Transform;
-  /** Images per batch (default 32). */
+  /**
+   * Images per batch (each with the transform's views).
+   * @defaultValue 32
+   */
   batchSize?: number;
 }
 
-/** Evaluation data from an image dataset: every image once, in order, with the transform's views (10 for `tenCrop()`). */
+/**
+ * Evaluation data from an image dataset: every image once, in order, with the
+ * transform's views (10 for `tenCrop()`, averaged by {@link evaluate}).
+ *
+ * @param dataset - The images and their classes.
+ * @param options - Transform and batch size; see {@link FolderEvaluationOptions}.
+ * @returns Evaluation data for {@link evaluate} and the trainer's `validation`.
+ * @throws Error when an option is unknown or out of range; unreadable images fail the evaluation naming the file.
+ * @example
+ * ```ts
+ * const val = folderEvaluationData(await imageFolder('imagenet/val'), { transform: tenCrop() });
+ * const { top1, top5 } = await evaluate(model, val);
+ * ```
+ */
 export function folderEvaluationData(
   dataset: ImageDataset,
   options: FolderEvaluationOptions,

@@ -24,20 +24,86 @@ export type ScheduleUnit = 'epoch' | 'iteration';
  *   never below `minLr` (default 0). PyTorch's `ReduceLROnPlateau` rule.
  * - `cosine`: half a cosine from the base rate to `minLr` (default 0) over the
  *   run (after any warm-up).
+ *
+ * @see He et al., arXiv 1512.03385, §3.4 (ImageNet: ÷10 on plateaus) and §4.2
+ * (CIFAR: ÷10 at 32k and 48k iterations); Simonyan & Zisserman, arXiv
+ * 1409.1556, §3.1.
  */
 export type ScheduleSpec =
-  | { kind: 'constant' }
-  | { kind: 'step'; every: number; gamma?: number; unit?: ScheduleUnit }
-  | { kind: 'multistep'; milestones: readonly number[]; gamma?: number; unit?: ScheduleUnit }
   | {
+      /** The base rate throughout. */
+      kind: 'constant';
+    }
+  | {
+      /** Multiplied by `gamma` every `every` units. */
+      kind: 'step';
+      /** Interval, in `unit`s. */
+      every: number;
+      /**
+       * The factor.
+       * @defaultValue 0.1
+       */
+      gamma?: number;
+      /**
+       * What `every` counts.
+       * @defaultValue `'epoch'`
+       */
+      unit?: ScheduleUnit;
+    }
+  | {
+      /** Multiplied by `gamma` at each milestone. */
+      kind: 'multistep';
+      /** Increasing epochs or iterations at which the rate is cut. */
+      milestones: readonly number[];
+      /**
+       * The factor.
+       * @defaultValue 0.1
+       */
+      gamma?: number;
+      /**
+       * What the milestones count.
+       * @defaultValue `'epoch'`
+       */
+      unit?: ScheduleUnit;
+    }
+  | {
+      /** "Divided by 10 when the error plateaus". */
       kind: 'plateau';
+      /**
+       * Epochs without improvement tolerated before a cut.
+       * @defaultValue 10
+       */
       patience?: number;
+      /**
+       * Relative improvement that counts (error below best × (1 − threshold)).
+       * @defaultValue 1e-4
+       */
       threshold?: number;
+      /**
+       * Epochs to wait after a cut before counting again.
+       * @defaultValue 0
+       */
       cooldown?: number;
+      /**
+       * The factor, in (0, 1).
+       * @defaultValue 0.1
+       */
       factor?: number;
+      /**
+       * Floor of the rate.
+       * @defaultValue 0
+       */
       minLr?: number;
     }
-  | { kind: 'cosine'; minLr?: number };
+  | {
+      /** Half a cosine from the base rate to `minLr` over the run. */
+      kind: 'cosine';
+      /**
+       * The final rate.
+       * @defaultValue 0
+       */
+      minLr?: number;
+    };
 
 /**
  * Linear warm-up in front of any schedule (Goyal et al., "Accurate, Large
@@ -49,7 +115,10 @@ export interface WarmupSpec {
   epochs?: number;
   /** Warm-up length in iterations (takes precedence over `epochs`). */
   steps?: number;
-  /** Starting fraction of the scheduled rate (default 0.1). */
+  /**
+   * Starting fraction of the scheduled rate, in [0, 1].
+   * @defaultValue 0.1
+   */
   startFactor?: number;
 }
 
@@ -99,6 +168,13 @@ export class LearningRateSchedule {
   private readonly warmupSteps: number;
   private current: ScheduleState = { factor: 1, best: null, badEpochs: 0, cooldownLeft: 0 };
 
+  /**
+   * @param baseLr - The base learning rate.
+   * @param spec - The schedule; see {@link ScheduleSpec}.
+   * @param context - Steps per epoch and in the run (epoch units and cosine need them).
+   * @param warmup - A linear warm-up in front, if any.
+   * @throws Error naming the field, for an unknown kind or option, a non-positive rate, non-increasing milestones, a plateau factor outside (0, 1) or a warm-up start factor outside [0, 1].
+   */
   constructor(baseLr: number, spec: ScheduleSpec, context: ScheduleContext, warmup?: WarmupSpec) {
     this.baseLr = positiveNumber(WHERE, 'lr', baseLr);
     this.spec = checkSchedule(spec);
@@ -123,7 +199,11 @@ export class LearningRateSchedule {
     }
   }
 
-  /** The learning rate of update number `step` (0-based). */
+  /**
+   * The learning rate of an update.
+   *
+   * @param step - The update's index (0-based).
+   */
   at(step: number): number {
     return this.scheduled(step) * this.warmupFactor(step);
   }
@@ -160,8 +240,10 @@ export class LearningRateSchedule {
   }
 
   /**
-   * Tells the schedule an epoch ended with this validation error (top-1, any
-   * scale); only the plateau rule uses it. Returns whether the rate was cut.
+   * Tells the schedule an epoch ended; only the plateau rule uses it.
+   *
+   * @param validationError - The epoch's validation error (top-1, any scale), or undefined without validation.
+   * @returns Whether the rate was cut.
    */
   epochEnd(validationError: number | undefined): boolean {
     const spec = this.spec;
@@ -200,7 +282,11 @@ export class LearningRateSchedule {
     return { ...this.current };
   }
 
-  /** Continues from a saved {@link LearningRateSchedule.state}. */
+  /**
+   * Continues from a saved state.
+   *
+   * @param state - What {@link LearningRateSchedule.state} returned.
+   */
   restore(state: ScheduleState): void {
     this.current = { ...state };
   }

@@ -14,28 +14,60 @@ import { bool, checkKnown, nonNegativeNumber, oneOf } from '../validate';
  */
 export type MomentumRule = 'pytorch' | 'caffe';
 
-/** Options of {@link SgdOptimizer}; all but `momentum` and `weightDecay` default to the ResNet paper. */
+/** Options of {@link SgdOptimizer}; the defaults are the ResNet paper's. */
 export interface SgdOptions {
-  /** Momentum μ (default 0.9). */
+  /**
+   * Momentum μ, in [0, 1).
+   * @defaultValue 0.9
+   */
   momentum?: number;
-  /** Nesterov momentum (default false). */
+  /**
+   * Nesterov momentum (needs μ > 0).
+   * @defaultValue false
+   */
   nesterov?: boolean;
-  /** L2 weight decay λ, added to the gradient as `λ·w` (default 1e-4, the ResNet paper's). */
+  /**
+   * L2 weight decay λ, added to the gradient as `λ·w`.
+   * @defaultValue 1e-4 (the ResNet paper's; VGG used 5e-4)
+   */
   weightDecay?: number;
-  /** Leave batch-normalisation γ and β out of weight decay (default false, as in the papers' code). */
+  /**
+   * Leave batch-normalisation γ and β out of weight decay.
+   * @defaultValue false (as in the papers' code)
+   */
   excludeBatchNorm?: boolean;
-  /** Leave biases out of weight decay (default false). */
+  /**
+   * Leave biases out of weight decay.
+   * @defaultValue false
+   */
   excludeBias?: boolean;
-  /** The momentum rule (default `'pytorch'`). */
+  /**
+   * The momentum rule; see {@link MomentumRule}.
+   * @defaultValue `'pytorch'`
+   */
   rule?: MomentumRule;
 }
 
 /** The papers' optimizer settings, to spread into {@link SgdOptions} and the trainer's `lr`. */
 export const SGD_PRESETS = {
   /** ResNet (He et al. §3.4): lr 0.1, momentum 0.9, weight decay 1e-4. */
-  resnet: { lr: 0.1, momentum: 0.9, weightDecay: 1e-4 },
+  resnet: {
+    /** Base learning rate. */
+    lr: 0.1,
+    /** Momentum. */
+    momentum: 0.9,
+    /** L2 weight decay. */
+    weightDecay: 1e-4,
+  },
   /** VGG (Simonyan & Zisserman §3.1): lr 0.01, momentum 0.9, weight decay 5e-4. */
-  vgg: { lr: 0.01, momentum: 0.9, weightDecay: 5e-4 },
+  vgg: {
+    /** Base learning rate. */
+    lr: 0.01,
+    /** Momentum. */
+    momentum: 0.9,
+    /** L2 weight decay. */
+    weightDecay: 5e-4,
+  },
 } as const;
 
 /** A trainable variable as the optimizer sees it. */
@@ -48,12 +80,21 @@ export interface NamedVariable {
 
 const WHERE = 'SgdOptimizer';
 
-/** Whether a weight is a batch-normalisation γ/β, judged by its name. */
+/**
+ * Whether a weight is a batch-normalisation γ/β, judged by its name
+ * (`…/gamma`, `…/beta`, as tfjs-layers names them).
+ *
+ * @param name - The weight's name, e.g. `conv1_bn/gamma`.
+ */
 export function isBatchNormParameter(name: string): boolean {
   return /(^|\/)(gamma|beta)(_\d+)?$/.test(name);
 }
 
-/** Whether a weight is a bias, judged by its name. */
+/**
+ * Whether a weight is a bias, judged by its name (`…/bias`).
+ *
+ * @param name - The weight's name, e.g. `predictions/bias`.
+ */
 export function isBiasParameter(name: string): boolean {
   return /(^|\/)bias(_\d+)?$/.test(name);
 }
@@ -76,6 +117,10 @@ export class SgdOptimizer {
   readonly options: Readonly<Required<SgdOptions>>;
   private readonly velocity = new Map<string, tf.Variable>();
 
+  /**
+   * @param options - Momentum, Nesterov, weight decay and its exclusions, the momentum rule; see {@link SgdOptions}.
+   * @throws Error naming the option, for an unknown option, a momentum outside [0, 1), a negative weight decay, Nesterov without momentum or an unknown rule.
+   */
   constructor(options: SgdOptions = {}) {
     checkKnown(WHERE, options, [
       'momentum',
@@ -99,7 +144,11 @@ export class SgdOptimizer {
     });
   }
 
-  /** Whether weight decay applies to the weight called `name`. */
+  /**
+   * Whether weight decay applies to a weight.
+   *
+   * @param name - The weight's name (BN parameters and biases are recognised by it).
+   */
   decays(name: string): boolean {
     if (this.options.weightDecay === 0) return false;
     if (this.options.excludeBatchNorm && isBatchNormParameter(name)) return false;
@@ -108,8 +157,13 @@ export class SgdOptimizer {
   }
 
   /**
-   * One update of every variable with its gradient (the gradients are not
-   * disposed). `lr` is the learning rate of this step.
+   * One update of every variable with its gradient, in place. The gradients
+   * are not disposed.
+   *
+   * @param variables - The variables, each with the name its velocity is kept under.
+   * @param gradients - Their gradients, in the same order.
+   * @param lr - The learning rate of this step.
+   * @throws Error when there are not as many gradients as variables.
    */
   apply(variables: readonly NamedVariable[], gradients: readonly tf.Tensor[], lr: number): void {
     if (variables.length !== gradients.length)
@@ -155,7 +209,11 @@ export class SgdOptimizer {
     return this.velocity;
   }
 
-  /** Replaces the velocity with saved values (copied), e.g. from a checkpoint. */
+  /**
+   * Replaces the velocity with saved values (copied), e.g. from a checkpoint.
+   *
+   * @param values - Velocity by variable name; the caller keeps ownership of these tensors.
+   */
   restoreSlots(values: ReadonlyMap<string, tf.Tensor>): void {
     this.dispose();
     for (const [name, value] of values)

@@ -9,38 +9,57 @@ export interface CurveSeries {
   readonly rows: readonly MetricsRow[];
 }
 
+/** The Vega-Lite specification of {@link renderCurves}. */
 function spec(series: readonly CurveSeries[], title: string): Record<string, unknown> {
   const values: { run: string; iteration: number; error: number; split: string }[] = [];
   for (const { name, rows } of series) {
+    // Training error at every logged step (epoch rows repeat their last step's figure).
+    const stepped = new Set(rows.filter((r) => r.kind === 'step').map((r) => r.step));
     for (const r of rows) {
-      if (r.kind !== 'epoch') continue;
-      if (Number.isFinite(r.trainTop1))
-        values.push({ run: name, iteration: r.step, error: r.trainTop1, split: 'train' });
-      if (r.top1 !== undefined && Number.isFinite(r.top1))
+      if (r.kind === 'step' || !stepped.has(r.step))
+        if (Number.isFinite(r.trainTop1))
+          values.push({ run: name, iteration: r.step, error: r.trainTop1, split: 'train' });
+      if (r.kind === 'epoch' && r.top1 !== undefined && Number.isFinite(r.top1))
         values.push({ run: name, iteration: r.step, error: r.top1, split: 'validation' });
     }
   }
+  const only = (split: string) => [{ filter: { field: 'split', equal: split } }];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title,
+    title: { text: title, subtitle: 'thin: training error, bold: validation error' },
     width: 520,
     height: 320,
     background: 'white',
     data: { values },
-    mark: { type: 'line', point: true },
     encoding: {
       x: { field: 'iteration', type: 'quantitative', title: 'iterations' },
       y: { field: 'error', type: 'quantitative', title: 'top-1 error (%)' },
       color: { field: 'run', type: 'nominal', title: 'run' },
-      strokeDash: { field: 'split', type: 'nominal', title: '', sort: ['validation', 'train'] },
     },
+    layer: [
+      { transform: only('train'), mark: { type: 'line', strokeWidth: 1, opacity: 0.7 } },
+      { transform: only('validation'), mark: { type: 'line', strokeWidth: 3, point: true } },
+    ],
   };
 }
 
 /**
- * Draws training curves as in the ResNet paper's Figure 4: top-1 error vs
- * iterations, training dashed and validation solid, one colour per run, as
- * SVG (vega-lite, no native code).
+ * Draws training curves as in the ResNet paper's Figure 4: top-1 error against
+ * iterations, the training error of every logged step as a thin line and the
+ * validation error of every epoch as a bold one, one colour per run, as SVG
+ * (Vega-Lite, no native code).
+ *
+ * @param series - The runs, each with its `metrics.jsonl` rows ({@link readMetrics}).
+ * @param options - `title` (default `'top-1 error'`).
+ * @returns The SVG document.
+ * @example
+ * ```ts
+ * const svg = await renderCurves([
+ *   { name: 'plain-20', rows: readMetrics('runs/plain20/metrics.jsonl') },
+ *   { name: 'resnet-20', rows: readMetrics('runs/resnet20/metrics.jsonl') },
+ * ]);
+ * ```
+ * @see He et al., arXiv 1512.03385, Figure 4.
  */
 export async function renderCurves(
   series: readonly CurveSeries[],
@@ -55,7 +74,22 @@ export async function renderCurves(
   return svg;
 }
 
-/** Writes {@link renderCurves} to `path`: SVG, or PNG (through sharp) when the path ends in `.png`. */
+/**
+ * Writes {@link renderCurves}' chart to a file: SVG, or PNG (through sharp)
+ * when the path ends in `.png`.
+ *
+ * @param path - The file.
+ * @param series - The runs.
+ * @param options - `title` (default `'top-1 error'`).
+ * @throws Error when the file cannot be written, or (PNG) sharp is not installed.
+ * @example
+ * ```ts
+ * await writeCurves('fig4.png', [
+ *   { name: 'plain-20', rows: readMetrics('runs/plain20/metrics.jsonl') },
+ *   { name: 'resnet-20', rows: readMetrics('runs/resnet20/metrics.jsonl') },
+ * ]);
+ * ```
+ */
 export async function writeCurves(
   path: string,
   series: readonly CurveSeries[],

@@ -45,8 +45,13 @@ export interface CheckpointState {
   readonly key: ResumeKey;
   /** Validation top-1 error (%) at this checkpoint, when it was taken after a validation. */
   readonly valTop1?: number;
-  /** The best validation top-1 error (%) so far, and its step. */
-  readonly best?: { readonly top1: number; readonly step: number };
+  /** The best validation result so far. */
+  readonly best?: {
+    /** Its top-1 error (%). */
+    readonly top1: number;
+    /** The step it was measured after. */
+    readonly step: number;
+  };
   /** Names of the optimizer's slot entries, by trainable-weight index. */
   readonly slots: readonly string[];
   /** When it was written (ISO 8601). */
@@ -67,8 +72,11 @@ export interface Checkpoint {
 
 /**
  * The architecture hash of a model: layer classes, their configurations and
- * weight shapes, with names left out (tfjs numbers unnamed layers per
- * process, which must not make a resumed run look different).
+ * weight shapes, with names and seeds left out (tfjs numbers unnamed layers
+ * per process, which must not make a resumed run look different).
+ *
+ * @param model - Any model.
+ * @returns 16 hexadecimal digits of a SHA-256.
  */
 export function architectureHash(model: LayersModel): string {
   const strip = (value: unknown): unknown => {
@@ -93,6 +101,10 @@ export function architectureHash(model: LayersModel): string {
 export class ResumeMismatchError extends Error {
   /** One line per difference. */
   readonly differences: readonly string[];
+  /**
+   * @param path - The checkpoint.
+   * @param differences - What differs, in words (see {@link compareResumeKeys}).
+   */
   constructor(path: string, differences: string[]) {
     super(`cannot resume from ${path}: ${differences.join('; ')}.`);
     this.name = 'ResumeMismatchError';
@@ -100,7 +112,13 @@ export class ResumeMismatchError extends Error {
   }
 }
 
-/** The differences between a checkpoint's resume key and this run's, in words. */
+/**
+ * The differences between a checkpoint's resume key and this run's, in words.
+ *
+ * @param saved - The checkpoint's key.
+ * @param current - This run's key.
+ * @returns One phrase per difference, e.g. `the batch size differs (checkpoint: 8, this run: 4)`; empty when they match.
+ */
 export function compareResumeKeys(saved: ResumeKey, current: ResumeKey): string[] {
   const out: string[] = [];
   if (saved.architecture !== current.architecture)
@@ -161,7 +179,15 @@ function fsyncDirectory(path: string): void {
   }
 }
 
-/** The folder name of the checkpoint at `step`. */
+/**
+ * The folder name of a checkpoint, `step-` and eight digits (so names sort by step).
+ *
+ * @param step - Updates done.
+ * @example
+ * ```ts
+ * checkpointName(1200); // 'step-00001200'
+ * ```
+ */
 export function checkpointName(step: number): string {
   return `step-${String(step).padStart(8, '0')}`;
 }
@@ -169,18 +195,47 @@ export function checkpointName(step: number): string {
 /** Tensors to write into a checkpoint. */
 export interface CheckpointTensors {
   /** Every model weight, in `model.weights` order, with its name. */
-  readonly weights: readonly { name: string; tensor: tf.Tensor }[];
+  readonly weights: readonly {
+    /** The weight's name. */
+    name: string;
+    /** Its value. */
+    tensor: tf.Tensor;
+  }[];
   /** Momentum buffers by trainable-weight index. */
-  readonly slots: readonly { index: number; name: string; tensor: tf.Tensor }[];
+  readonly slots: readonly {
+    /** Index of the trainable weight. */
+    index: number;
+    /** The optimizer's name for it. */
+    name: string;
+    /** The buffer. */
+    tensor: tf.Tensor;
+  }[];
 }
 
-/** Raised instead of checkpointing weights that hold NaN or ±Infinity. */
+/**
+ * Raised instead of checkpointing weights that hold NaN or ±Infinity (the
+ * previous checkpoint stays the newest).
+ */
 export class NonFiniteWeightsError extends Error {
-  constructor(names: string[], step: number) {
+  /** Names of the weights holding non-finite values. */
+  readonly names: readonly string[];
+  /** The step that would have been checkpointed. */
+  readonly step: number;
+  /** The learning rate of the last update, when the caller knows it. */
+  readonly lr: number | undefined;
+  /**
+   * @param names - Names of the non-finite weights.
+   * @param step - The step that would have been checkpointed.
+   * @param lr - The learning rate of the last update, named in the message when given.
+   */
+  constructor(names: readonly string[], step: number, lr?: number) {
     super(
-      `refusing to checkpoint step ${step}: weights ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} hold NaN or Infinity.`,
+      `refusing to checkpoint step ${step}${lr === undefined ? '' : ` (learning rate ${lr})`}: weights ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} hold NaN or Infinity.${lr === undefined ? '' : ' Lower the learning rate or add a warm-up.'}`,
     );
     this.name = 'NonFiniteWeightsError';
+    this.names = [...names];
+    this.step = step;
+    this.lr = lr;
   }
 }
 
@@ -196,7 +251,15 @@ function entry(tensor: tf.Tensor): Float32Entry {
  * to the final one, is flushed to disk, and the folder is then renamed into
  * place. A crash at any moment leaves either the complete new checkpoint or
  * none, and every earlier checkpoint untouched. Non-finite weights are never
- * written. Returns the checkpoint's folder.
+ * written. The folder holds `model.safetensors`, `optimizer.safetensors` and
+ * `state.json` (written last).
+ *
+ * @param dir - The checkpoints folder (created if needed); the checkpoint goes to `dir/step-NNNNNNNN`.
+ * @param state - Everything but the tensors.
+ * @param tensors - Model weights and momentum buffers.
+ * @param hooks - `beforeRename`, awaited between flushing and renaming (for crash tests).
+ * @returns The checkpoint's folder.
+ * @throws {@link NonFiniteWeightsError} when a weight holds NaN or ±Infinity (nothing is written).
  */
 export async function writeCheckpoint(
   dir: string,
@@ -259,7 +322,13 @@ export async function writeCheckpoint(
   return final;
 }
 
-/** Reads a checkpoint folder (as written by {@link writeCheckpoint}). */
+/**
+ * Reads a checkpoint folder (as written by {@link writeCheckpoint}).
+ *
+ * @param path - The checkpoint's folder.
+ * @returns Its state, weights and momentum buffers.
+ * @throws Error when `state.json` is missing or unreadable, its format is not {@link CHECKPOINT_FORMAT}, or a safetensors file is invalid.
+ */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let state: CheckpointState;
   try {
@@ -283,8 +352,20 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   return { path, state, weights, slots };
 }
 
-/** Every complete checkpoint in `dir` (folders `step-*` holding a `state.json`), oldest first. */
-export async function listCheckpoints(dir: string): Promise<{ path: string; step: number }[]> {
+/**
+ * Every complete checkpoint in a checkpoints folder (folders `step-*` holding
+ * a `state.json`), oldest first. Half-written ones are left out.
+ *
+ * @param dir - The checkpoints folder (`<run>/checkpoints`); a missing folder has none.
+ */
+export async function listCheckpoints(dir: string): Promise<
+  {
+    /** The checkpoint's folder. */
+    path: string;
+    /** Its step. */
+    step: number;
+  }[]
+> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -305,13 +386,25 @@ export async function listCheckpoints(dir: string): Promise<{ path: string; step
   return out.sort((a, b) => a.step - b.step);
 }
 
-/** The newest complete checkpoint of a run folder (`<run>/checkpoints`), or undefined. */
+/**
+ * The newest complete checkpoint of a run folder.
+ *
+ * @param runDir - The run folder (its checkpoints are in `runDir/checkpoints`).
+ * @returns The checkpoint's folder, or undefined when there is none.
+ */
 export async function latestCheckpoint(runDir: string): Promise<string | undefined> {
   const all = await listCheckpoints(join(runDir, 'checkpoints'));
   return all.at(-1)?.path;
 }
 
-/** Deletes leftover temporary folders and all but the last `keep` checkpoints and the best one. */
+/**
+ * Deletes other processes' leftover temporary folders, and all checkpoints
+ * but the last `keep` and the best one.
+ *
+ * @param dir - The checkpoints folder.
+ * @param keep - How many of the newest to keep.
+ * @param bestStep - The best checkpoint's step, kept too.
+ */
 export async function pruneCheckpoints(
   dir: string,
   keep: number,
@@ -326,7 +419,14 @@ export async function pruneCheckpoints(
   for (const c of all) if (!kept.has(c.step)) await rm(c.path, { recursive: true, force: true });
 }
 
-/** Loads a checkpoint's weights into a model (matched by position; shapes must agree). */
+/**
+ * Loads a checkpoint's weights into a model, matched by position in `model.weights`.
+ *
+ * @param model - The model (the same architecture as the checkpoint's).
+ * @param weights - The checkpoint's weights ({@link Checkpoint.weights}).
+ * @param from - The checkpoint's path, named in errors.
+ * @throws Error when the count or a shape differs (nothing is loaded then).
+ */
 export function assignWeights(
   model: LayersModel,
   weights: readonly Float32Entry[],

@@ -14,24 +14,49 @@ export interface EvaluationResult {
   images: number;
 }
 
-/** Whether the model ends in a softmax (outputs probabilities rather than logits). */
+/**
+ * Whether a model ends in a softmax (outputs probabilities rather than logits).
+ *
+ * @param model - Any model; its last layer's activation (or a Softmax layer) decides.
+ */
 export function outputsProbabilities(model: LayersModel): boolean {
   const last = model.layers[model.layers.length - 1];
   const config = last.getConfig() as { activation?: unknown };
   return config.activation === 'softmax' || last.getClassName() === 'Softmax';
 }
 
-/** Class probabilities from the model's outputs (softmax of logits, or the outputs themselves). */
+/**
+ * Class probabilities from a model's outputs.
+ *
+ * @param outputs - `[n, classes]` outputs.
+ * @param probabilities - Whether they already are probabilities ({@link outputsProbabilities}); if not, their softmax is returned.
+ */
 export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): tf.Tensor2D {
   return probabilities ? outputs : tf.softmax(outputs);
 }
 
-/** Counts, in one `[n, classes]` score array, the rows whose label is first and within the top k. */
+/**
+ * Counts the rows of a score matrix whose label scores highest, and within
+ * the five highest (ties count in the label's favour, as `tf.inTopK`).
+ *
+ * @param scores - `n × classes` scores (logits or probabilities), row-major.
+ * @param labels - `n` class indices.
+ * @param classes - Columns per row.
+ * @example
+ * ```ts
+ * countCorrect([0.1, 0.7, 0.2, 0.5, 0.3, 0.2], [1, 2], 3); // { top1: 1, top5: 2 }
+ * ```
+ */
 export function countCorrect(
   scores: ArrayLike<number>,
   labels: ArrayLike<number>,
   classes: number,
-): { top1: number; top5: number } {
+): {
+  /** Rows whose label scores highest. */
+  top1: number;
+  /** Rows whose label is among the min(5, classes) highest. */
+  top5: number;
+} {
   const k = Math.min(5, classes);
   let top1 = 0;
   let top5 = 0;
@@ -51,6 +76,16 @@ export function countCorrect(
  * Evaluates a model in inference mode (BN uses its running statistics) over
  * an evaluation set; with several views per image (10-crop) the views'
  * probabilities are averaged, as in AlexNet §4.1 and ResNet §3.4.
+ *
+ * @param model - The model (logits or softmax outputs).
+ * @param data - The evaluation set ({@link folderEvaluationData}, {@link arrayEvaluationData}).
+ * @returns Top-1/top-5 error (%), mean cross-entropy and the image count.
+ * @throws Error when the data yields no images.
+ * @example
+ * ```ts
+ * const { top1, top5 } = await evaluate(model, folderEvaluationData(val, { transform: tenCrop() }));
+ * ```
+ * @see He et al., arXiv 1512.03385, §3.4 (10-crop testing).
  */
 export async function evaluate(
   model: LayersModel,

@@ -49,7 +49,17 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
   'time',
 ];
 
-/** Reads a `metrics.jsonl` file. */
+/**
+ * Reads a `metrics.jsonl` file.
+ *
+ * @param path - The file; a missing file has no rows.
+ * @returns Its rows, in order.
+ * @throws Error (from `JSON.parse`) on a malformed line.
+ * @example
+ * ```ts
+ * const epochs = readMetrics('runs/r20/metrics.jsonl').filter((r) => r.kind === 'epoch');
+ * ```
+ */
 export function readMetrics(path: string): MetricsRow[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')
@@ -60,6 +70,12 @@ export function readMetrics(path: string): MetricsRow[] {
 
 /** Appends rows to `metrics.jsonl` and `metrics.csv` (synchronously, so a crash loses at most the row being written). */
 export class MetricsLog {
+  /**
+   * Creates the files' folder if needed; the files themselves appear with the first row.
+   *
+   * @param jsonlPath - Path of the JSON Lines file.
+   * @param csvPath - Path of the CSV file (columns {@link METRICS_COLUMNS}).
+   */
   constructor(
     /** Path of the JSON Lines file. */
     readonly jsonlPath: string,
@@ -69,7 +85,11 @@ export class MetricsLog {
     mkdirSync(dirname(jsonlPath), { recursive: true });
   }
 
-  /** Drops rows after `step` (what a resumed run will redo). */
+  /**
+   * Drops the rows after a step (what a resumed run will redo), from both files.
+   *
+   * @param step - The last step kept.
+   */
   truncateAfter(step: number): void {
     const rows = readMetrics(this.jsonlPath).filter((r) => r.step <= step);
     writeFileSync(this.jsonlPath, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
@@ -79,7 +99,11 @@ export class MetricsLog {
     );
   }
 
-  /** Appends one row to both files. */
+  /**
+   * Appends one row to both files.
+   *
+   * @param row - The row.
+   */
   append(row: MetricsRow): void {
     appendFileSync(this.jsonlPath, `${JSON.stringify(row)}\n`);
     if (!existsSync(this.csvPath)) writeFileSync(this.csvPath, `${METRICS_COLUMNS.join(',')}\n`);

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { Random } from '@convnets/imagenet-data';
 import { patchCpuKernels } from '../cpu-kernels';
 import type { DataPosition, EvaluationData, TrainingData } from '../data/types';
 import { LearningRateSchedule, type ScheduleSpec, type WarmupSpec } from '../optim/schedules';
@@ -12,6 +13,7 @@ import {
   assignWeights,
   compareResumeKeys,
   latestCheckpoint,
+  NonFiniteWeightsError,
   pruneCheckpoints,
   readCheckpoint,
   ResumeMismatchError,
@@ -57,51 +59,95 @@ export interface TrainerCallbacks {
   onEpoch?: (info: EpochInfo) => void | Promise<void>;
 }
 
-/** Options of {@link Trainer} and {@link train}. */
+/** Options of {@link Trainer} and {@link train}. Only `model` and `data` are required. */
 export interface TrainerOptions {
   /** The model to train (updated in place). Its last layer may output logits or softmax probabilities. */
   model: LayersModel;
-  /** Training data. */
+  /** Training data ({@link folderTrainingData}, {@link arrayTrainingData}, or your own {@link TrainingData}). */
   data: TrainingData;
-  /** Validation data, evaluated at every epoch end. */
+  /** Validation data, evaluated in inference mode at every epoch end. */
   validation?: EvaluationData;
-  /** Epochs to train (default 1). */
+  /**
+   * Epochs to train.
+   * @defaultValue 1
+   */
   epochs?: number;
   /** Stop after this many updates instead (e.g. the CIFAR recipe's 64k); overrides `epochs` for the run length. */
   steps?: number;
-  /** Base learning rate (default 0.1, the ResNet paper's). */
+  /**
+   * Base learning rate.
+   * @defaultValue 0.1 (the ResNet paper's)
+   */
   lr?: number;
-  /** Learning-rate schedule (default `{ kind: 'constant' }`). */
+  /**
+   * Learning-rate schedule.
+   * @defaultValue `{ kind: 'constant' }`
+   */
   schedule?: ScheduleSpec;
-  /** Linear warm-up in front of the schedule. */
+  /** Linear warm-up in front of the schedule (none by default). */
   warmup?: WarmupSpec;
-  /** SGD settings (default momentum 0.9, weight decay 1e-4, PyTorch's rule). */
+  /**
+   * SGD settings; see {@link SgdOptions}.
+   * @defaultValue momentum 0.9, weight decay 1e-4, PyTorch's momentum rule
+   */
   optimizer?: SgdOptions;
-  /** Micro-batches whose gradients are averaged into one update (default 1): effective batch = `data.batchSize × accumulate`. */
+  /**
+   * Micro-batches whose gradients are averaged into one update: effective
+   * batch = `data.batchSize × accumulate`. BN statistics are per micro-batch.
+   * @defaultValue 1
+   */
   accumulate?: number;
-  /** The run folder (metrics, checkpoints); nothing is written without it. */
+  /** The run folder (`run.json`, `metrics.jsonl`, `metrics.csv`, `checkpoints/`); nothing is written without it. */
   outDir?: string;
-  /** Also checkpoint every this many updates (default 0: at epoch ends only). */
+  /**
+   * Also checkpoint every this many updates (0: at epoch ends only).
+   * @defaultValue 0
+   */
   checkpointEvery?: number;
-  /** Checkpoints kept besides the best one (default 3). */
+  /**
+   * Checkpoints kept besides the best one.
+   * @defaultValue 3
+   */
   keepLast?: number;
-  /** Continue from a checkpoint folder, or `true` for the newest in `outDir`. */
+  /** Continue from a checkpoint folder, or `true` for the newest in `outDir` (from scratch if it has none). */
   resume?: string | boolean;
-  /** The run's seed, recorded in checkpoints (the data's seed drives shuffling and augmentation). Default 0. */
+  /**
+   * The run's seed: Dropout masks are drawn from it (the data's own seed
+   * drives shuffling and augmentation). Recorded in checkpoints; a resume
+   * must use the same.
+   * @defaultValue 0
+   */
   seed?: number;
-  /** Write a step row every this many updates (default 1). */
+  /**
+   * Write a step row to the metrics every this many updates.
+   * @defaultValue 1
+   */
   logEvery?: number;
-  /** Precise BN: recompute BN running statistics over this many training batches before each validation (default 0: off). */
+  /**
+   * Precise BN: before each validation, recompute every BN layer's running
+   * mean and variance as the plain average, over this many training batches,
+   * of the batches' means and (biased, as tfjs) variances — fvcore's
+   * `update_bn_stats` and PyTorch's `update_bn` — instead of the exponential
+   * average of training. 0 turns it off.
+   * @defaultValue 0
+   */
   preciseBnBatches?: number;
   /** Users' hooks. */
   callbacks?: TrainerCallbacks;
   /** Stops the run after the current update (a checkpoint is written). */
   signal?: AbortSignal;
-  /** Treat SIGINT/SIGTERM as a stop request (default true). A second signal exits at once. */
+  /**
+   * Treat SIGINT/SIGTERM as a stop request: finish the current update, write
+   * a checkpoint, return with `status: 'stopped'`. A second signal exits at once.
+   * @defaultValue true
+   */
   handleSignals?: boolean;
-  /** Speed up the `cpu` backend's convolution gradient (bitwise the same; default true). See {@link patchCpuKernels}. */
+  /**
+   * Speed up the `cpu` backend's convolution gradient (bitwise the same). See {@link patchCpuKernels}.
+   * @defaultValue true
+   */
   patchCpuKernels?: boolean;
-  /** Where progress messages go (default: nowhere). */
+  /** Where progress messages and warnings go (default: nowhere). */
   log?: (message: string) => void;
   /** Anything JSON-safe to record in `run.json` (e.g. the CLI's flags). */
   config?: Record<string, unknown>;
@@ -115,22 +161,35 @@ export interface TrainResult {
   readonly epochs: number;
   /** `'completed'`, or `'stopped'` after a signal / abort. */
   readonly status: 'completed' | 'stopped';
+  /** The signal (`SIGINT` or `SIGTERM`) that stopped the run, when one did. */
+  readonly signal?: NodeJS.Signals;
   /** The last validation result, if any. */
   readonly validation?: EvaluationResult;
-  /** The best validation top-1 error (%) and its step. */
-  readonly best?: { readonly top1: number; readonly step: number };
+  /** The best validation result so far. */
+  readonly best?: {
+    /** Its top-1 error (%). */
+    readonly top1: number;
+    /** The step it was measured after. */
+    readonly step: number;
+  };
   /** The last checkpoint written (or resumed from). */
   readonly checkpoint?: string;
   /** Growth of `tf.memory().numTensors` from the end of the first update to the end of the run (0 when nothing leaks). */
   readonly tensorGrowth: number;
 }
 
-/** A non-finite training loss: training stops before the update. */
+/** A non-finite training loss: training stops before applying the update, so the weights stay finite. */
 export class NonFiniteLossError extends Error {
   /** The update that produced it (1-based). */
   readonly step: number;
   /** Its learning rate. */
   readonly lr: number;
+  /**
+   * @param loss - The loss (NaN or ±Infinity).
+   * @param step - The update that produced it (1-based).
+   * @param epoch - Its epoch (0-based).
+   * @param lr - Its learning rate.
+   */
   constructor(loss: number, step: number, epoch: number, lr: number) {
     super(
       `training loss is ${loss} at step ${step} (epoch ${epoch}, learning rate ${lr}); stopped before applying the update. Lower the learning rate or add a warm-up.`,
@@ -140,6 +199,28 @@ export class NonFiniteLossError extends Error {
     this.lr = lr;
   }
 }
+
+type ModelLayer = LayersModel['layers'][number];
+
+/** Every layer of a model, nested models' layers included (depth first, in model order). */
+function allLayers(model: LayersModel): ModelLayer[] {
+  const out: ModelLayer[] = [];
+  for (const layer of model.layers) {
+    const inner = (layer as unknown as { layers?: unknown }).layers;
+    if (Array.isArray(inner)) out.push(...allLayers(layer as unknown as LayersModel));
+    else out.push(layer);
+  }
+  return out;
+}
+
+/** tfjs-layers classes whose `call` passes their `seed` property to `tf.dropout`. */
+const SEEDABLE_RANDOM_LAYERS = ['Dropout', 'SpatialDropout1D'];
+/** tfjs-layers classes that draw unseeded random numbers in training mode. */
+const UNSEEDABLE_RANDOM_LAYERS = ['GaussianNoise', 'GaussianDropout', 'AlphaDropout'];
+
+/** First seed words of the two kinds of training-mode forward passes (updates, precise BN). */
+const DROPOUT_TRAINING = 0x7a1;
+const DROPOUT_PRECISE_BN = 0xb4;
 
 const WHERE = 'Trainer';
 const OPTION_KEYS = [
@@ -171,14 +252,26 @@ const OPTION_KEYS = [
 /**
  * The training loop: SGD with momentum and weight decay, a resumable
  * learning-rate schedule, gradient accumulation, BN in training mode for
- * updates and inference mode for validation, metrics in JSON Lines and CSV,
- * atomic checkpoints, exact resume, stop on signals and on a non-finite loss.
+ * updates and inference mode for validation (optionally with precise BN),
+ * metrics in JSON Lines and CSV, atomic checkpoints, stop on SIGINT/SIGTERM
+ * and on a non-finite loss.
+ *
+ * Exact resume: every random choice is a function of the position in the run
+ * — shuffling and augmentation of (data seed, epoch, image), Dropout masks of
+ * (run seed, step, micro-batch, layer) — and checkpoints hold the weights,
+ * BN statistics, momentum buffers, schedule state and data position. On the
+ * `cpu` backend, N updates in one run and N/2 + stop + resume + N/2 give
+ * bitwise the same weights. (tfjs's GaussianNoise, GaussianDropout and
+ * AlphaDropout layers draw unseeded random numbers; a model with them gets a
+ * warning and no such guarantee.)
  *
  * @example
  * ```ts
  * const trainer = new Trainer({ model, data, validation, epochs: 10, lr: 0.1, outDir: 'runs/x' });
- * const result = await trainer.run();
+ * const result = await trainer.run(); // Ctrl-C: checkpoint, then result.status === 'stopped'
+ * trainer.dispose();
  * ```
+ * @see He et al., arXiv 1512.03385, §3.4 (ImageNet recipe) and §4.2 (CIFAR recipe).
  */
 export class Trainer {
   /** The resolved run length in updates. */
@@ -194,13 +287,24 @@ export class Trainer {
   private readonly variables: NamedVariable[];
   private readonly probabilities: boolean;
   private readonly log: (message: string) => void;
+  private readonly seed: number;
+  private readonly dropouts: { seed?: number }[];
   private stopRequested = false;
+  private stopSignal: NodeJS.Signals | undefined;
   private step = 0;
   private epoch = 0;
   private position: DataPosition = { epoch: 0, position: 0 };
   private best: { top1: number; step: number } | undefined;
   private lastCheckpoint: string | undefined;
 
+  /**
+   * Checks the options and sets up the optimizer and schedule; nothing runs or is written yet.
+   *
+   * @param options - The model, data and recipe; see {@link TrainerOptions}.
+   * @throws Error naming the option, for an unknown option, a model that is
+   * not a `tf.LayersModel`, data that is not {@link TrainingData}, fewer
+   * batches per epoch than `accumulate`, or any out-of-range number.
+   */
   constructor(options: TrainerOptions) {
     checkKnown(WHERE, options, OPTION_KEYS);
     if (!options.model || !Array.isArray(options.model.weights))
@@ -235,7 +339,7 @@ export class Trainer {
     positiveInt(WHERE, 'keepLast', options.keepLast ?? 3);
     positiveInt(WHERE, 'logEvery', options.logEvery ?? 1);
     nonNegativeInt(WHERE, 'preciseBnBatches', options.preciseBnBatches ?? 0);
-    nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
+    this.seed = nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
     if (options.handleSignals !== undefined) bool(WHERE, 'handleSignals', options.handleSignals);
     if (
       options.resume !== undefined &&
@@ -254,9 +358,38 @@ export class Trainer {
       .map(({ w }, i) => ({ name: `${i}:${w.originalName}`, variable: w.read() as tf.Variable }));
     this.probabilities = outputsProbabilities(options.model);
     this.log = options.log ?? (() => {});
+    const layers = allLayers(options.model);
+    this.dropouts = layers.filter((l) =>
+      SEEDABLE_RANDOM_LAYERS.includes(l.getClassName()),
+    ) as unknown as { seed?: number }[];
+    const unseedable = layers.filter((l) => UNSEEDABLE_RANDOM_LAYERS.includes(l.getClassName()));
+    if (unseedable.length > 0)
+      this.log(
+        `warning: ${unseedable.map((l) => `${l.name} (${l.getClassName()})`).join(', ')} draw unseeded random numbers: resuming will not reproduce an uninterrupted run exactly`,
+      );
   }
 
-  /** Asks the run to stop after the current update (it writes a checkpoint first). */
+  /**
+   * Runs `fn` (one forward pass in training mode) with every Dropout layer
+   * seeded from (run seed, `parts`, layer index, the layer's own seed), then
+   * puts the layers' seeds back, so that masks differ from pass to pass yet
+   * are a pure function of the position in the run (what exact resume needs),
+   * and the model's configuration is left as it was.
+   */
+  private withDropoutSeeds<T>(parts: readonly number[], fn: () => T): T {
+    if (this.dropouts.length === 0) return fn();
+    const saved = this.dropouts.map((d) => d.seed);
+    this.dropouts.forEach(
+      (d, i) => (d.seed = new Random(this.seed, ...parts, i, saved[i] ?? 0).uint32()),
+    );
+    try {
+      return fn();
+    } finally {
+      this.dropouts.forEach((d, i) => (d.seed = saved[i]));
+    }
+  }
+
+  /** Asks the run to stop after the current update (it writes a checkpoint first); what SIGINT/SIGTERM do. */
   stop(): void {
     this.stopRequested = true;
   }
@@ -283,6 +416,10 @@ export class Trainer {
     }
     const checkpoint = await readCheckpoint(path);
     const differences = compareResumeKeys(checkpoint.state.key, this.resumeKey());
+    if (checkpoint.state.seed !== this.seed)
+      differences.push(
+        `the seed differs (checkpoint: ${checkpoint.state.seed}, this run: ${this.seed})`,
+      );
     if (differences.length > 0) throw new ResumeMismatchError(path, differences);
     assignWeights(this.options.model, checkpoint.weights, path);
     const slots = new Map<string, tf.Tensor>();
@@ -309,14 +446,15 @@ export class Trainer {
     const dir = join(outDir, 'checkpoints');
     const model = this.options.model;
     const slots = this.optimizer.slots();
-    this.lastCheckpoint = await writeCheckpoint(
+    this.lastCheckpoint = await writeCheckpointNamingLr(
+      this.schedule.at(Math.max(0, this.step - 1)),
       dir,
       {
         step: this.step,
         epoch: this.epoch,
         data: this.position,
         schedule: this.schedule.state(),
-        seed: this.options.seed ?? 0,
+        seed: this.seed,
         key: this.resumeKey(),
         valTop1,
         best: this.best,
@@ -344,10 +482,15 @@ export class Trainer {
     let lossTotal = 0;
     let correct1 = 0;
     let correct5 = 0;
+    let k = 0;
     for (const { images, labels } of batches) {
       let outputs: tf.Tensor | undefined;
+      const micro = k++;
       const { value, grads } = tf.variableGrads(() => {
-        const out = model.apply(images, { training: true }) as tf.Tensor2D;
+        const out = this.withDropoutSeeds(
+          [DROPOUT_TRAINING, this.step, micro],
+          () => model.apply(images, { training: true }) as tf.Tensor2D,
+        );
         outputs = tf.keep(out);
         const onehot = tf.oneHot(labels, classes);
         if (this.probabilities) {
@@ -388,7 +531,7 @@ export class Trainer {
 
   /** Precise BN: the BN running statistics become the plain average over `batches` training batches. */
   private async recomputeBatchNorm(count: number): Promise<void> {
-    const bns = this.options.model.layers.filter(
+    const bns = allLayers(this.options.model).filter(
       (l) => l.getClassName() === 'BatchNormalization',
     ) as unknown as {
       momentum: number;
@@ -402,7 +545,9 @@ export class Trainer {
       // tfjs: moving ← moving − (moving − batch)·(1 − momentum); momentum (k−1)/k gives the running mean.
       for (const b of bns) b.momentum = (k - 1) / k;
       tf.tidy(() => {
-        this.options.model.apply(batch.images, { training: true });
+        this.withDropoutSeeds([DROPOUT_PRECISE_BN, this.epoch, k], () =>
+          this.options.model.apply(batch.images, { training: true }),
+        );
       });
       tf.dispose([batch.images, batch.labels]);
       if (k >= count) break;
@@ -410,7 +555,18 @@ export class Trainer {
     bns.forEach((b, i) => (b.momentum = saved[i]));
   }
 
-  /** Runs training to the end (or to a stop request). */
+  /**
+   * Runs training to the end, or to a stop request (signal, `signal` option,
+   * {@link Trainer.stop}), after which it writes a checkpoint and returns.
+   *
+   * @returns How the run ended.
+   * @throws {@link ResumeMismatchError} when the checkpoint to resume differs
+   * in architecture, classes, batch configuration, data or seed (naming each).
+   * @throws {@link NonFiniteLossError} when a loss is NaN or infinite (the
+   * update is not applied).
+   * @throws {@link NonFiniteWeightsError} when the weights to checkpoint are
+   * not finite (the previous checkpoint stays the newest).
+   */
   async run(): Promise<TrainResult> {
     const o = this.options;
     if (o.patchCpuKernels !== false && tf.getBackend() === 'cpu') patchCpuKernels();
@@ -449,6 +605,7 @@ export class Trainer {
         `${signal}: finishing the current step, then writing a checkpoint (again to quit at once)`,
       );
       this.stopRequested = true;
+      this.stopSignal ??= signal;
     };
     const handleSignals = o.handleSignals ?? true;
     if (handleSignals) {
@@ -593,6 +750,7 @@ export class Trainer {
       steps: this.step,
       epochs: this.epoch,
       status: this.step >= this.totalSteps ? 'completed' : 'stopped',
+      signal: this.step >= this.totalSteps ? undefined : this.stopSignal,
       validation,
       best: this.best,
       checkpoint: this.lastCheckpoint,
@@ -606,10 +764,41 @@ export class Trainer {
   }
 }
 
+/** {@link writeCheckpoint}, with the learning rate of the last update named if the weights are not finite. */
+async function writeCheckpointNamingLr(
+  lr: number,
+  ...args: Parameters<typeof writeCheckpoint>
+): Promise<string> {
+  try {
+    return await writeCheckpoint(...args);
+  } catch (error) {
+    if (error instanceof NonFiniteWeightsError)
+      throw new NonFiniteWeightsError(error.names, error.step, lr);
+    throw error;
+  }
+}
+
 /** Test hooks into checkpoint writing (internal). @internal */
 export const checkpointHooks: { beforeRename?: () => Promise<void> } = {};
 
-/** Trains a model: `new Trainer(options).run()`, with the optimizer's buffers freed afterwards. */
+/**
+ * Trains a model: `new Trainer(options).run()`, with the optimizer's buffers
+ * freed afterwards. See {@link Trainer} and {@link TrainerOptions}.
+ *
+ * @param options - The model, data and recipe.
+ * @returns How the run ended.
+ * @throws What {@link Trainer}'s constructor and {@link Trainer.run} throw.
+ * @example
+ * ```ts
+ * const model = cifarResNet(20, { classifierActivation: null });
+ * const data = arrayTrainingData(cifar, { batchSize: 128, padCrop: 4, flip: true });
+ * await train({
+ *   model, data, steps: 64000, lr: 0.1,
+ *   schedule: { kind: 'multistep', milestones: [32000, 48000], unit: 'iteration' },
+ *   outDir: 'runs/resnet20', resume: true,
+ * });
+ * ```
+ */
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   const trainer = new Trainer(options);
   try {
