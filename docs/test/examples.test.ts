@@ -6,10 +6,32 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as compose from '../examples/compose-blocks';
+import * as degradation from '../examples/degradation';
 import * as gettingStarted from '../examples/getting-started';
+import * as scalingOut from '../examples/scaling-out';
 import * as torchvisionWeights from '../examples/torchvision-weights';
 import * as trainTiny from '../examples/train-tiny';
 import { existsSync, readFileSync } from 'node:fs';
+
+/**
+ * Trainable parameters of a CIFAR network of the paper's §4.2 (3×3 conv with 16
+ * filters, three stages of n two-conv blocks of 16/32/64 filters, a fc layer),
+ * counted by hand from that description: bias-free convolutions, BN γ and β,
+ * option-A shortcuts (no parameters). A plain net has the same count.
+ */
+function cifarParameters(depth: number, classes: number): number {
+  const n = (depth - 2) / 6;
+  const conv = (k: number, cin: number, cout: number) => k * k * cin * cout + 2 * cout;
+  let total = conv(3, 3, 16);
+  let cin = 16;
+  for (const width of [16, 32, 64]) {
+    for (let b = 0; b < n; b++) {
+      total += conv(3, cin, width) + conv(3, width, width);
+      cin = width;
+    }
+  }
+  return total + 64 * classes + classes;
+}
 
 // The guides include these files verbatim ({@includeCode}); running them here
 // keeps every example in the docs working.
@@ -88,6 +110,67 @@ describe('docs examples run', () => {
     expect(rows.some((r) => typeof r.top1 === 'number')).toBe(true);
     expect(result.checkpoint && existsSync(result.checkpoint)).toBe(true);
     await tf.setBackend('cpu');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('degradation: plain and residual nets at two depths, one recipe, one chart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-degradation-'));
+    const restore = quiet();
+    const { runs, chart } = await degradation.main(dir, [8, 14], 2).finally(restore);
+    expect(runs.map((r) => r.name)).toEqual(['plain8', 'resnet8', 'plain14', 'resnet14']);
+    for (const run of runs) {
+      // 3 classes × 8 images = 24 per epoch, batches of 8: 3 updates per epoch.
+      expect(run.steps).toBe(6);
+      expect(run.tensorGrowth).toBe(0);
+      expect(run.parameters).toBe(cifarParameters(run.depth, 3));
+      const rows = readFileSync(join(dir, 'runs', run.name, 'metrics.jsonl'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
+      const epochs = rows.filter((r) => r.kind === 'epoch');
+      expect(epochs).toHaveLength(2);
+      for (const e of epochs) expect(e.top1).toBeGreaterThanOrEqual(0);
+    }
+    const svg = readFileSync(chart, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const name of ['plain8', 'resnet8', 'plain14', 'resnet14']) expect(svg).toContain(name);
+    await tf.setBackend('cpu');
+    rmSync(dir, { recursive: true });
+  });
+
+  it('scaling-out: Keras-format model.json that reloads in tfjs, torchvision-named weights', async () => {
+    await tf.setBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-scaling-'));
+    const restore = quiet();
+    const before = tf.memory().numTensors;
+    const [a, b] = await scalingOut.main(dir).finally(restore);
+    expect(tf.memory().numTensors).toBe(before);
+    for (const r of [a, b]) {
+      expect(r.maxDifference).toBe(0);
+      // Keras' functional-model JSON, as tfjs writes it.
+      expect(['Model', 'Functional']).toContain(r.topologyClass);
+      expect(r.kerasVersion).toMatch(/^tfjs-layers/);
+      expect(r.layerClasses).toEqual(
+        expect.arrayContaining(['InputLayer', 'Conv2D', 'BatchNormalization', 'Add', 'Dense']),
+      );
+      expect(r.stateDictKeys).toEqual(
+        expect.arrayContaining([
+          'conv1.weight',
+          'bn1.running_var',
+          'layer1.0.conv2.weight',
+          'fc.bias',
+        ]),
+      );
+    }
+    expect(a.customLayers).toEqual(['ZeroPadChannels']);
+    expect(b.customLayers).toEqual([]);
+    // Option B projects where the shape changes (layer2.0 and layer3.0); option A has no weights there.
+    expect(b.stateDictKeys).toContain('layer2.0.downsample.0.weight');
+    expect(a.stateDictKeys.some((k) => k.includes('downsample'))).toBe(false);
+    // weights.bin holds float32 values: the option-A net's trainable parameters
+    // (counted by hand) plus BN's moving mean and variance (2 × 240 channels).
+    const bytes = readFileSync(join(a.dir, 'weights.bin')).byteLength;
+    expect(bytes).toBe(4 * (cifarParameters(8, 3) + 2 * (16 + 2 * 16 + 2 * 32 + 2 * 64)));
     rmSync(dir, { recursive: true });
   });
 });

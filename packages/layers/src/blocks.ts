@@ -26,24 +26,42 @@ export interface BlockOptions extends BatchNormOptions {
    */
   name: string;
   /**
-   * Width of the block: its output channels for a basic block, the channels
-   * of the 1×1 and 3×3 convolutions for a bottleneck block (which outputs
-   * `4 × filters`).
+   * Width of the block, a positive integer: its output channels for a basic
+   * block, the channels of the 1×1 and 3×3 convolutions for a bottleneck block
+   * (which outputs `4 × filters`).
    */
   filters: number;
-  /** Spatial stride, 1 or 2 (2 at the first block of conv3_x, conv4_x, conv5_x). Default 1. */
+  /**
+   * Spatial stride, 1 or 2 (2 at the first block of conv3_x, conv4_x, conv5_x).
+   *
+   * @defaultValue `1`
+   */
   stride?: number;
-  /** Shortcut option where the shape changes; see {@link ShortcutOption}. Default `'B'`. */
+  /**
+   * Shortcut option where the shape changes; see {@link ShortcutOption}.
+   *
+   * @defaultValue `'B'` (projection where the shape changes, identity elsewhere)
+   */
   shortcut?: ShortcutOption;
   /**
    * Initialise the last BN scale of the residual branch to zero, so that the
-   * block starts as an identity (Goyal et al., arXiv 1706.02677, §5.1;
-   * torchvision's `zero_init_residual`). Default false.
+   * block starts as an identity (torchvision's `zero_init_residual`).
+   *
+   * @defaultValue `false`
+   * @see [Goyal et al., arXiv 1706.02677, §5.1](https://arxiv.org/abs/1706.02677)
    */
   zeroInitResidual?: boolean;
-  /** Build the same block without its shortcut: the paper's "plain" networks (§4.1). Default false. */
+  /**
+   * Build the same block without its shortcut: the paper's "plain" networks (§4.1).
+   *
+   * @defaultValue `false`
+   */
   plain?: boolean;
-  /** Convolution kernel initializer. Default Kaiming fan-out. */
+  /**
+   * Convolution kernel initializer (of the shortcut's projection too).
+   *
+   * @defaultValue {@link kaimingNormalFanOut}`()`
+   */
   kernelInitializer?: KernelInitializer;
 }
 
@@ -51,9 +69,11 @@ export interface BlockOptions extends BatchNormOptions {
 export interface BottleneckOptions extends BlockOptions {
   /**
    * Which convolution carries the stride of a downsampling block:
-   * `'3x3'` (default) as torchvision does ("ResNet v1.5"), or `'1x1'` as in the
+   * `'3x3'` as torchvision does ("ResNet v1.5"), or `'1x1'` as in the
    * paper and the original Caffe models. `'1x1'` costs fewer multiply-adds;
    * `'3x3'` is slightly more accurate.
+   *
+   * @defaultValue `'3x3'`
    */
   strideIn?: '3x3' | '1x1';
 }
@@ -123,15 +143,25 @@ function closeBlock(
 
 /**
  * The two-layer residual block of ResNet-18/34 and the CIFAR ResNets
- * (3×3 conv-BN-ReLU, 3×3 conv-BN, add the shortcut, ReLU).
- * {@link basicBlock.expansion} is 1: it outputs `filters` channels.
+ * (3×3 conv-BN-ReLU, 3×3 conv-BN, add the shortcut, ReLU): `y = F(x) + x`
+ * (Eq. 1), or `F(x) + W_s x` (Eq. 2) where a projection shortcut matches the
+ * shapes. {@link basicBlock.expansion} is 1: it outputs `filters` channels.
+ *
+ * @param x - The input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, width, stride, shortcut option and more; see {@link BlockOptions}.
+ * @returns The block's output (after the closing ReLU `<name>_out`),
+ *   `[batch, height / stride, width / stride, filters]`.
+ * @throws Error, before any layer is created, for an unknown option, an option
+ *   outside its allowed values (a stride other than 1 or 2, a shortcut other
+ *   than A/B/C, …), an input that is not a rank-4 `SymbolicTensor` with known
+ *   channels, or option A asked to reduce the channel count.
  *
  * @example
  * ```ts
  * const x = tf.input({ shape: [56, 56, 64] });
  * const y = basicBlock(x, { name: 'conv3_block1', filters: 128, stride: 2 });
  * ```
- * @see He et al., arXiv 1512.03385, Figure 5 (left).
+ * @see [He et al., arXiv 1512.03385, Eq. 1–2, Figure 2 and Figure 5 (left)](https://arxiv.org/abs/1512.03385)
  */
 export function basicBlock(x: SymbolicTensor, opts: BlockOptions): SymbolicTensor {
   const where = 'basicBlock';
@@ -163,7 +193,15 @@ basicBlock.expansion = 1 as const;
 /**
  * The three-layer bottleneck block of ResNet-50/101/152
  * (1×1 reduce, 3×3, 1×1 expand to `4 × filters`, add the shortcut, ReLU).
- * {@link bottleneckBlock.expansion} is 4.
+ * {@link bottleneckBlock.expansion} is 4. The paper's "deeper bottleneck
+ * architectures" of §4.1.
+ *
+ * @param x - The input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, width, stride, shortcut option, stride placement and more; see {@link BottleneckOptions}.
+ * @returns The block's output (after the closing ReLU `<name>_out`),
+ *   `[batch, height / stride, width / stride, 4 × filters]`.
+ * @throws Error, before any layer is created, for the same reasons as
+ *   {@link basicBlock}, or a `strideIn` other than `'3x3'` and `'1x1'`.
  *
  * @example
  * ```ts
@@ -171,7 +209,7 @@ basicBlock.expansion = 1 as const;
  * const y = bottleneckBlock(x, { name: 'conv3_block1', filters: 128, stride: 2, strideIn: '1x1' });
  * // y has 512 channels on a 28×28 map.
  * ```
- * @see He et al., arXiv 1512.03385, Figure 5 (right) and Table 1.
+ * @see [He et al., arXiv 1512.03385, §4.1 "Deeper Bottleneck Architectures", Figure 5 (right) and Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function bottleneckBlock(x: SymbolicTensor, opts: BottleneckOptions): SymbolicTensor {
   const where = 'bottleneckBlock';

@@ -3,28 +3,59 @@ import { bool, fail, nonEmptyString, oneOf, positiveInt } from './validate';
 
 /** Options every classification network of the convnets packages shares, as in Keras applications. */
 export interface ClassifierOptions {
-  /** Input shape `[height, width, channels]`; height and width may be `null` without the top. Default `[224, 224, 3]`. */
+  /**
+   * Input shape `[height, width, channels]`, NHWC without the batch; height
+   * and width may be `null` (any size) without the top, and must be at least
+   * the network's total stride (32 for ImageNet ResNets and VGG).
+   *
+   * @defaultValue `[224, 224, 3]` (`[32, 32, 3]` for the CIFAR ResNets)
+   */
   inputShape?: [number | null, number | null, number];
-  /** Whether to include the classifier. Default true. */
+  /**
+   * Whether to include the classifier (global pooling and the fully connected
+   * layers).
+   *
+   * @defaultValue `true`
+   */
   includeTop?: boolean;
-  /** Number of classes of the classifier. Default 1000. */
+  /**
+   * Number of classes of the classifier, a positive integer.
+   *
+   * @defaultValue `1000` (`10` for the CIFAR ResNets)
+   */
   classes?: number;
-  /** Without the top: `'avg'` or `'max'` global pooling, or none (the last feature map). Default none. */
+  /**
+   * Without the top: `'avg'` or `'max'` global pooling (layer `avg_pool` or
+   * `max_pool`), or none (the model outputs the last feature map). Only valid
+   * with `includeTop: false`.
+   *
+   * @defaultValue `undefined` (no pooling)
+   */
   pooling?: 'avg' | 'max';
-  /** Activation of the classifier: `'softmax'`, or `null` for logits. Default `'softmax'`. */
+  /**
+   * Activation of the classifier: `'softmax'` for probabilities, or `null` for
+   * logits (what the trainer and a cross-entropy loss on logits want).
+   *
+   * @defaultValue `'softmax'`
+   */
   classifierActivation?: 'softmax' | null;
-  /** Model name. Default the architecture's name, e.g. `resnet50`. */
+  /**
+   * Model name: a non-empty string without spaces or `/`.
+   *
+   * @defaultValue the architecture's name, e.g. `'resnet50'` or `'vgg16_bn'`
+   */
   name?: string;
   /**
    * Fill the weights with zeros instead of drawing random initial values: for
    * a model that is about to receive loaded weights, or is only summarised.
    * Drawing VGG-16's 138M random values takes seconds. BN scales stay 1.
-   * Default false.
+   *
+   * @defaultValue `false`
    */
   skipInit?: boolean;
 }
 
-/** The {@link ClassifierOptions} keys, for option checking. */
+/** The {@link ClassifierOptions} keys, for {@link checkKnownOptions} in a model factory. */
 export const CLASSIFIER_OPTION_KEYS = [
   'inputShape',
   'includeTop',
@@ -37,13 +68,13 @@ export const CLASSIFIER_OPTION_KEYS = [
 
 /** {@link ClassifierOptions} with defaults applied and values checked. */
 export interface ResolvedClassifierOptions {
-  /** Input shape. */
+  /** Input shape `[height, width, channels]`. */
   inputShape: [number | null, number | null, number];
   /** Whether the classifier is built. */
   includeTop: boolean;
   /** Classes of the classifier. */
   classes: number;
-  /** Global pooling without the top. */
+  /** Global pooling without the top (`undefined`: none). */
   pooling: 'avg' | 'max' | undefined;
   /** Classifier activation (`'linear'` for logits). */
   classifierActivation: 'softmax' | 'linear';
@@ -57,7 +88,23 @@ export interface ResolvedClassifierOptions {
  * Checks the shared classifier options of a network whose feature maps shrink
  * by `totalStride`, before any layer is built: an input smaller than the total
  * stride, zero classes or an unknown pooling are rejected with the value
- * received and what is allowed.
+ * received and what is allowed. For authors of new model factories.
+ *
+ * @param where - The factory's name for error messages, e.g. `resnet50`.
+ * @param opts - The user's options (only the {@link ClassifierOptions} keys are read).
+ * @param defaults - The architecture's default `name`, its `totalStride`, and
+ *   optionally its default `inputShape` (otherwise `[224, 224, 3]`).
+ * @returns The options with defaults applied; `classifierActivation: null` becomes `'linear'`.
+ * @throws Error for `includeTop`/`skipInit` that are not booleans, `classes` that
+ *   is not a positive integer, a `pooling` other than `'avg'`/`'max'` or given
+ *   with the top, an unknown `classifierActivation`, an invalid `name`, a
+ *   malformed `inputShape`, or an input smaller than `totalStride`.
+ *
+ * @example
+ * ```ts
+ * const top = resolveClassifierOptions('myNet', opts, { name: 'my_net', totalStride: 16 });
+ * const x = tf.input({ shape: top.inputShape });
+ * ```
  */
 export function resolveClassifierOptions(
   where: string,
@@ -117,7 +164,20 @@ export function resolveClassifierOptions(
   };
 }
 
-/** Global pooling without the top, named `avg_pool` or `max_pool` as in Keras. */
+/**
+ * Global pooling without the top, named `avg_pool` or `max_pool` as in Keras;
+ * `x` itself when `pooling` is `undefined`.
+ *
+ * @param x - The last feature map, `[batch, height, width, channels]`.
+ * @param pooling - `'avg'`, `'max'`, or `undefined` for none.
+ * @returns `[batch, channels]` after pooling, or `x` unchanged.
+ * @throws Error from tfjs when `x` is not a rank-4 `SymbolicTensor`.
+ *
+ * @example
+ * ```ts
+ * const features = globalPooling(lastFeatureMap, top.pooling);
+ * ```
+ */
 export function globalPooling(
   x: SymbolicTensor,
   pooling: 'avg' | 'max' | undefined,

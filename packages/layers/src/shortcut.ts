@@ -5,13 +5,17 @@ import { checkKnownOptions, nhwcChannels, nonEmptyString, oneOf, positiveInt } f
 
 /**
  * The ResNet paper's shortcut options (§4.1, "Identity vs. Projection Shortcuts"):
- * - `'A'`: parameter-free; where the shape changes, subsample and pad the extra channels with zeros;
- * - `'B'`: identity, or a projection (1×1 convolution + BN) where the shape changes;
+ * - `'A'`: parameter-free; where the shape changes, subsample and pad the
+ *   extra channels with zeros (§3.3, option (A); the CIFAR nets of §4.2);
+ * - `'B'`: identity, or a projection `W_s x` (Eq. 2: a 1×1 convolution + BN)
+ *   where the shape changes (§3.3, option (B); torchvision's ResNets);
  * - `'C'`: a projection everywhere.
+ *
+ * @see [He et al., arXiv 1512.03385, §3.3, Eq. 2, §4.1 and Table 3](https://arxiv.org/abs/1512.03385)
  */
 export type ShortcutOption = 'A' | 'B' | 'C';
 
-/** Allowed values of {@link ShortcutOption}. */
+/** Allowed values of {@link ShortcutOption}: `['A', 'B', 'C']`. */
 export const SHORTCUT_OPTIONS: readonly ShortcutOption[] = ['A', 'B', 'C'];
 
 /** Allowed spatial strides of a residual block. */
@@ -24,13 +28,25 @@ export interface ShortcutOptions extends BatchNormOptions {
    * `<name>_pad` for option A.
    */
   name: string;
-  /** Channel count the shortcut must produce (the residual branch's output channels). */
+  /** Channel count the shortcut must produce (the residual branch's output channels), a positive integer. */
   filters: number;
-  /** Spatial stride of the residual branch, 1 or 2. Default 1. */
+  /**
+   * Spatial stride of the residual branch, 1 or 2.
+   *
+   * @defaultValue `1`
+   */
   stride?: number;
-  /** Which shortcut to build; see {@link ShortcutOption}. Default `'B'`. */
+  /**
+   * Which shortcut to build; see {@link ShortcutOption}.
+   *
+   * @defaultValue `'B'`
+   */
   option?: ShortcutOption;
-  /** Kernel initializer of a projection. Default Kaiming fan-out. */
+  /**
+   * Kernel initializer of a projection.
+   *
+   * @defaultValue {@link kaimingNormalFanOut}`()`
+   */
   kernelInitializer?: KernelInitializer;
 }
 
@@ -45,14 +61,25 @@ const SHORTCUT_KEYS = [
 
 /**
  * The shortcut connection of a residual block: what is added to the residual
- * branch's output. Returns `x` itself when the option calls for an identity.
+ * branch's output. Returns `x` itself when the option calls for an identity;
+ * a {@link ZeroPadChannels} layer (`<name>_pad`) for option A where the shape
+ * changes; otherwise a 1×1 projection with BN (`<name>_conv`, `<name>_bn`).
+ *
+ * @param x - The block's input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, output channels, stride and option; see {@link ShortcutOptions}.
+ * @returns `x`, or the subsampled, zero-padded or projected `x` shaped like the residual branch's output.
+ * @throws Error, before any layer is created, for an unknown option, an option
+ *   outside its allowed values, an input that is not a rank-4 `SymbolicTensor`
+ *   with known channels, or option A with `filters` below the input's channels.
  *
  * @example
  * ```ts
  * // 64 → 128 channels at stride 2, with a projection (option B).
  * const s = shortcut(x, { name: 'conv3_block1_0', filters: 128, stride: 2 });
+ * // The same with the parameter-free option A: subsample, pad 64 zero channels.
+ * const a = shortcut(x, { name: 'conv3_block1_0', filters: 128, stride: 2, option: 'A' });
  * ```
- * @see He et al., arXiv 1512.03385, §3.3 and §4.1.
+ * @see [He et al., arXiv 1512.03385, §3.3 (options A and B), Eq. 2 (projection) and §4.1 (A/B/C compared, Table 3)](https://arxiv.org/abs/1512.03385)
  */
 export function shortcut(x: SymbolicTensor, opts: ShortcutOptions): SymbolicTensor {
   const where = 'shortcut';

@@ -15,9 +15,13 @@ export interface ResidualStageOptions extends Omit<BottleneckOptions, 'name'> {
   name: string;
   /** Block kind: `'basic'` ({@link basicBlock}) or `'bottleneck'` ({@link bottleneckBlock}). */
   block: BlockKind;
-  /** Number of blocks in the stage (e.g. 3, 4, 6, 3 for ResNet-50's conv2_x … conv5_x). */
+  /** Number of blocks in the stage, a positive integer (e.g. 3, 4, 6, 3 for ResNet-50's conv2_x … conv5_x). */
   blocks: number;
-  /** Stride of the first block; the others have stride 1. Default 1. */
+  /**
+   * Stride of the first block, 1 or 2; the others have stride 1.
+   *
+   * @defaultValue `1`
+   */
   stride?: number;
 }
 
@@ -38,14 +42,23 @@ const STAGE_KEYS = [
 
 /**
  * One `convN_x` stage of a ResNet: `blocks` residual blocks, the first of which
- * may downsample (stride 2) and change the channel count.
+ * may downsample (stride 2) and change the channel count. Every other option
+ * ({@link BlockOptions}, `strideIn` for bottleneck blocks) is passed to each block.
+ *
+ * @param x - The stage's input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
+ * @param opts - Name, block kind, width, block count, stride and the blocks' options; see {@link ResidualStageOptions}.
+ * @returns The last block's output.
+ * @throws Error, before any layer is created, for an unknown option, a block
+ *   kind other than `'basic'` and `'bottleneck'`, a block count that is not a
+ *   positive integer, `strideIn` with basic blocks, or any of the blocks'
+ *   errors ({@link basicBlock}, {@link bottleneckBlock}).
  *
  * @example
  * ```ts
  * // ResNet-50's conv3_x: four bottleneck blocks of width 128 on 28×28 maps.
  * const y = residualStage(x, { name: 'conv3', block: 'bottleneck', filters: 128, blocks: 4, stride: 2 });
  * ```
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @see [He et al., arXiv 1512.03385, Table 1 (conv2_x … conv5_x)](https://arxiv.org/abs/1512.03385)
  */
 export function residualStage(x: SymbolicTensor, opts: ResidualStageOptions): SymbolicTensor {
   const where = 'residualStage';

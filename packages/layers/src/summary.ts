@@ -34,9 +34,20 @@ export interface ModelSummary {
    * ResNet paper's Table 1 calls "FLOPs". Unknown spatial sizes count as 0.
    */
   multiplyAdds: number;
-  /** Renders the summary as a text table. */
+  /**
+   * Renders the summary as a text table: one row per layer (name and class,
+   * output shape, parameters, multiply-adds), then the totals.
+   *
+   * @returns The table, lines separated by `\n`.
+   * @throws Never.
+   */
   toTable(): string;
-  /** The summary as plain JSON-safe data (what `JSON.stringify` writes). */
+  /**
+   * The summary as plain JSON-safe data (what `JSON.stringify` writes).
+   *
+   * @returns The counts and rows without the methods.
+   * @throws Never.
+   */
   toJSON(): Omit<ModelSummary, 'toTable' | 'toJSON'>;
 }
 
@@ -45,7 +56,9 @@ export interface SummarizeOptions {
   /**
    * Leave out rows of layers with neither parameters nor multiply-adds
    * (padding, activations, additions) from `layers` and the table. The totals
-   * are the same. Default false.
+   * are the same.
+   *
+   * @defaultValue `false`
    */
   skipParameterFree?: boolean;
 }
@@ -128,9 +141,15 @@ const formatShape = (shape: LayerSummary['outputShape']): string =>
  * Counts a model's parameters and multiply-adds, layer by layer, and renders
  * them as a table or JSON. The counts are what the papers and torchvision
  * report: trainable parameters, BN running statistics as non-trainable, and
- * multiply-adds of convolutions and dense layers per example.
+ * multiply-adds of convolutions and dense layers per example. Nested models
+ * are expanded, their rows prefixed with the nested model's name.
  *
  * Building a model does not run it, so summarising even ResNet-152 is quick.
+ *
+ * @param model - Any `tf.LayersModel` (functional or sequential).
+ * @param opts - What to list; see {@link SummarizeOptions}.
+ * @returns The per-layer rows and totals, with `toTable()` and `toJSON()`.
+ * @throws Error when `model` is not a `tf.LayersModel`, or for an unknown option.
  *
  * @example
  * ```ts
@@ -138,6 +157,8 @@ const formatShape = (shape: LayerSummary['outputShape']): string =>
  * console.log(s.toTable());
  * console.log(s.trainableParams, s.multiplyAdds);
  * ```
+ * @see [He et al., arXiv 1512.03385, Table 1 (the "FLOPs" row counts multiply-adds)](https://arxiv.org/abs/1512.03385)
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export function summarize(model: LayersModel, opts: SummarizeOptions = {}): ModelSummary {
   if (model == null || !Array.isArray((model as { layers?: unknown }).layers)) {

@@ -27,7 +27,19 @@ export function fail(where: string, option: string, value: unknown, expected: st
 
 /**
  * Rejects keys that the function does not know (typos such as `stride` for
- * `strides`), naming the unknown key and listing the allowed ones.
+ * `strides`), naming the unknown key and listing the allowed ones. For
+ * authors of new blocks and model factories.
+ *
+ * @param where - The caller's name for error messages, e.g. `convBn`.
+ * @param opts - The options object received.
+ * @param allowed - The keys the caller accepts.
+ * @throws Error when `opts` is not an object, or has a key not in `allowed`.
+ *
+ * @example
+ * ```ts
+ * checkKnownOptions('myBlock', { filters: 64, stride: 2 }, ['filters', 'strides']);
+ * // Error: myBlock: unknown option "stride"; allowed options are "filters", "strides".
+ * ```
  */
 export function checkKnownOptions(where: string, opts: object, allowed: readonly string[]): void {
   if (opts === null || typeof opts !== 'object') {
@@ -73,6 +85,18 @@ export function unitInterval(where: string, option: string, value: unknown): num
 /**
  * Checks that an option is one of the allowed values; otherwise throws an
  * error naming the function, the option, the value received and the allowed values.
+ *
+ * @param where - The caller's name for error messages.
+ * @param option - The option's name.
+ * @param value - The value received.
+ * @param allowed - The allowed values (compared with `===`).
+ * @returns `value`, typed as one of `allowed`.
+ * @throws Error when `value` is not in `allowed`.
+ *
+ * @example
+ * ```ts
+ * const stride = checkOneOf('myBlock', 'stride', opts.stride ?? 1, [1, 2]);
+ * ```
  */
 export function oneOf<T>(where: string, option: string, value: unknown, allowed: readonly T[]): T {
   if (!allowed.includes(value as T)) {
@@ -81,7 +105,20 @@ export function oneOf<T>(where: string, option: string, value: unknown, allowed:
   return value as T;
 }
 
-/** Checks that an option is a boolean; otherwise throws an error naming it and the value received. */
+/**
+ * Checks that an option is a boolean; otherwise throws an error naming it and the value received.
+ *
+ * @param where - The caller's name for error messages.
+ * @param option - The option's name.
+ * @param value - The value received.
+ * @returns `value` as a boolean.
+ * @throws Error when `value` is not `true` or `false`.
+ *
+ * @example
+ * ```ts
+ * const plain = opts.plain === undefined ? false : checkBoolean('myBlock', 'plain', opts.plain);
+ * ```
+ */
 export function bool(where: string, option: string, value: unknown): boolean {
   if (typeof value !== 'boolean') fail(where, option, value, 'true or false');
   return value;

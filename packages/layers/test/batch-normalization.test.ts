@@ -58,7 +58,7 @@ describe('BatchNormalization (fast training path)', () => {
     // moving_mean and moving_variance after one update.
     ours.getWeights().forEach((w, i) => expectClose(w, stock.getWeights()[i]!, 1e-6));
     // And by hand, for channel 0: moving ← 0.9·moving + 0.1·batch (biased variance).
-    const x0 = tf.tidy(() => tf.slice(x, [0, 0, 0, 0], [4, 5, 3, 1]).dataSync());
+    const x0 = Array.from(tf.tidy(() => tf.slice(x, [0, 0, 0, 0], [4, 5, 3, 1]).dataSync()));
     const mu = x0.reduce((s, v) => s + v, 0) / x0.length;
     const v = x0.reduce((s, t) => s + (t - mu) ** 2, 0) / x0.length;
     const stockStart = pair(shape).stock.getWeights();

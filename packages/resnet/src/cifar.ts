@@ -12,11 +12,24 @@ import { input, model, type LayersModel } from '@tensorflow/tfjs-layers';
 import { resolveResidualOptions, residualTop } from './common';
 import { CIFAR_STAGE_WIDTHS } from './specs';
 
-/** Options of {@link cifarResNet} and {@link cifarPlain}. */
+/**
+ * Options of {@link cifarResNet} and {@link cifarPlain}: the shared
+ * {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (with `inputShape` `[32, 32, 3]` and `classes` 10
+ * by default), the {@link "@convnets/layers"!BatchNormOptions | BatchNormOptions}, and these.
+ */
 export interface CifarResNetOptions extends ClassifierOptions, BatchNormOptions {
-  /** Shortcut option where the shape changes. Default `'A'`, as in the paper's CIFAR experiments. */
+  /**
+   * Shortcut option where the shape changes (the paper's A, B or C); ignored by {@link cifarPlain}.
+   *
+   * @defaultValue `'A'` (zero-padding identity), as in the paper's CIFAR experiments (§4.2)
+   */
   shortcut?: ShortcutOption;
-  /** Zero-initialise the last BN gamma of every residual branch. Default false. */
+  /**
+   * Zero-initialise the last BN gamma of every residual branch.
+   *
+   * @defaultValue `false`
+   * @see [Goyal et al., arXiv 1706.02677, §5.1](https://arxiv.org/abs/1706.02677)
+   */
   zeroInitResidual?: boolean;
 }
 
@@ -81,19 +94,49 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
  * stages of n basic blocks with 16, 32 and 64 filters on 32×32, 16×16 and 8×8
  * maps, global average pooling and a 10-way classifier; depth = 6n + 2.
  * Option-A (parameter-free) shortcuts by default, as in the paper. Defaults:
- * `inputShape` `[32, 32, 3]`, `classes` 10.
+ * `inputShape` `[32, 32, 3]`, `classes` 10. The stages are named `conv2` …
+ * `conv4`, so {@link stageOutputs} and the layer names work as for the
+ * ImageNet ResNets.
+ *
+ * @param depth - 6n + 2 for a positive integer n: 20, 32, 44, 56, 110 or 1202
+ *   in the paper ({@link CIFAR_DEPTHS}); any other such depth (8, 14, …) builds too.
+ * @param opts - Input shape, classes, shortcut option and more; see {@link CifarResNetOptions}.
+ *   Default `{}`: the paper's network for 32×32 RGB images and 10 classes.
+ * @returns An uncompiled `tf.LayersModel` named `cifar_resnet<depth>` unless `opts.name` is given.
+ * @throws Error, before any layer is created, for a depth that is not 6n + 2,
+ *   an unknown option, an option outside its allowed values (naming it and
+ *   what is allowed), or an input smaller than 4×4 (the total stride).
  *
  * @example
  * ```ts
  * const net = cifarResNet(20); // 0.27M parameters
+ * // Logits for the trainer, with projection shortcuts (option B) instead.
+ * const b = cifarResNet(56, { shortcut: 'B', classifierActivation: null });
  * ```
- * @see He et al., arXiv 1512.03385, §4.2 and Table 6.
+ * @see [He et al., arXiv 1512.03385, §4.2 (architecture, option A shortcuts) and Table 6](https://arxiv.org/abs/1512.03385)
  */
 export function cifarResNet(depth: number, opts: CifarResNetOptions = {}): LayersModel {
   return buildCifar(depth, opts, false);
 }
 
-/** The plain counterpart of {@link cifarResNet}: the same layers without shortcuts. @see He et al., §4.2 and Figure 6. */
+/**
+ * The plain counterpart of {@link cifarResNet}: the same layers without
+ * shortcuts, for the degradation experiment (plain-56 trains to a higher error
+ * than plain-20, while ResNet-56 does not).
+ *
+ * @param depth - 6n + 2 for a positive integer n: 20, 32, 44, 56 or 110 in the paper's Figure 6.
+ * @param opts - Input shape, classes and more; see {@link CifarResNetOptions} (`shortcut` has no effect).
+ *   Default `{}`: 32×32 RGB images and 10 classes.
+ * @returns An uncompiled `tf.LayersModel` named `cifar_plain<depth>` unless `opts.name` is given.
+ * @throws Error, before any layer is created, for the same reasons as {@link cifarResNet}.
+ *
+ * @example
+ * ```ts
+ * const [plain, residual] = [cifarPlain(56), cifarResNet(56)];
+ * // The same parameter count: option A shortcuts have none.
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.2 and Figure 6 (left: plain nets; middle: ResNets)](https://arxiv.org/abs/1512.03385)
+ */
 export function cifarPlain(depth: number, opts: CifarResNetOptions = {}): LayersModel {
   return buildCifar(depth, opts, true);
 }

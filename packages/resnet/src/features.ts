@@ -6,14 +6,23 @@ import { model as makeModel, type LayersModel, type SymbolicTensor } from '@tens
  * outputs are the last feature map of each residual stage, `conv2_x` …
  * `conv5_x` for ImageNet ResNets (`conv2_x` … `conv4_x` for CIFAR ones).
  * Build `net` with `includeTop: false` and `inputShape: [null, null, 3]` to
- * accept any input size.
+ * accept any input size. The new model shares `net`'s layers: training one
+ * trains the other.
+ *
+ * @param net - A ResNet built by this package (any factory; plain nets too).
+ * @param stages - Stage names to output, in order, e.g. `['conv4', 'conv5']`.
+ *   Default: every stage in the model.
+ * @returns A `tf.LayersModel` named `<net.name>_stages` with one output per stage:
+ *   strides 4, 8, 16, 32 for an ImageNet ResNet.
+ * @throws Error naming the model's stages when a requested stage does not
+ *   exist, or when `net` has no residual stages (not a ResNet of this package).
  *
  * @example
  * ```ts
  * const backbone = stageOutputs(resnet50({ includeTop: false, inputShape: [null, null, 3] }));
  * const [c2, c3, c4, c5] = backbone.predict(images) as tf.Tensor[];
  * ```
- * @param stages Stage names to output; default every stage in the model.
+ * @see [He et al., arXiv 1512.03385, Table 1 (stages conv2_x … conv5_x) and §4.3 (ResNets as detection backbones)](https://arxiv.org/abs/1512.03385)
  */
 export function stageOutputs(net: LayersModel, stages?: string[]): LayersModel {
   const lastOfStage = new Map<string, string>();

@@ -26,17 +26,35 @@ import {
   type ResNetSpec,
 } from './specs';
 
-/** Options of the ImageNet ResNet factories ({@link resnet50} and the others). */
+/**
+ * Options of the ImageNet ResNet factories ({@link resnet50} and the others):
+ * the shared {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (input shape, top, classes, …), the
+ * {@link "@convnets/layers"!BatchNormOptions | BatchNormOptions}, and these.
+ */
 export interface ResNetOptions extends ClassifierOptions, BatchNormOptions {
-  /** Shortcut option where the shape changes (the paper's A, B or C). Default `'B'`. */
+  /**
+   * Shortcut option where the shape changes (the paper's A, B or C; see
+   * {@link "@convnets/layers"!ShortcutOption | ShortcutOption}). Ignored by the plain nets. torchvision's weights
+   * need `'B'`.
+   *
+   * @defaultValue `'B'` (projection shortcuts, Eq. 2, only where the shape changes)
+   */
   shortcut?: ShortcutOption;
   /**
    * Where a downsampling bottleneck block strides: `'3x3'` (torchvision's
    * default, "ResNet v1.5") or `'1x1'` (the paper). Ignored by ResNet-18/34,
-   * whose blocks have no 1×1 convolution. Default `'3x3'`.
+   * whose blocks have no 1×1 convolution.
+   *
+   * @defaultValue `'3x3'`
    */
   strideIn?: '3x3' | '1x1';
-  /** Zero-initialise the last BN gamma of every residual branch (Goyal et al.). Default false. */
+  /**
+   * Zero-initialise the last BN gamma of every residual branch, so each block
+   * starts as an identity.
+   *
+   * @defaultValue `false`
+   * @see [Goyal et al., arXiv 1706.02677, §5.1](https://arxiv.org/abs/1706.02677)
+   */
   zeroInitResidual?: boolean;
 }
 
@@ -59,10 +77,15 @@ const RESNET_KEYS = [
  * // A ResNet-26 of bottleneck blocks, 2 per stage.
  * const net = buildResNet({ block: 'bottleneck', blocks: [2, 2, 2, 2] }, { name: 'resnet26' });
  * ```
- * @param spec Block kind and blocks per stage; see {@link RESNET_SPECS}.
- * @param opts Options, with the model's name; see {@link ResNetOptions}.
- * @param plain Build the paper's plain counterpart (no shortcuts).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
+ * @param spec - Block kind and blocks per stage; see {@link RESNET_SPECS}.
+ * @param opts - Options, with the model's `name` required; see {@link ResNetOptions}.
+ * @param plain - Build the paper's plain counterpart (no shortcuts). Default `false`.
+ * @returns An uncompiled `tf.LayersModel`: stem (7×7 conv, max pool), four
+ *   stages of widths 64, 128, 256, 512, then the top.
+ * @throws Error, before any layer is created, for an unknown option, an option
+ *   outside its allowed values (naming it and what is allowed), or an input
+ *   smaller than the total stride (32).
+ * @see [He et al., arXiv 1512.03385, Table 1 and §3.3](https://arxiv.org/abs/1512.03385)
  */
 export function buildResNet(
   spec: ResNetSpec,
@@ -127,10 +150,18 @@ function named(name: ResNetName, plain: boolean, opts: ResNetOptions): LayersMod
 /**
  * ResNet-18 (basic blocks, 2-2-2-2): 11,689,512 parameters, 1.8 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `resnet18` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = resnet18({ classes: 10, inputShape: [64, 64, 3] });
+ * summarize(net).trainableParams; // 11,181,642 with a 10-way classifier
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function resnet18(opts: ResNetOptions = {}): LayersModel {
   return named('resnet18', false, opts);
@@ -139,10 +170,17 @@ export function resnet18(opts: ResNetOptions = {}): LayersModel {
 /**
  * ResNet-34 (basic blocks, 3-4-6-3): 21,797,672 parameters, 3.6 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `resnet34` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = resnet34({ shortcut: 'A' }); // the paper's ResNet-34 A of Table 3
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function resnet34(opts: ResNetOptions = {}): LayersModel {
   return named('resnet34', false, opts);
@@ -151,10 +189,19 @@ export function resnet34(opts: ResNetOptions = {}): LayersModel {
 /**
  * ResNet-50 (bottleneck blocks, 3-4-6-3): 25,557,032 parameters, 4.1 G multiply-adds at 224×224 (3.9 G with `strideIn: '1x1'`, the paper's 3.8×10⁹).
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `resnet50` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = resnet50({ skipInit: true });
+ * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
+ * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function resnet50(opts: ResNetOptions = {}): LayersModel {
   return named('resnet50', false, opts);
@@ -163,10 +210,17 @@ export function resnet50(opts: ResNetOptions = {}): LayersModel {
 /**
  * ResNet-101 (bottleneck blocks, 3-4-23-3): 44,549,160 parameters, 7.8 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `resnet101` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = resnet101({ strideIn: '1x1' }); // stride in the first 1×1, as in the paper: 7.6 G multiply-adds
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function resnet101(opts: ResNetOptions = {}): LayersModel {
   return named('resnet101', false, opts);
@@ -175,10 +229,17 @@ export function resnet101(opts: ResNetOptions = {}): LayersModel {
 /**
  * ResNet-152 (bottleneck blocks, 3-8-36-3): 60,192,808 parameters, 11.5 G multiply-adds at 224×224.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `resnet152` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, Table 1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const features = resnet152({ includeTop: false, pooling: 'avg' }); // [batch, 2048]
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function resnet152(opts: ResNetOptions = {}): LayersModel {
   return named('resnet152', false, opts);
@@ -187,10 +248,17 @@ export function resnet152(opts: ResNetOptions = {}): LayersModel {
 /**
  * Plain-18: ResNet-18 without its shortcuts, the baseline of the degradation experiment.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `plain18` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, §4.1 and Figure 4.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const [plain, residual] = [plain18(), resnet18()]; // the same layers, without the shortcuts
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.1, Table 2 and Figure 4 (plain-18/34 vs ResNet-18/34)](https://arxiv.org/abs/1512.03385)
  */
 export function plain18(opts: ResNetOptions = {}): LayersModel {
   return named('resnet18', true, opts);
@@ -199,10 +267,17 @@ export function plain18(opts: ResNetOptions = {}): LayersModel {
 /**
  * Plain-34: ResNet-34 without its shortcuts; deeper than plain-18 yet worse, the degradation problem.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `plain34` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, §4.1 and Figure 4.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = plain34({ classifierActivation: null }); // logits, for the trainer
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.1, Table 2 and Figure 4 (plain-18/34 vs ResNet-18/34)](https://arxiv.org/abs/1512.03385)
  */
 export function plain34(opts: ResNetOptions = {}): LayersModel {
   return named('resnet34', true, opts);
@@ -211,10 +286,17 @@ export function plain34(opts: ResNetOptions = {}): LayersModel {
 /**
  * Plain-50: ResNet-50 without its shortcuts.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `plain50` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, §4.1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = plain50({ classes: 100 });
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
  */
 export function plain50(opts: ResNetOptions = {}): LayersModel {
   return named('resnet50', true, opts);
@@ -223,10 +305,17 @@ export function plain50(opts: ResNetOptions = {}): LayersModel {
 /**
  * Plain-101: ResNet-101 without its shortcuts.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `plain101` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, §4.1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = plain101({ includeTop: false, inputShape: [null, null, 3] });
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
  */
 export function plain101(opts: ResNetOptions = {}): LayersModel {
   return named('resnet101', true, opts);
@@ -235,10 +324,17 @@ export function plain101(opts: ResNetOptions = {}): LayersModel {
 /**
  * Plain-152: ResNet-152 without its shortcuts.
  *
- * @param opts Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
+ *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
  * @returns An uncompiled `tf.LayersModel` named `plain152` (unless `opts.name` is given).
- * @throws Error for an option outside its allowed values or an input smaller than the total stride (32).
- * @see He et al., arXiv 1512.03385, §4.1.
+ * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
+ *   (naming it and what is allowed), or an input smaller than the total stride (32).
+ *
+ * @example
+ * ```ts
+ * const net = plain152({ skipInit: true }); // only to summarise: no random draw
+ * ```
+ * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
  */
 export function plain152(opts: ResNetOptions = {}): LayersModel {
   return named('resnet152', true, opts);

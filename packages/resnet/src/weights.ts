@@ -27,6 +27,15 @@ function convOrBn(prefix: string, kind: string, weight: string): TorchWeight | n
  * `layer{s}.{b}.conv{k}.weight`, `layer{s}.{b}.downsample.{0,1}.*`, `fc.*`),
  * mapped to ours (`conv1_conv`, `conv1_bn`, `conv{s+1}_block{b+1}_{k}_conv`,
  * `…_0_conv`/`…_0_bn`, `predictions`). timm's ResNets use the same names.
+ * {@link loadWeights} and {@link saveWeights} use it; pass it to
+ * `@convnets/layers`' `importStateDict`/`exportStateDict` for more control.
+ *
+ * @example
+ * ```ts
+ * import { exportStateDict } from '@convnets/layers';
+ * const stateDict = exportStateDict(resnet18({ skipInit: true }), TORCHVISION_RESNET);
+ * stateDict.get('layer2.0.downsample.0.weight')!.shape; // [128, 64, 1, 1], OIHW as in PyTorch
+ * ```
  */
 export const TORCHVISION_RESNET: StateDictFormat = {
   name: 'torchvision ResNet',
@@ -49,7 +58,10 @@ export const TORCHVISION_RESNET: StateDictFormat = {
   },
 };
 
-/** Options of {@link loadWeights}: `from: 'torchvision'` and an optional file-size limit. */
+/**
+ * Options of {@link loadWeights}: `from: 'torchvision'` (required) and an
+ * optional `maxFileBytes` limit (default 4 GiB).
+ */
 export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
@@ -57,13 +69,26 @@ export type LoadWeightsOptions = LoadTorchWeightsOptions;
  * or buffer into a model built by this package: names are mapped, conv kernels
  * converted from OIHW to HWIO and the classifier transposed. Missing or
  * unexpected keys, wrong shapes and unsupported dtypes are reported together,
- * and nothing is loaded unless everything matches.
+ * and nothing is loaded unless everything matches. torchvision's `.pth` files
+ * convert with `safetensors.torch.save_file(torch.load(path), out)` in Python.
+ *
+ * @param model - A ResNet built by this package with the same depth, option-B
+ *   shortcuts (the default) and classes; `strideIn` does not change the weights'
+ *   shapes, but torchvision's are trained with `'3x3'`, the default.
+ * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
+ * @param opts - `from: 'torchvision'` (required) and an optional `maxFileBytes`; see {@link LoadWeightsOptions}.
+ * @returns A promise that resolves once every weight is set.
+ * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
+ *   the source is neither a path nor bytes, the file is larger than
+ *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
+ *   missing or unexpected key and wrong shape listed). Nothing is loaded then.
  *
  * @example
  * ```ts
  * const net = resnet50({ classifierActivation: null });
  * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
  * ```
+ * @see [torchvision's ResNet models](https://pytorch.org/vision/stable/models/resnet.html)
  */
 export async function loadWeights(
   model: LayersModel,
@@ -77,7 +102,24 @@ export async function loadWeights(
  * Saves a model built by this package as a torchvision ResNet state dict in
  * safetensors format (returned, and written atomically to `path` if given),
  * loadable with `torchvision.models.resnet50().load_state_dict(safetensors.torch.load_file(path))`
- * (BN's `num_batches_tracked` aside).
+ * for the same depth. BN's `num_batches_tracked` counters are not written;
+ * PyTorch's `load_state_dict` recreates them (checked with PyTorch 1.13).
+ *
+ * @param model - A ResNet built by this package. The file loads into torchvision
+ *   only with option-B shortcuts (the default): option C adds projections and
+ *   the plain nets lack them, which PyTorch reports as unexpected or missing keys.
+ * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @returns The file's bytes.
+ * @throws Error when a weight has no torchvision counterpart (a layer this
+ *   package did not build), or the file cannot be written.
+ *
+ * @example
+ * ```ts
+ * const net = resnet18();
+ * // … train …
+ * await saveWeights(net, 'resnet18.safetensors');
+ * ```
+ * @see {@link loadWeights}, the way back.
  */
 export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
   return saveSafetensorsWeights(model, TORCHVISION_RESNET, path);

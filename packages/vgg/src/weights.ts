@@ -44,7 +44,16 @@ function featureIndex(model: LayersModel, layer: string): number | undefined {
  * torchvision's VGG state-dict names (`features.{i}.*` for convolutions and
  * BN, `classifier.{0,3,6}.*` for the fully connected layers) mapped to ours.
  * The first fully connected layer's rows are permuted between PyTorch's
- * C×7×7 flatten order and our 7×7×C order.
+ * C×7×7 flatten order and our 7×7×C order. {@link loadWeights} and
+ * {@link saveWeights} use it; pass it to `@convnets/layers`' lower-level
+ * functions (`importStateDict`, `exportStateDict`) for more control.
+ *
+ * @example
+ * ```ts
+ * import { exportStateDict } from '@convnets/layers';
+ * const stateDict = exportStateDict(vgg11({ skipInit: true }), TORCHVISION_VGG);
+ * stateDict.get('classifier.0.weight')!.shape; // [4096, 25088], as in PyTorch
+ * ```
  */
 export const TORCHVISION_VGG: StateDictFormat = {
   name: 'torchvision VGG',
@@ -71,20 +80,36 @@ export const TORCHVISION_VGG: StateDictFormat = {
   },
 };
 
-/** Options of {@link loadWeights}: `from: 'torchvision'` and an optional file-size limit. */
+/**
+ * Options of {@link loadWeights}: `from: 'torchvision'` (required) and an
+ * optional `maxFileBytes` limit (default 4 GiB).
+ */
 export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
  * Loads a torchvision VGG state dict (`vgg16`, `vgg16_bn`, …) from a
  * `.safetensors` file or buffer into a model built by this package, converting
  * names and layouts. Everything is checked first; mismatches are reported
- * together and nothing is loaded.
+ * together and nothing is loaded. torchvision's `.pth` files convert with
+ * `safetensors.torch.save_file(torch.load(path), out)` in Python.
+ *
+ * @param model - A model built by this package with the same configuration,
+ *   `batchNorm` setting, classes and (with the top) a 224×224 input, as
+ *   torchvision's classifier expects 7×7×512 features.
+ * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
+ * @param opts - `from: 'torchvision'` (required) and an optional `maxFileBytes`; see {@link LoadWeightsOptions}.
+ * @returns A promise that resolves once every weight is set.
+ * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
+ *   the source is neither a path nor bytes, the file is larger than
+ *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
+ *   missing or unexpected key and wrong shape listed). Nothing is loaded then.
  *
  * @example
  * ```ts
  * const net = vgg16({ batchNorm: true });
  * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
  * ```
+ * @see [torchvision's VGG models](https://pytorch.org/vision/stable/models/vgg.html)
  */
 export async function loadWeights(
   model: LayersModel,
@@ -97,6 +122,22 @@ export async function loadWeights(
 /**
  * Saves a model built by this package as a torchvision VGG state dict in
  * safetensors format (returned, and written atomically to `path` if given).
+ * Python reads it with `torchvision.models.vgg16().load_state_dict(safetensors.torch.load_file(path))`
+ * (for the same configuration; `vgg16_bn()` with `batchNorm`). BN's
+ * `num_batches_tracked` counters are not written; PyTorch's `load_state_dict`
+ * recreates them (checked with PyTorch 1.13).
+ *
+ * @param model - A model built by this package (with the top, at 224×224, for torchvision's classifier).
+ * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @returns The file's bytes.
+ * @throws Error when a weight has no torchvision counterpart (a model not built
+ *   by this package), or the file cannot be written.
+ *
+ * @example
+ * ```ts
+ * const bytes = await saveWeights(net, 'vgg11.safetensors');
+ * ```
+ * @see {@link loadWeights}, the way back.
  */
 export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
   return saveSafetensorsWeights(model, TORCHVISION_VGG, path);

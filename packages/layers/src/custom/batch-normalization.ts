@@ -18,6 +18,12 @@ import {
 import { layers } from '@tensorflow/tfjs-layers';
 
 type StockBatchNormalization = ReturnType<typeof layers.batchNormalization>;
+/**
+ * tfjs-layers' `BatchNormalizationLayerArgs` (`axis`, `momentum`, `epsilon`,
+ * `center`, `scale`, initializers, …), which tfjs-layers does not export.
+ *
+ * @inline
+ */
 type StockArgs = NonNullable<Parameters<typeof layers.batchNormalization>[0]>;
 type Kwargs = Parameters<StockBatchNormalization['call']>[1];
 
@@ -60,6 +66,21 @@ export type BatchNormalizationArgs = StockArgs;
  *
  * Returns the output and the batch mean and (biased) variance; the caller
  * owns (must dispose) the last two.
+ *
+ * @param x - The input, normalised over every axis but the last (NHWC: over batch, height and width).
+ * @param gamma - The scale, one value per channel (shape `[channels]`).
+ * @param beta - The shift, one value per channel (shape `[channels]`).
+ * @param epsilon - Added to the variance before the square root, e.g. `1e-5`.
+ * @returns `[y, batchMean, batchVariance]`: `y` shaped like `x` (differentiable
+ *   with respect to `x`, `gamma` and `beta`), and the per-channel statistics.
+ * @throws Error from tfjs when `gamma` or `beta` does not broadcast against `x`'s last axis.
+ *
+ * @example
+ * ```ts
+ * const [y, batchMean, batchVariance] = batchNormInTraining(x, gamma, beta, 1e-5);
+ * tf.dispose([batchMean, batchVariance]);
+ * ```
+ * @see [Ioffe & Szegedy, arXiv 1502.03167, Algorithm 1 and §3](https://arxiv.org/abs/1502.03167)
  */
 export function batchNormInTraining(
   x: Tensor,
@@ -127,6 +148,15 @@ export class BatchNormalization extends Stock {
   /** Saved as tfjs' (and Keras') own batch-norm layer. */
   static override className = 'BatchNormalization';
 
+  /**
+   * Normalises a batch: the fast path in training mode over the last axis,
+   * tfjs' own `BatchNormalization.call` otherwise.
+   *
+   * @param inputs - The input tensor (or a one-element array of one).
+   * @param kwargs - tfjs' call arguments; `training: true` selects batch statistics and updates the moving averages.
+   * @returns The normalised tensor, shaped like the input.
+   * @throws Error from tfjs for an input whose channel count does not match the layer's weights.
+   */
   override call(inputs: Tensor | Tensor[], kwargs: Kwargs): Tensor | Tensor[] {
     const self = this as unknown as StockInternals;
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;

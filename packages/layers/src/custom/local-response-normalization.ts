@@ -9,15 +9,35 @@ import { registerLayerOnce } from './register';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 
-/** Configuration of {@link LocalResponseNormalization}; defaults are AlexNet's. */
+/**
+ * Configuration of {@link LocalResponseNormalization}: tfjs' layer arguments
+ * (`name`, `trainable`, …) plus the four LRN constants. The defaults are
+ * AlexNet's (§3.3), which the VGG paper's A-LRN uses.
+ */
 export interface LocalResponseNormalizationArgs extends LayerArgs {
-  /** Number of adjacent channels summed over, `n` in AlexNet (odd). Default 5. */
+  /**
+   * Number of adjacent channels summed over, `n` in AlexNet; an odd positive integer.
+   *
+   * @defaultValue `5`
+   */
   size?: number;
-  /** Scale of the sum of squares, `α`. Default 1e-4. */
+  /**
+   * Scale of the sum of squares, `α`; a finite number ≥ 0.
+   *
+   * @defaultValue `1e-4`
+   */
   alpha?: number;
-  /** Exponent, `β`. Default 0.75. */
+  /**
+   * Exponent, `β`; a finite number ≥ 0.
+   *
+   * @defaultValue `0.75`
+   */
   beta?: number;
-  /** Additive constant, `k`. Default 2. */
+  /**
+   * Additive constant, `k`; a finite number ≥ 0.
+   *
+   * @defaultValue `2`
+   */
   k?: number;
 }
 
@@ -35,8 +55,15 @@ export interface LocalResponseNormalizationArgs extends LayerArgs {
  * custom layers; its class name, `LocalResponseNormalization`, is stored in
  * saved models and will not change.
  *
- * @see Krizhevsky et al., "ImageNet Classification with Deep Convolutional Neural Networks", §3.3.
- * @see Simonyan & Zisserman, arXiv 1409.1556, §2.2 and Table 1 (A-LRN).
+ * @example
+ * ```ts
+ * const x = tf.input({ shape: [224, 224, 64] });
+ * const y = new LocalResponseNormalization({ name: 'block1_lrn' }).apply(x) as tf.SymbolicTensor;
+ * // PyTorch's nn.LocalResponseNorm(5, alpha=1e-4) divides α by the window size:
+ * const torchLike = new LocalResponseNormalization({ size: 5, alpha: 1e-4 / 5, k: 1 });
+ * ```
+ * @see [Krizhevsky et al., "ImageNet Classification with Deep Convolutional Neural Networks" (NeurIPS 2012), §3.3](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, §2.1 (LRN as in Krizhevsky et al.), Table 1 (A-LRN) and §4.1 (LRN does not help)](https://arxiv.org/abs/1409.1556)
  */
 export class LocalResponseNormalization extends layers.Layer {
   /** The name under which saved models refer to this layer. Never renamed. */
@@ -50,6 +77,13 @@ export class LocalResponseNormalization extends layers.Layer {
   /** Additive constant. */
   readonly k: number;
 
+  /**
+   * Creates the layer; apply it to a rank-4 NHWC input.
+   *
+   * @param args - The LRN constants and tfjs layer arguments; see {@link LocalResponseNormalizationArgs}.
+   * @throws Error when `size` is not an odd positive integer, or `alpha`, `beta`
+   *   or `k` is not a finite number ≥ 0.
+   */
   constructor(args: LocalResponseNormalizationArgs = {}) {
     super(args);
     this.size = args.size ?? 5;
@@ -74,6 +108,13 @@ export class LocalResponseNormalization extends layers.Layer {
     }
   }
 
+  /**
+   * The output shape, which is the input's.
+   *
+   * @param inputShape - The input's shape, `[batch, height, width, channels]`.
+   * @returns The same shape.
+   * @throws Error when the input is not rank 4.
+   */
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     if (shape.length !== 4) {
@@ -84,6 +125,13 @@ export class LocalResponseNormalization extends layers.Layer {
     return shape;
   }
 
+  /**
+   * Normalises a batch (tfjs' `localResponseNormalization` op with depth radius `(size − 1) / 2`).
+   *
+   * @param inputs - A rank-4 NHWC tensor (or a one-element array of one).
+   * @returns The normalised tensor, shaped like the input.
+   * @throws Error from tfjs when the input is not rank 4.
+   */
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = (Array.isArray(inputs) ? inputs[0] : inputs) as Tensor4D;
@@ -91,6 +139,12 @@ export class LocalResponseNormalization extends layers.Layer {
     });
   }
 
+  /**
+   * The layer's JSON-safe configuration, saved in `model.json`.
+   *
+   * @returns tfjs' layer configuration plus `size`, `alpha`, `beta` and `k`.
+   * @throws Never.
+   */
   override getConfig() {
     return { ...super.getConfig(), size: this.size, alpha: this.alpha, beta: this.beta, k: this.k };
   }

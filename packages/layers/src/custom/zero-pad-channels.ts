@@ -4,11 +4,16 @@ import { registerLayerOnce } from './register';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
 
-/** Configuration of {@link ZeroPadChannels}. */
+/** Configuration of {@link ZeroPadChannels}: tfjs' layer arguments (`name`, …) plus these. */
 export interface ZeroPadChannelsArgs extends LayerArgs {
-  /** Channel count of the output; must not be smaller than the input's. */
+  /** Channel count of the output, a positive integer; must not be smaller than the input's. */
   outChannels: number;
-  /** Spatial subsampling factor: keep every `stride`-th row and column, starting at the first. Default 1. */
+  /**
+   * Spatial subsampling factor, a positive integer: keep every `stride`-th row
+   * and column, starting at the first.
+   *
+   * @defaultValue `1`
+   */
   stride?: number;
 }
 
@@ -22,7 +27,15 @@ export interface ZeroPadChannelsArgs extends LayerArgs {
  * layers. Its class name, `ZeroPadChannels`, is stored in saved models and will
  * not change.
  *
- * @see He et al., arXiv 1512.03385, §3.3 "Residual Network", option (A).
+ * Most users get it through {@link shortcut} or a block with `shortcut: 'A'`.
+ *
+ * @example
+ * ```ts
+ * const x = tf.input({ shape: [32, 32, 16] });
+ * // [batch, 16, 16, 32]: rows and columns 0, 2, 4, … and 16 zero channels after the input's 16.
+ * const y = new ZeroPadChannels({ outChannels: 32, stride: 2, name: 'conv3_block1_0_pad' }).apply(x);
+ * ```
+ * @see [He et al., arXiv 1512.03385, §3.3 "Residual Network", option (A): identity with extra zero entries padded; §4.2 (the CIFAR nets use it)](https://arxiv.org/abs/1512.03385)
  */
 export class ZeroPadChannels extends layers.Layer {
   /** The name under which saved models refer to this layer. Never renamed. */
@@ -32,6 +45,12 @@ export class ZeroPadChannels extends layers.Layer {
   /** Spatial subsampling factor. */
   readonly stride: number;
 
+  /**
+   * Creates the layer; apply it to a rank-4 NHWC input with at most `outChannels` channels.
+   *
+   * @param args - Output channels, stride and tfjs layer arguments; see {@link ZeroPadChannelsArgs}.
+   * @throws Error when `outChannels` or `stride` is not a positive integer.
+   */
   constructor(args: ZeroPadChannelsArgs) {
     super(args);
     if (!Number.isInteger(args.outChannels) || args.outChannels < 1) {
@@ -49,6 +68,13 @@ export class ZeroPadChannels extends layers.Layer {
     this.stride = stride;
   }
 
+  /**
+   * The output shape: `[batch, ceil(height / stride), ceil(width / stride), outChannels]`.
+   *
+   * @param inputShape - The input's shape, `[batch, height, width, channels]`.
+   * @returns The output's shape.
+   * @throws Error when the input is not rank 4 or has more than `outChannels` channels.
+   */
   override computeOutputShape(inputShape: Shape | Shape[]): Shape {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as Shape;
     if (shape.length !== 4) {
@@ -67,6 +93,13 @@ export class ZeroPadChannels extends layers.Layer {
     return [batch, sub(height), sub(width), this.outChannels];
   }
 
+  /**
+   * Subsamples and zero-pads a batch.
+   *
+   * @param inputs - A rank-4 NHWC tensor (or a one-element array of one).
+   * @returns The subsampled, zero-padded tensor.
+   * @throws Error when the input is not rank 4 or has more than `outChannels` channels.
+   */
   override call(inputs: Tensor | Tensor[]): Tensor {
     return tidy(() => {
       const x = Array.isArray(inputs) ? inputs[0] : inputs;
@@ -87,6 +120,12 @@ export class ZeroPadChannels extends layers.Layer {
     });
   }
 
+  /**
+   * The layer's JSON-safe configuration, saved in `model.json`.
+   *
+   * @returns tfjs' layer configuration plus `outChannels` and `stride`.
+   * @throws Never.
+   */
   override getConfig() {
     return { ...super.getConfig(), outChannels: this.outChannels, stride: this.stride };
   }

@@ -9,7 +9,7 @@
  * allocation sized by the header).
  */
 
-/** A safetensors element type. */
+/** A safetensors element type, as written in a file's header (`F32` is float32, `BF16` bfloat16, …). */
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -47,7 +47,11 @@ export interface SafetensorsFile {
 
 /** Options of {@link readSafetensors}. */
 export interface ReadSafetensorsOptions {
-  /** Largest accepted JSON header, in bytes. Default 100 MB, the format's own limit. */
+  /**
+   * Largest accepted JSON header, in bytes.
+   *
+   * @defaultValue `100_000_000` (100 MB, the format's own limit)
+   */
   maxHeaderBytes?: number;
 }
 
@@ -58,10 +62,27 @@ function bad(reason: string): never {
 }
 
 /**
- * Parses safetensors bytes. Throws a clear error, before any large
- * allocation, for a header length beyond the data, a non-JSON header, an
- * unknown dtype, a malformed or absurd shape, offsets out of range, overlapping
- * or leaving holes, or a byte count that does not match the shape.
+ * Parses safetensors bytes (a file as written by `safetensors.torch.save_file`
+ * or {@link writeSafetensors}). The tensors' bytes are views into `data`, not
+ * copies; decode floating-point ones with {@link toFloat32}.
+ *
+ * @param data - The whole file's bytes.
+ * @param opts - Header size limit; see {@link ReadSafetensorsOptions}.
+ * @returns The tensors by name, in header order, and the `__metadata__` map.
+ * @throws Error ("Invalid safetensors data: …"), before any large allocation,
+ *   for data shorter than 8 bytes, a header length beyond the data or above
+ *   `maxHeaderBytes`, a header that is not a UTF-8 JSON object, an unknown
+ *   dtype, a malformed or absurd shape, offsets out of range, overlapping or
+ *   leaving holes, or a byte count that does not match the shape.
+ *
+ * @example
+ * ```ts
+ * import { readFile } from 'node:fs/promises';
+ * const { tensors } = readSafetensors(await readFile('resnet18.safetensors'));
+ * const fc = tensors.get('fc.weight')!; // { dtype: 'F32', shape: [1000, 512], bytes }
+ * const values = toFloat32(fc);
+ * ```
+ * @see [The safetensors format](https://huggingface.co/docs/safetensors)
  */
 export function readSafetensors(
   data: Uint8Array | ArrayBuffer,
@@ -169,12 +190,37 @@ function halfToFloat(h: number): number {
   return sign * 2 ** (exponent - 15) * (1 + fraction / 1024);
 }
 
-/** Whether a dtype holds floating-point values that {@link toFloat32} converts. */
+/**
+ * Whether a dtype holds floating-point values that {@link toFloat32} converts
+ * (`F64`, `F32`, `F16`, `BF16`).
+ *
+ * @param dtype - A safetensors dtype.
+ * @returns `true` for the four floating-point dtypes.
+ * @throws Never.
+ *
+ * @example
+ * ```ts
+ * isFloatDtype('BF16'); // true
+ * isFloatDtype('I64'); // false: BN's num_batches_tracked, for instance
+ * ```
+ */
 export function isFloatDtype(dtype: SafetensorsDtype): boolean {
   return FLOAT_DTYPES.includes(dtype);
 }
 
-/** Decodes a floating-point tensor (F64, F32, F16, BF16) to a new `Float32Array`. */
+/**
+ * Decodes a floating-point tensor (F64, F32, F16, BF16) to a new `Float32Array`,
+ * row-major, reading little-endian bytes (F64 values are rounded to float32).
+ *
+ * @param tensor - A tensor from {@link readSafetensors}.
+ * @returns Its values as float32.
+ * @throws Error when the dtype is not a floating-point one (see {@link isFloatDtype}).
+ *
+ * @example
+ * ```ts
+ * const values = toFloat32(readSafetensors(bytes).tensors.get('conv1.weight')!);
+ * ```
+ */
 export function toFloat32(tensor: SafetensorsTensor): Float32Array {
   const { dtype, bytes } = tensor;
   if (!isFloatDtype(dtype)) {
@@ -209,7 +255,22 @@ export interface Float32Entry {
 
 /**
  * Serialises float32 tensors to safetensors bytes, in the order given, with
- * the header padded to an 8-byte boundary as the format recommends.
+ * the header padded to an 8-byte boundary as the format recommends. The result
+ * reads back with {@link readSafetensors} and with Python's
+ * `safetensors.torch.load_file`.
+ *
+ * @param tensors - Name → `{ shape, data }`, as a `Map` or a plain object.
+ * @param metadata - The header's `__metadata__` string map. Default `{}`: none written.
+ * @returns The file's bytes.
+ * @throws Error when a tensor's value count does not match its shape.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * const bytes = writeSafetensors({ 'fc.bias': { shape: [2], data: new Float32Array([0.5, -1]) } });
+ * await writeFile('tiny.safetensors', bytes);
+ * ```
+ * @see [The safetensors format](https://huggingface.co/docs/safetensors)
  */
 export function writeSafetensors(
   tensors: Map<string, Float32Entry> | Record<string, Float32Entry>,

@@ -39,13 +39,42 @@ export interface OurWeight {
   shape: number[];
 }
 
-/** A naming and layout convention of a family of PyTorch models, e.g. torchvision's ResNets. */
+/**
+ * A naming and layout convention of a family of PyTorch models, e.g.
+ * torchvision's ResNets (`TORCHVISION_RESNET` in `@convnets/resnet`). Write
+ * one to load another family's weights with {@link loadSafetensorsWeights}.
+ *
+ * @example
+ * ```ts
+ * // A model whose only weights are a dense layer "head", stored as "fc.*".
+ * const format: StateDictFormat = {
+ *   name: 'my head',
+ *   map: ({ layer, weight }) =>
+ *     layer !== 'head' ? null
+ *     : weight === 'kernel' ? { key: 'fc.weight', layout: 'linear' }
+ *     : { key: 'fc.bias', layout: 'vector' },
+ * };
+ * ```
+ */
 export interface StateDictFormat {
   /** Name used in error messages, e.g. `torchvision ResNet`. */
   name: string;
-  /** Maps one of our weights to its state-dict entry, or `null` if the format has none. */
+  /**
+   * Maps one of our weights to its state-dict entry, or `null` if the format
+   * has none (which makes loading and saving fail, naming the weight).
+   *
+   * @param weight - Layer, weight name and shape of one of the model's weights.
+   * @param model - The whole model, for conventions that depend on its structure (VGG's layer indices).
+   * @returns The state-dict key and layout, or `null`.
+   * @throws Whatever the implementation throws; the built-in formats never do.
+   */
   map(weight: OurWeight, model: LayersModel): TorchWeight | null;
-  /** State-dict keys that carry nothing to load (e.g. BN's `num_batches_tracked`). */
+  /**
+   * State-dict keys that carry nothing to load (e.g. BN's `num_batches_tracked`):
+   * not reported as unexpected.
+   *
+   * @defaultValue `undefined`: every key must belong to a weight
+   */
   ignore?: RegExp;
 }
 
@@ -122,6 +151,19 @@ function listProblems(title: string, problems: string[]): string {
  *
  * All-or-nothing: missing keys, unexpected keys, wrong shapes and unsupported
  * dtypes are all collected and thrown as one error before any weight changes.
+ *
+ * @param model - The model whose weights are overwritten.
+ * @param tensors - The state dict, e.g. `readSafetensors(bytes).tensors`.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @throws Error listing every problem (up to 25, then a count): a weight
+ *   without a counterpart in the format, a missing or unexpected key, a wrong
+ *   shape, or a non-floating-point dtype. Nothing is loaded then.
+ *
+ * @example
+ * ```ts
+ * import { TORCHVISION_RESNET } from '@convnets/resnet';
+ * importStateDict(model, readSafetensors(bytes).tensors, TORCHVISION_RESNET);
+ * ```
  */
 export function importStateDict(
   model: LayersModel,
@@ -180,7 +222,21 @@ export function importStateDict(
   for (const p of pending) p.write();
 }
 
-/** Our weights as a PyTorch state dict in `format`'s names and layouts, ready for {@link writeSafetensors}. */
+/**
+ * Our weights as a PyTorch state dict in `format`'s names and layouts, ready
+ * for {@link writeSafetensors}. Reads every weight from the backend (synchronously).
+ *
+ * @param model - The model to export.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @returns State-dict key → `{ shape, data }` in PyTorch's layout, in the model's weight order.
+ * @throws Error listing every weight that has no counterpart in the format.
+ *
+ * @example
+ * ```ts
+ * import { TORCHVISION_RESNET } from '@convnets/resnet';
+ * const bytes = writeSafetensors(exportStateDict(model, TORCHVISION_RESNET));
+ * ```
+ */
 export function exportStateDict(
   model: LayersModel,
   format: StateDictFormat,
@@ -207,18 +263,36 @@ export function exportStateDict(
   return out;
 }
 
-/** Where weights come from: a `.safetensors` path (Node only), or its bytes. */
+/** Where weights come from: a `.safetensors` file path (Node only), or the file's bytes. */
 export type WeightSource = string | Uint8Array | ArrayBuffer;
 
 /** Options of {@link loadSafetensorsWeights}. */
 export interface LoadSafetensorsOptions {
-  /** Largest accepted file, in bytes. Default 4 GiB. */
+  /**
+   * Largest accepted file, in bytes; a path's size is checked before it is read.
+   *
+   * @defaultValue `4 * 1024 ** 3` (4 GiB)
+   */
   maxFileBytes?: number;
 }
 
 /**
  * Reads a safetensors file or buffer and imports it into `model` with
  * {@link importStateDict}. A path's size is checked before it is read.
+ *
+ * @param model - The model whose weights are overwritten.
+ * @param source - A file path (Node only), a `Uint8Array` or an `ArrayBuffer`.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @param opts - File size limit; see {@link LoadSafetensorsOptions}.
+ * @throws Error for a source of another type, a file larger than
+ *   `maxFileBytes`, a file that cannot be read, invalid safetensors data (see
+ *   {@link readSafetensors}) or a state dict that does not fit (see
+ *   {@link importStateDict}). Nothing is loaded then.
+ *
+ * @example
+ * ```ts
+ * await loadSafetensorsWeights(model, 'weights.safetensors', myFormat, { maxFileBytes: 2 ** 30 });
+ * ```
  */
 export async function loadSafetensorsWeights(
   model: LayersModel,
@@ -250,7 +324,19 @@ export async function loadSafetensorsWeights(
 /**
  * Exports `model` in `format` and serialises it to safetensors bytes; writes
  * them to `path` too when one is given (Node only), atomically (temporary
- * file, then rename).
+ * file, then rename). The header's metadata is `{ format: 'pt', producer: 'convnets' }`.
+ *
+ * @param model - The model to save.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @returns The file's bytes.
+ * @throws Error when a weight has no counterpart in the format (see
+ *   {@link exportStateDict}), or when the file cannot be written.
+ *
+ * @example
+ * ```ts
+ * const bytes = await saveSafetensorsWeights(model, myFormat, 'weights.safetensors');
+ * ```
  */
 export async function saveSafetensorsWeights(
   model: LayersModel,
@@ -272,13 +358,26 @@ export async function saveSafetensorsWeights(
 
 /** Options of the model packages' `loadWeights`. */
 export interface LoadTorchWeightsOptions extends LoadSafetensorsOptions {
-  /** Naming convention of the file. Only `'torchvision'` (which timm's ResNets share) for now. */
+  /** Naming convention of the file; required. Only `'torchvision'` (which timm's ResNets share) for now. */
   from: 'torchvision';
 }
 
 /**
  * What the model packages' `loadWeights` does: checks `opts.from`, then
  * {@link loadSafetensorsWeights} with that family's `format`.
+ *
+ * @param model - The model whose weights are overwritten.
+ * @param source - A file path (Node only), a `Uint8Array` or an `ArrayBuffer`.
+ * @param format - The family's convention, e.g. `TORCHVISION_RESNET`.
+ * @param opts - `from: 'torchvision'` and an optional `maxFileBytes`.
+ * @throws Error when `opts.from` is not `'torchvision'`, or for any reason
+ *   {@link loadSafetensorsWeights} gives. Nothing is loaded then.
+ *
+ * @example
+ * ```ts
+ * import { TORCHVISION_VGG } from '@convnets/vgg';
+ * await loadTorchWeights(model, 'vgg16.safetensors', TORCHVISION_VGG, { from: 'torchvision' });
+ * ```
  */
 export async function loadTorchWeights(
   model: LayersModel,
