@@ -1,15 +1,39 @@
-// `npm run bench`: images/s of the ResNet paper training transform (random
-// shorter side in [256, 480], random 224×224 crop, flip, PCA lighting, mean
-// subtraction) producing [32, 224, 224, 3] float32 batches from the real
-// ImageNet photos in ../shared/data/imagenet-sample, on 1 and on 2 cores;
-// then torchvision's equivalent (PIL + DataLoader with as many workers as
-// cores) in the same run when Debian's python3-torch/python3-torchvision are
-// installed, and the ratio. Also the resident memory over 10,000 images.
+// `npm run bench`: how fast the loader turns real ImageNet photos into
+// [32, 224, 224, 3] float32 batches with the ResNet paper's training
+// transform (random shorter side S ∈ [256, 480], random 224×224 crop, flip,
+// PCA lighting, mean subtraction), and where its CPU time goes.
 //
-// Options: --images N (per measurement, default 2000), --memory-images N
-// (default 10000), --photos DIR.
+// 1. Throughput on 1 and on 2 cores (pinned with taskset): our loader; a
+//    minimal sharp-only loop on the same photos (the same geometry, sharp's
+//    defaults, raw bytes out, nothing else: the floor for "sharp decodes it");
+//    and torchvision's equivalent (PIL + DataLoader with as many workers as
+//    cores) when Debian's python3-torch/python3-torchvision are installed.
+//    Images/s of wall time and images per CPU-second (all threads and worker
+//    processes), which other load on the machine disturbs less.
+// 2. CPU milliseconds per image, stage by stage, on one core, one image at a
+//    time (each call's CPU time, the least of a few repetitions, averaged over
+//    the photos and a few random plans).
+// 3. The comparison with what a ResNet-50 training step consumes on
+//    @convnets/backend-native (measured with that package's own bench child,
+//    batch 8, one warm-up step and one timed step on all cores), or a figure
+//    given with --resnet50-images-per-second.
+// 4. Resident memory over 10,000 decoded images.
+//
+// Options: --images N (per throughput run, default 2000), --memory-images N
+// (default 10000, 0 to skip), --photos DIR, --stage-plans N (random plans per
+// photo in the stage table, default 3; 0 to skip), --skip-torch,
+// --resnet50-images-per-second X (or CONVNETS_RESNET50_IMG_S=X: use this
+// figure instead of measuring), --skip-resnet50. A measurement child alone:
+// --worker loader|sharp --in-flight N --count N [--apply-icc] (the loader with
+// ICC profiles colour-managed, sharp's default, to compare with ours).
+//
+// Decodes run on libuv's thread pool, so each measurement is a child process
+// started with UV_THREADPOOL_SIZE = in-flight images = 2 × cores + 2, and with
+// sharp.concurrency(1): one libvips thread per image, the images in flight
+// giving the parallelism.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,12 +43,14 @@ const option = (name, fallback) => {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : fallback;
 };
+const flag = (name) => args.includes(`--${name}`);
 const photosDir = option(
   'photos',
   fileURLToPath(new URL('../../../../shared/data/imagenet-sample', import.meta.url)),
 );
 const images = Number(option('images', 2000));
 const memoryImages = Number(option('memory-images', 10000));
+const stagePlans = Number(option('stage-plans', 3));
 const batchSize = 32;
 
 function photoList() {
@@ -37,14 +63,18 @@ function photoList() {
     .map((f) => join(photosDir, f));
 }
 
-async function worker(inFlight, count) {
+const cpuMs = (usage) => (usage.user + usage.system) / 1000;
+
+// ---------------------------------------------------------------- children
+
+/** Our loader: ResNet paper train transform → float32 batches. */
+async function loaderWorker(inFlight, count) {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   const sharp = (await import('sharp')).default;
   const { createLoader, resnetPaperTrain } = await import('../dist/index.js');
   tf.env().set('PROD', true);
   await tf.setBackend('cpu');
-  // Many images in flight, one libvips thread each: less locking than several threads per image.
   sharp.concurrency(1);
   const photos = photoList();
   const dataset = {
@@ -63,6 +93,8 @@ async function worker(inFlight, count) {
     seed: 1,
     concurrency: inFlight,
     prefetch: 2,
+    // --apply-icc (worker runs only): colour-manage embedded ICC profiles, as sharp does by default.
+    decode: { applyIccProfile: flag('apply-icc') },
   });
   let seen = 0;
   let started = 0;
@@ -77,21 +109,187 @@ async function worker(inFlight, count) {
     rssMax = Math.max(rssMax, process.memoryUsage().rss);
   }
   const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuStart);
-  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-  console.log(
-    JSON.stringify({
-      imagesPerSecond: timedImages / seconds,
-      imagesPerCpuSecond: seen / cpuSeconds,
-      seen,
-      skipped: loader.stats.skipped.length,
-      rssStartMB: rssStart / 2 ** 20,
-      rssMaxMB: rssMax / 2 ** 20,
-      rssEndMB: process.memoryUsage().rss / 2 ** 20,
-      leakedTensors: tf.memory().numTensors - tensorsBefore,
+  const cpu = cpuMs(process.cpuUsage(cpuStart));
+  return {
+    imagesPerSecond: timedImages / seconds,
+    imagesPerCpuSecond: (1000 * seen) / cpu,
+    cpuMsPerImage: cpu / seen,
+    seen,
+    skipped: loader.stats.skipped.length,
+    rssStartMB: rssStart / 2 ** 20,
+    rssMaxMB: rssMax / 2 ** 20,
+    rssEndMB: process.memoryUsage().rss / 2 ** 20,
+    leakedTensors: tf.memory().numTensors - tensorsBefore,
+  };
+}
+
+/**
+ * The minimal sharp-only loop: read, sharp's metadata() for the size, one
+ * pipeline resize (bilinear) → flop → extract → raw bytes, with sharp's
+ * defaults otherwise (which colour-manage embedded ICC profiles). The same
+ * random geometry as the loader (our transform's plan, a few µs of JS); no
+ * float conversion, no batches.
+ */
+async function sharpWorker(inFlight, count) {
+  const sharp = (await import('sharp')).default;
+  const { resnetPaperTrain, Random } = await import('../dist/index.js');
+  sharp.concurrency(1);
+  const photos = photoList();
+  const transform = resnetPaperTrain();
+  const cpuStart = process.cpuUsage();
+  let next = 0;
+  let done = 0;
+  let started = 0;
+  const one = async (i) => {
+    const buffer = await readFile(photos[i % photos.length]);
+    const { width, height } = await sharp(buffer).metadata();
+    const g = transform.plan(width, height, new Random(1, 0, i)).views[0];
+    let image = sharp(buffer).resize(g.resize.width, g.resize.height, {
+      fit: 'fill',
+      kernel: 'linear',
+    });
+    const c = g.postCrop;
+    if (g.flip) image = image.flop();
+    await image
+      .extract(g.flip ? { ...c, left: g.resize.width - c.left - c.width } : c)
+      .raw()
+      .toBuffer();
+    if (++done === batchSize) started = performance.now();
+  };
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (next < count) await one(next++);
     }),
   );
+  const cpu = cpuMs(process.cpuUsage(cpuStart));
+  return {
+    imagesPerSecond: (count - batchSize) / ((performance.now() - started) / 1000),
+    imagesPerCpuSecond: (1000 * count) / cpu,
+    cpuMsPerImage: cpu / count,
+  };
 }
+
+/** CPU ms per image, stage by stage, one image at a time. */
+async function stagesWorker(plans) {
+  const tf = await import('@tensorflow/tfjs-core');
+  await import('@tensorflow/tfjs-backend-cpu');
+  const sharp = (await import('sharp')).default;
+  const { resnetPaperTrain, Random, transformImage, IMAGENET_MEAN_255 } =
+    await import('../dist/index.js');
+  tf.env().set('PROD', true);
+  await tf.setBackend('cpu');
+  sharp.concurrency(1);
+  const photos = photoList();
+  const buffers = await Promise.all(photos.map((p) => readFile(p)));
+  const headers = await Promise.all(buffers.map((b) => sharp(b).metadata()));
+  const transform = resnetPaperTrain();
+  const items = [];
+  for (let p = 0; p < photos.length; p++) {
+    for (let s = 0; s < plans; s++) {
+      const seed = 1000 * s + p;
+      const g = transform.plan(headers[p].width, headers[p].height, new Random(seed)).views[0];
+      items.push({ p, seed, g, icc: Boolean(headers[p].icc) });
+    }
+  }
+  const pipeline = ({ p, g }, { kernel = 'linear', ignoreIcc = true } = {}) => {
+    let image = sharp(buffers[p], { ignoreIcc }).resize(g.resize.width, g.resize.height, {
+      fit: 'fill',
+      kernel,
+    });
+    const c = g.postCrop;
+    if (g.flip) image = image.flop();
+    return image
+      .extract(g.flip ? { ...c, left: g.resize.width - c.left - c.width } : c)
+      .raw()
+      .toBuffer();
+  };
+  const viewSize = 224 * 224 * 3;
+  const pixels = new Uint8Array(viewSize).map((_, i) => (i * 37) & 255);
+  const out = new Float32Array(viewSize);
+  const [m0, m1, m2] = IMAGENET_MEAN_255;
+  const decodeAll = ({ p }) => sharp(buffers[p], { ignoreIcc: true }).raw().toBuffer();
+  const decodeAllIcc = ({ p }) => sharp(buffers[p]).raw().toBuffer();
+  const stages = [
+    ['read the file (fs.readFile)', ({ p }) => readFile(photos[p])],
+    [
+      'header: sharp metadata() (now only for non-JPEG input)',
+      ({ p }) => sharp(buffers[p]).metadata(),
+    ],
+    ['decode the whole image → raw RGB, ICC profile ignored', decodeAll],
+    ["  same, ICC profile applied (sharp's default)", decodeAllIcc],
+    [
+      'one pipeline: decode + resize (bilinear) + crop + flip → raw, ICC ignored',
+      (item) => pipeline(item),
+    ],
+    ['  same, lanczos3 (sharp default kernel)', (item) => pipeline(item, { kernel: 'lanczos3' })],
+    ['  same, bicubic', (item) => pipeline(item, { kernel: 'cubic' })],
+    [
+      "  same, ICC applied (sharp's default): the plain-sharp pipeline",
+      (item) => pipeline(item, { ignoreIcc: false }),
+    ],
+    [
+      'ours: transformImage(buffer, resnetPaperTrain()): header, plan, pipeline, floats',
+      ({ p, seed }) => transformImage(buffers[p], transform, { seed }),
+    ],
+    [
+      'float conversion + lighting + mean subtraction (typed arrays)',
+      () => {
+        for (let i = 0; i < viewSize; i += 3) {
+          out[i] = pixels[i] - m0;
+          out[i + 1] = pixels[i + 1] - m1;
+          out[i + 2] = pixels[i + 2] - m2;
+        }
+      },
+    ],
+  ];
+  // Interleaved (every stage on an item, then the next item), repeated, and
+  // the least CPU time of the repetitions kept: load from other processes
+  // shifts all stages alike instead of whichever ran during a busy spell.
+  const reps = 3;
+  const best = stages.map(() => new Float64Array(items.length).fill(Infinity));
+  for (let r = -1; r < reps; r++) {
+    for (let k = 0; k < items.length; k++) {
+      for (let s = 0; s < stages.length; s++) {
+        const c0 = process.cpuUsage();
+        await stages[s][1](items[k]);
+        const ms = cpuMs(process.cpuUsage(c0));
+        if (r >= 0) best[s][k] = Math.min(best[s][k], ms);
+      }
+    }
+  }
+  const mean = (values, keep = () => true) => {
+    let total = 0;
+    let n = 0;
+    values.forEach((v, k) => {
+      if (keep(items[k])) {
+        total += v;
+        n++;
+      }
+    });
+    return total / n;
+  };
+  const rows = stages.map(([name], s) => [name, mean(best[s])]);
+  // Batching allocates 19 MB per batch, and the garbage collection it causes
+  // lands on whatever runs next: measure it on its own, 20 batches in a row.
+  const c0 = process.cpuUsage();
+  for (let b = 0; b < 20; b++) {
+    const x = tf.tensor4d(new Float32Array(batchSize * viewSize), [batchSize, 224, 224, 3]);
+    x.dispose();
+  }
+  rows.push([
+    'batching: a Float32Array + tf.tensor4d per batch of 32, GC included (÷ 32)',
+    cpuMs(process.cpuUsage(c0)) / (20 * batchSize),
+  ]);
+  const withIcc = (item) => item.icc;
+  const iccPhotos = photos.filter((_, p) => headers[p].icc).length;
+  rows.splice(4, 0, [
+    `  ICC conversion alone, per photo with a profile (${iccPhotos} of ${photos.length})`,
+    mean(best[3], withIcc) - mean(best[2], withIcc),
+  ]);
+  return { rows, photos: photos.length, plans };
+}
+
+// ------------------------------------------------------------------ parent
 
 function hasTaskset() {
   return spawnSync('taskset', ['--version']).status === 0;
@@ -99,9 +297,10 @@ function hasTaskset() {
 
 function pinned(cores, command, commandArgs, env = {}) {
   const cpuList = Array.from({ length: cores }, (_, i) => i).join(',');
-  const [file, argv] = hasTaskset()
-    ? ['taskset', ['-c', cpuList, command, ...commandArgs]]
-    : [command, commandArgs];
+  const [file, argv] =
+    cores && hasTaskset()
+      ? ['taskset', ['-c', cpuList, command, ...commandArgs]]
+      : [command, commandArgs];
   const out = execFileSync(file, argv, {
     encoding: 'utf8',
     env: { ...process.env, ...env },
@@ -111,22 +310,22 @@ function pinned(cores, command, commandArgs, env = {}) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-function runOurs(cores, count) {
-  const script = fileURLToPath(import.meta.url);
+function runChild(cores, mode, count, inFlight = 2 * cores + 2) {
   return pinned(
     cores,
     process.execPath,
     [
-      script,
+      fileURLToPath(import.meta.url),
       '--worker',
+      mode,
       '--in-flight',
-      String(2 * cores + 2),
+      String(inFlight),
       '--count',
       String(count),
       '--photos',
       photosDir,
     ],
-    { UV_THREADPOOL_SIZE: String(2 * cores + 2) },
+    { UV_THREADPOOL_SIZE: String(inFlight) },
   );
 }
 
@@ -178,10 +377,11 @@ for x, y in loader:
     seen += x.shape[0]
 del loader
 cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
-print(json.dumps({"imagesPerSecond": timed / (time.perf_counter() - start), "imagesPerCpuSecond": seen / cpu, "seen": seen}))
+print(json.dumps({"imagesPerSecond": timed / (time.perf_counter() - start), "imagesPerCpuSecond": seen / cpu, "cpuMsPerImage": 1000 * cpu / seen, "seen": seen}))
 `;
 
 function torchAvailable() {
+  if (flag('skip-torch')) return '--skip-torch';
   if (!existsSync(PYTHON)) return `${PYTHON} not found`;
   const probe = spawnSync(PYTHON, ['-c', 'import torch, torchvision, PIL'], { encoding: 'utf8' });
   return probe.status === 0 ? null : 'python3-torch / python3-torchvision not installed';
@@ -192,6 +392,54 @@ function runTorch(cores, count) {
   const script = join(dir, 'bench_torchvision.py');
   writeFileSync(script, TORCH_SCRIPT);
   return pinned(cores, PYTHON, [script, JSON.stringify(photoList()), String(count), String(cores)]);
+}
+
+/**
+ * Images/s of a ResNet-50 training step (batch 8, 224², momentum SGD) on
+ * @convnets/backend-native, measured by that package's own bench child on all
+ * cores, or the figure given with --resnet50-images-per-second.
+ */
+function resnet50Rate() {
+  const given = option('resnet50-images-per-second', process.env.CONVNETS_RESNET50_IMG_S);
+  if (given !== undefined) {
+    const rate = Number(given);
+    if (!(rate > 0))
+      throw new Error(`bench: --resnet50-images-per-second must be > 0, got ${given}`);
+    return { rate, how: 'given with --resnet50-images-per-second' };
+  }
+  if (flag('skip-resnet50')) return { skipped: '--skip-resnet50' };
+  const child = fileURLToPath(
+    new URL('../../backend-native/scripts/bench-child.mjs', import.meta.url),
+  );
+  if (!existsSync(child)) return { skipped: `${child} not found` };
+  const run = spawnSync(process.execPath, [child, 'resnet50-train', 'native', '8', '1', '1'], {
+    encoding: 'utf8',
+    cwd: fileURLToPath(new URL('../../backend-native/', import.meta.url)),
+  });
+  if (run.status !== 0) {
+    const why = (run.stderr || run.stdout).trim().split('\n').slice(-3).join(' ');
+    return {
+      skipped: `@convnets/backend-native's bench child failed (build backend-native, resnet and vgg first): ${why}`,
+    };
+  }
+  const { imagesPerSec, stepMs } = JSON.parse(run.stdout.trim().split('\n').pop());
+  return {
+    rate: imagesPerSec,
+    how: `measured: @convnets/backend-native, batch 8, one ${(stepMs / 1000).toFixed(1)} s step after one warm-up, ${availableParallelism()} cores`,
+  };
+}
+
+const pad = (s, n) => String(s).padStart(n);
+const fixed = (x, digits = 1) => (x === undefined || x === null ? 'skipped' : x.toFixed(digits));
+
+/** Prints a table: the first column left-aligned, the others right-aligned. */
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : pad(c, widths[i]))).join(' | ');
+  console.log(line(headers));
+  console.log(widths.map((w) => '-'.repeat(w)).join('-+-'));
+  for (const r of rows) console.log(line(r));
 }
 
 async function main() {
@@ -206,42 +454,106 @@ async function main() {
   const missingTorch = torchAvailable();
   const rows = [];
   for (const cores of coreCounts) {
-    const ours = runOurs(cores, images);
+    const ours = runChild(cores, 'loader', images);
+    const plain = runChild(cores, 'sharp', images);
     const torch = missingTorch ? null : runTorch(cores, images);
-    rows.push({ cores, ours, torch });
+    rows.push({ cores, ours, plain, torch });
   }
-  const pad = (s, n) => String(s).padStart(n);
-  const cell = (r, key) => (r ? `${r[key].toFixed(1)}` : 'skipped');
-  const ratio = (row, key) => (row.torch ? `${(row.ours[key] / row.torch[key]).toFixed(2)}×` : '-');
-  console.log(
-    `\n${pad('cores', 5)} | ${pad('ours img/s', 10)} | ${pad('torchvision img/s', 17)} | ${pad('ratio', 6)} | ${pad('ours img/CPU-s', 14)} | ${pad('torchvision img/CPU-s', 21)} | ${pad('ratio', 6)}`,
+  const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : '-');
+  console.log('\nThroughput (images/s of wall time after the first batch; images per CPU-second):');
+  table(
+    [
+      'cores',
+      'ours img/s',
+      'plain sharp img/s',
+      'torchvision img/s',
+      'ours/torchvision',
+      'ours img/CPU-s',
+      'plain sharp img/CPU-s',
+      'torchvision img/CPU-s',
+      'ours/torchvision',
+    ],
+    rows.map((r) => [
+      r.cores,
+      fixed(r.ours.imagesPerSecond),
+      fixed(r.plain.imagesPerSecond),
+      fixed(r.torch?.imagesPerSecond),
+      ratio(r.ours.imagesPerSecond, r.torch?.imagesPerSecond),
+      fixed(r.ours.imagesPerCpuSecond),
+      fixed(r.plain.imagesPerCpuSecond),
+      fixed(r.torch?.imagesPerCpuSecond),
+      ratio(r.ours.imagesPerCpuSecond, r.torch?.imagesPerCpuSecond),
+    ]),
   );
-  console.log([5, 10, 17, 6, 14, 21, 6].map((n) => '-'.repeat(n)).join('-+-'));
-  for (const r of rows) {
+  console.log(
+    `\nplain sharp: read + metadata() + one sharp pipeline (bilinear resize, flop, extract) → raw bytes with sharp's defaults, the same geometry, ${2 * coreCounts.at(-1) + 2} in flight on ${coreCounts.at(-1)} cores; no floats, no batches. ` +
+      `img/CPU-s counts all threads and worker processes over the whole run. System load average at the end: ${loadavg()
+        .map((l) => l.toFixed(2))
+        .join(', ')}.`,
+  );
+  if (missingTorch) console.log(`torchvision comparison skipped: ${missingTorch}.`);
+
+  if (stagePlans > 0) {
+    const stages = pinned(1, process.execPath, [
+      fileURLToPath(import.meta.url),
+      '--worker',
+      'stages',
+      '--count',
+      String(stagePlans),
+      '--photos',
+      photosDir,
+    ]);
     console.log(
-      `${pad(r.cores, 5)} | ${pad(cell(r.ours, 'imagesPerSecond'), 10)} | ${pad(cell(r.torch, 'imagesPerSecond'), 17)} | ${pad(ratio(r, 'imagesPerSecond'), 6)} | ${pad(cell(r.ours, 'imagesPerCpuSecond'), 14)} | ${pad(cell(r.torch, 'imagesPerCpuSecond'), 21)} | ${pad(ratio(r, 'imagesPerCpuSecond'), 6)}`,
+      `\nCPU ms per image by stage (one core, one image at a time, least of 3 calls, mean over ${stages.photos} photos × ${stages.plans} random plans):`,
+    );
+    table(
+      ['stage', 'CPU ms'],
+      stages.rows.map(([name, ms]) => [name, ms.toFixed(2)]),
+    );
+    const loaderRow = rows[0];
+    console.log(
+      `loader on 1 core, everything included: ${loaderRow.ours.cpuMsPerImage.toFixed(2)} CPU ms/image; plain sharp loop: ${loaderRow.plain.cpuMsPerImage.toFixed(2)}` +
+        (loaderRow.torch ? `; torchvision: ${loaderRow.torch.cpuMsPerImage.toFixed(2)}` : '') +
+        '.',
     );
   }
-  console.log(
-    `\nimg/s: wall-clock throughput after the first batch. img/CPU-s: images per second of CPU time of all threads and worker processes over the whole run, which other load on the machine disturbs less. System load average at the end: ${loadavg()
-      .map((l) => l.toFixed(2))
-      .join(', ')}.`,
-  );
-  if (missingTorch) console.log(`\ntorchvision comparison skipped: ${missingTorch}.`);
 
-  const cores = coreCounts[coreCounts.length - 1];
-  const memory = runOurs(cores, memoryImages);
-  const growth = memory.rssMaxMB - memory.rssStartMB;
-  console.log(
-    `\nMemory over ${memory.seen} decoded images on ${cores} cores: resident ${memory.rssStartMB.toFixed(0)} MB at start, ` +
-      `${memory.rssMaxMB.toFixed(0)} MB at most, ${memory.rssEndMB.toFixed(0)} MB at the end ` +
-      `(growth ${growth.toFixed(0)} MB, budget 200 MB: ${growth <= 200 ? 'ok' : 'EXCEEDED'}); ` +
-      `${memory.leakedTensors} tensors leaked; ${memory.imagesPerSecond.toFixed(1)} img/s.`,
-  );
+  const resnet = resnet50Rate();
+  const best = rows.at(-1);
+  if (resnet.rate) {
+    console.log(
+      `\nResNet-50 training step on the fastest backend we have: ${resnet.rate.toFixed(2)} img/s (${resnet.how}).` +
+        `\nThe loader on ${best.cores} core${best.cores > 1 ? 's' : ''} delivers ${best.ours.imagesPerSecond.toFixed(1)} img/s = ${(best.ours.imagesPerSecond / resnet.rate).toFixed(0)}× that; ` +
+        `feeding such a step costs ${((100 * resnet.rate * rows[0].ours.cpuMsPerImage) / 1000).toFixed(1)}% of one core.`,
+    );
+  } else {
+    console.log(`\nResNet-50 training step comparison skipped: ${resnet.skipped}.`);
+  }
+
+  if (memoryImages > 0) {
+    const cores = coreCounts.at(-1);
+    const memory = runChild(cores, 'loader', memoryImages);
+    const growth = memory.rssMaxMB - memory.rssStartMB;
+    console.log(
+      `\nMemory over ${memory.seen} decoded images on ${cores} cores: resident ${memory.rssStartMB.toFixed(0)} MB at start, ` +
+        `${memory.rssMaxMB.toFixed(0)} MB at most, ${memory.rssEndMB.toFixed(0)} MB at the end ` +
+        `(growth ${growth.toFixed(0)} MB, budget 200 MB: ${growth <= 200 ? 'ok' : 'EXCEEDED'}); ` +
+        `${memory.leakedTensors} tensors leaked; ${memory.imagesPerSecond.toFixed(1)} img/s.`,
+    );
+  }
 }
 
-if (args.includes('--worker')) {
-  await worker(Number(option('in-flight', 4)), Number(option('count', images)));
+if (flag('worker')) {
+  const mode = option('worker');
+  const count = Number(option('count', images));
+  const inFlight = Number(option('in-flight', 4));
+  const result =
+    mode === 'loader'
+      ? await loaderWorker(inFlight, count)
+      : mode === 'sharp'
+        ? await sharpWorker(inFlight, count)
+        : await stagesWorker(count);
+  console.log(JSON.stringify(result));
 } else {
   await main();
 }

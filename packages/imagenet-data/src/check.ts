@@ -98,7 +98,7 @@ export async function checkImageFolder(
       try {
         const buffer = await readImageFile(path, decode.maxFileBytes);
         const header = await readHeader(buffer, path, decode);
-        if (fullDecode) await toRgb(openImage(buffer, decode), path, decode);
+        if (fullDecode) await toRgb(openImage(buffer, decode, header), path, decode);
         results[i] = { path, format: header.format, space: header.space };
       } catch (error) {
         results[i] = {

@@ -1,5 +1,11 @@
 import sharp, { type Sharp } from 'sharp';
-import { openImage, toRgb, type DecodedImage, type ResolvedDecodeOptions } from './decode';
+import {
+  openImage,
+  toRgb,
+  type DecodedImage,
+  type ImageHeader,
+  type ResolvedDecodeOptions,
+} from './decode';
 
 /** A rectangle in pixels. */
 export interface Rect {
@@ -161,21 +167,29 @@ export function cropGeometry(g: ViewGeometry, rect: Rect): void {
 /** Resampling kernel for resizes (sharp's names). */
 export type ResizeKernel = 'nearest' | 'linear' | 'cubic' | 'mitchell' | 'lanczos2' | 'lanczos3';
 
+/** An encoded image file and its header (from `readHeader`). */
+export interface EncodedImage {
+  /** The file's bytes. */
+  readonly buffer: Buffer;
+  /** Its header. */
+  readonly header: ImageHeader;
+}
+
 /**
  * Runs one view's geometry as a single sharp pipeline and returns its RGB
  * bytes. `source` is an encoded file, or an already decoded image when
  * several views share one decode.
  */
 export async function renderView(
-  source: Buffer | DecodedImage,
+  source: EncodedImage | DecodedImage,
   g: ViewGeometry,
   path: string,
   options: ResolvedDecodeOptions,
   kernel: ResizeKernel,
 ): Promise<DecodedImage> {
   let image: Sharp;
-  if (Buffer.isBuffer(source)) {
-    image = openImage(source, options);
+  if ('buffer' in source) {
+    image = openImage(source.buffer, options, source.header);
   } else {
     image = sharp(source.data, {
       raw: { width: source.width, height: source.height, channels: 3 },

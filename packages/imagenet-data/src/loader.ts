@@ -87,7 +87,19 @@ export interface LoaderOptions {
   worldSize?: number;
   /** Completed batches held ready ahead of the consumer (default 2). Bounds memory. */
   prefetch?: number;
-  /** Images decoded at once (default: twice the number of cores). */
+  /**
+   * Images in flight (read, decoded and transformed at once). Decodes run
+   * on libuv's thread pool, one image per pool thread (plus the libvips
+   * threads of `sharp.concurrency()` within it), so at most
+   * `UV_THREADPOOL_SIZE` images (libuv's default: 4) decode at the same time:
+   * on a machine with more cores, start Node with `UV_THREADPOOL_SIZE` set
+   * to the number of cores (or more) to decode on all of them. The variable
+   * must be in the environment before the process first uses the pool, so a
+   * library cannot set it. Node's worker threads share the same pool and add
+   * no decode threads. `npm run bench` in this package shows the effect.
+   *
+   * @defaultValue twice the number of cores (at least 2)
+   */
   concurrency?: number;
   /** Labels as `'index'` (int32, default) or `'oneHot'` (float32). */
   labels?: 'index' | 'oneHot';
@@ -375,21 +387,40 @@ export class ImageLoader implements AsyncIterable<Batch> {
           state: this.stateAt(epoch, 0),
         });
         let batch = newBatch();
-        while (!stopped && (cursor < order.length || window.length > 0)) {
-          while (window.length < this.concurrency && cursor < order.length) {
-            window.push({
-              position: cursor,
-              index: order[cursor],
-              outcome: this.load(order[cursor], epoch),
-            });
+        // Keep `concurrency` decodes running whatever order they finish in:
+        // images are still taken in order, but a slow one at the head (a
+        // 20-megapixel photo) does not idle the other threads. Finished images
+        // wait in the window, which holds at most 2 × concurrency of them.
+        let running = 0;
+        let halted = false;
+        const startMore = () => {
+          while (
+            !stopped &&
+            !halted &&
+            running < this.concurrency &&
+            window.length < 2 * this.concurrency &&
+            cursor < order.length
+          ) {
+            running++;
+            const done = () => {
+              running--;
+              startMore();
+            };
+            const outcome = this.load(order[cursor], epoch);
+            outcome.then(done, done);
+            window.push({ position: cursor, index: order[cursor], outcome });
             cursor++;
           }
+        };
+        while (!stopped && (cursor < order.length || window.length > 0)) {
+          startMore();
           const head = window.shift()!;
           const outcome = await head.outcome;
           if (stopped) break;
           const sample = this.dataset.samples[head.index];
           if (!outcome.ok) {
             if (this.strict) {
+              halted = true;
               await Promise.all(window.map((w) => w.outcome));
               await push({ kind: 'error', error: outcome.error });
               return;

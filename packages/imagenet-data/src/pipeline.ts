@@ -9,7 +9,7 @@ import {
   type DecodedImage,
   type ResolvedDecodeOptions,
 } from './decode';
-import { renderView } from './geometry';
+import { renderView, type ViewGeometry } from './geometry';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
 import { checkKnownOptions, finiteNumber } from './validate';
@@ -22,10 +22,60 @@ export interface RenderedSample {
   readonly rgbOffset: readonly [number, number, number];
 }
 
+/** The part of a view's geometry that needs resampling: its source crop and resize. */
+function resampling(g: ViewGeometry): ViewGeometry {
+  const size = g.resize ?? g.preCrop ?? { width: g.sourceWidth, height: g.sourceHeight };
+  return {
+    sourceWidth: g.sourceWidth,
+    sourceHeight: g.sourceHeight,
+    preCrop: g.preCrop,
+    resize: g.resize,
+    flip: false,
+    width: size.width,
+    height: size.height,
+  };
+}
+
+/**
+ * The rest of a view, exactly, on bytes: the crop of the resampled image,
+ * the zero padding, then the mirror (which the geometry applies last).
+ */
+function cropPadFlip(base: DecodedImage, g: ViewGeometry): DecodedImage {
+  const c = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
+  const p = g.pad ?? { top: 0, bottom: 0, left: 0, right: 0 };
+  const { width, height } = g;
+  if (c.width + p.left + p.right !== width || c.height + p.top + p.bottom !== height) {
+    throw new Error(
+      `view geometry is inconsistent: a ${c.width}×${c.height} crop padded by ${JSON.stringify(p)} is not ${width}×${height}.`,
+    );
+  }
+  const out = new Uint8Array(width * height * 3);
+  const src = base.data;
+  for (let y = 0; y < c.height; y++) {
+    const from = ((c.top + y) * base.width + c.left) * 3;
+    const row = (p.top + y) * width;
+    if (!g.flip) {
+      out.set(src.subarray(from, from + c.width * 3), (row + p.left) * 3);
+      continue;
+    }
+    for (let x = 0; x < c.width; x++) {
+      const to = (row + width - 1 - (p.left + x)) * 3;
+      out[to] = src[from + 3 * x];
+      out[to + 1] = src[from + 3 * x + 1];
+      out[to + 2] = src[from + 3 * x + 2];
+    }
+  }
+  return { data: out, width, height, channels: 3 };
+}
+
 /**
  * Reads one image and renders its views: header first (pixel limit), then
- * the transform's plan, then sharp. A single view is decoded straight to its
- * output size (JPEG shrink-on-load); several views share one decode.
+ * the transform's plan, then sharp. A single view is one sharp pipeline from
+ * the encoded file (JPEG shrink-on-load, and decoding stops at the crop's
+ * last row). Several views are grouped by their resampling (source crop and
+ * resize): each group is resampled once by sharp — from the encoded file
+ * when there is one group (ten-crop), from one shared decode otherwise
+ * (multi-scale) — and its views' crops, padding and mirrors are byte copies.
  */
 export async function renderSample(
   input: string | Buffer,
@@ -44,15 +94,27 @@ export async function renderSample(
   } catch (error) {
     throw new ImageDecodeError(path, `${transform.name}: ${(error as Error).message}`);
   }
-  let views: DecodedImage[];
+  const encoded = { buffer, header };
   if (plan.views.length === 1) {
-    views = [await renderView(buffer, plan.views[0], path, decode, transform.kernel)];
-  } else {
-    const decoded = await toRgb(openImage(buffer, decode), path, decode);
-    views = await Promise.all(
-      plan.views.map((g) => renderView(decoded, g, path, decode, transform.kernel)),
-    );
+    const view = await renderView(encoded, plan.views[0], path, decode, transform.kernel);
+    return { views: [view], rgbOffset: plan.rgbOffset };
   }
+  const groups = new Map<string, ViewGeometry>();
+  const keys = plan.views.map((g) => {
+    const base = resampling(g);
+    const key = JSON.stringify([base.preCrop ?? null, base.resize ?? null]);
+    groups.set(key, base);
+    return key;
+  });
+  const source =
+    groups.size === 1 ? encoded : await toRgb(openImage(buffer, decode, header), path, decode);
+  const bases = new Map<string, DecodedImage>();
+  await Promise.all(
+    [...groups].map(async ([key, g]) =>
+      bases.set(key, await renderView(source, g, path, decode, transform.kernel)),
+    ),
+  );
+  const views = plan.views.map((g, i) => cropPadFlip(bases.get(keys[i])!, g));
   return { views, rgbOffset: plan.rgbOffset };
 }
 

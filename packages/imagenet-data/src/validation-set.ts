@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { access, readFile, readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { IMAGENET_WNIDS } from './classes';
 import {
@@ -9,10 +9,18 @@ import {
   type ImageFolderDataset,
   type Sample,
 } from './folder';
+import { readMatFile } from './matfile';
 import { checkKnownOptions, fail } from './validate';
 
-/** Options of {@link imagenetValidation}: which labels file comes with a flat folder. */
+/** Options of {@link imagenetValidation}: which labels come with a flat folder. */
 export interface ImageNetValidationOptions {
+  /**
+   * The ILSVRC-2012 devkit folder (`ILSVRC2012_devkit_t12`, extracted), as
+   * downloaded: its `data/ILSVRC2012_validation_ground_truth.txt` gives each
+   * image's ILSVRC2012_ID and its `data/meta.mat` maps those ids to wnids.
+   * Replaces `groundTruth` and `devkitClasses`.
+   */
+  devkit?: string;
   /**
    * Path of the devkit's `ILSVRC2012_validation_ground_truth.txt` (one
    * ILSVRC2012_ID, 1 … 1000, per line, for `ILSVRC2012_val_00000001` onwards).
@@ -20,9 +28,10 @@ export interface ImageNetValidationOptions {
    */
   groundTruth?: string;
   /**
-   * The devkit's class list that maps ILSVRC2012_IDs to wnids: a path to a
-   * file with lines `wnid id [name]` (the devkit's `map_clsloc.txt`), or the
-   * 1000 wnids in ILSVRC2012_ID order (id 1 first).
+   * What maps ILSVRC2012_IDs to wnids: a path to the devkit's `meta.mat`
+   * (its `synsets` struct array, fields `ILSVRC2012_ID` and `WNID`), a path
+   * to a text file with lines `wnid id [name]` (the later devkits'
+   * `map_clsloc.txt`), or the 1000 wnids in ILSVRC2012_ID order (id 1 first).
    */
   devkitClasses?: string | readonly string[];
   /** Path of Kaggle's `LOC_val_solution.csv` (`ImageId,PredictionString`; the first wnid is the label). */
@@ -45,21 +54,65 @@ async function flatImages(dir: string): Promise<{ byId: Map<string, string>; ign
   return { byId, ignored };
 }
 
+/** ILSVRC2012_ID → wnid from the devkit's `meta.mat` (ids above 1000 are the non-leaf synsets). */
+function metaMatWnids(path: string, bytes: Uint8Array): string[] {
+  let synsets;
+  try {
+    synsets = readMatFile(bytes).get('synsets');
+  } catch (error) {
+    throw new Error(`${WHERE}: cannot read ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (
+    synsets?.kind !== 'struct' ||
+    !synsets.fields.includes('ILSVRC2012_ID') ||
+    !synsets.fields.includes('WNID')
+  ) {
+    throw new Error(
+      `${WHERE}: ${path} has no "synsets" struct array with fields ILSVRC2012_ID and WNID; expected the ILSVRC-2012 devkit's data/meta.mat.`,
+    );
+  }
+  const wnids: string[] = new Array<string>(1000).fill('');
+  synsets.elements.forEach((synset, i) => {
+    const id = synset.ILSVRC2012_ID;
+    const wnid = synset.WNID;
+    if (
+      id?.kind !== 'numeric' ||
+      id.data.length !== 1 ||
+      wnid?.kind !== 'char' ||
+      wnid.rows.length !== 1
+    ) {
+      throw new Error(
+        `${WHERE}: ${path}: synsets(${i + 1}) does not have a numeric ILSVRC2012_ID and a one-line WNID.`,
+      );
+    }
+    const k = id.data[0];
+    if (Number.isInteger(k) && k >= 1 && k <= 1000) wnids[k - 1] = wnid.rows[0];
+  });
+  return wnids;
+}
+
 async function devkitWnids(classes: string | readonly string[]): Promise<readonly string[]> {
   let wnids: string[];
   if (typeof classes === 'string') {
-    const byId = new Map<number, string>();
-    const lines = (await readFile(classes, 'utf8')).split(/\r?\n/);
-    lines.forEach((line, i) => {
-      if (line.trim() === '') return;
-      const m = /^\s*(n\d{8})\s+(\d+)\b/.exec(line);
-      if (!m)
-        throw new Error(
-          `${WHERE}: ${classes} line ${i + 1} is not "wnid id [name]": ${JSON.stringify(line)}.`,
-        );
-      byId.set(Number(m[2]), m[1]);
-    });
-    wnids = Array.from({ length: byId.size }, (_, i) => byId.get(i + 1) ?? '');
+    const bytes = await readFile(classes);
+    if (bytes.subarray(0, 6).toString('latin1') === 'MATLAB') {
+      wnids = metaMatWnids(classes, bytes);
+    } else {
+      const byId = new Map<number, string>();
+      const lines = bytes.toString('utf8').split(/\r?\n/);
+      lines.forEach((line, i) => {
+        if (line.trim() === '') return;
+        const m = /^\s*(n\d{8})\s+(\d+)\b/.exec(line);
+        if (!m)
+          throw new Error(
+            `${WHERE}: ${classes} line ${i + 1} is not "wnid id [name]": ${JSON.stringify(line)}.`,
+          );
+        byId.set(Number(m[2]), m[1]);
+      });
+      wnids = Array.from({ length: byId.size }, (_, i) => byId.get(i + 1) ?? '');
+    }
   } else {
     wnids = [...classes];
   }
@@ -69,7 +122,7 @@ async function devkitWnids(classes: string | readonly string[]): Promise<readonl
       WHERE,
       'devkitClasses',
       classes,
-      'the 1000 ILSVRC-2012 wnids in ILSVRC2012_ID order (ids 1 … 1000, each once)',
+      'the 1000 ILSVRC-2012 wnids in ILSVRC2012_ID order (ids 1 … 1000, each once, each a known wnid)',
     );
   }
   return wnids;
@@ -95,18 +148,52 @@ function labelled(
   return samples;
 }
 
+/** The devkit's two files, in `devkit/data/` (as extracted) or in `devkit/` itself. */
+async function devkitFiles(devkit: string): Promise<{ groundTruth: string; meta: string }> {
+  const tried: string[] = [];
+  for (const folder of [join(devkit, 'data'), devkit]) {
+    const groundTruth = join(folder, 'ILSVRC2012_validation_ground_truth.txt');
+    const meta = join(folder, 'meta.mat');
+    tried.push(folder);
+    try {
+      await Promise.all([access(groundTruth), access(meta)]);
+      return { groundTruth, meta };
+    } catch {
+      // try the next folder
+    }
+  }
+  throw new Error(
+    `${WHERE}: option "devkit": found no ILSVRC2012_validation_ground_truth.txt and meta.mat in ${tried.join(' or ')}; expected the extracted ILSVRC2012_devkit_t12 folder.`,
+  );
+}
+
 /**
  * The ILSVRC-2012 validation set in whichever layout you have, labelled with
  * the standard class indices ({@link IMAGENET_WNIDS}):
  *
  * - (a) class sub-folders (`val/n01440764/ILSVRC2012_val_00000293.JPEG`): no option;
- * - (b) one flat folder + the devkit's `ILSVRC2012_validation_ground_truth.txt`
- *   (`groundTruth`) and its class list (`devkitClasses`);
+ * - (b) one flat folder + the ILSVRC-2012 devkit (`devkit`: its ground truth
+ *   and `meta.mat`), or the ground truth file (`groundTruth`) and a class list
+ *   (`devkitClasses`) given one by one;
  * - (c) one flat folder + Kaggle's `LOC_val_solution.csv` (`kaggleSolution`).
+ *
+ * @param dir - the validation images: class sub-folders, or one flat folder
+ *   of `ILSVRC2012_val_NNNNNNNN.JPEG` files.
+ * @param options - where the labels of a flat folder come from.
+ * @returns the samples (sorted by file name within the layout), their class
+ *   indices, and the non-image files that were left out.
+ * @throws Error naming the file or line at fault: an unreadable or malformed
+ *   labels file, a class list that is not the 1000 ILSVRC-2012 wnids, an image
+ *   without a label, or options that contradict each other.
  *
  * @example
  * ```ts
- * const val = await imagenetValidation('/data/ILSVRC/Data/CLS-LOC/val', {
+ * // Flat folder + the devkit, as downloaded from image-net.org:
+ * const val = await imagenetValidation('/data/ILSVRC2012_img_val', {
+ *   devkit: '/data/ILSVRC2012_devkit_t12',
+ * });
+ * // Flat folder + Kaggle's labels:
+ * const kaggle = await imagenetValidation('/data/ILSVRC/Data/CLS-LOC/val', {
  *   kaggleSolution: '/data/LOC_val_solution.csv',
  * });
  * ```
@@ -115,11 +202,21 @@ export async function imagenetValidation(
   dir: string,
   options: ImageNetValidationOptions = {},
 ): Promise<ImageFolderDataset> {
-  checkKnownOptions(WHERE, options, ['groundTruth', 'devkitClasses', 'kaggleSolution']);
-  const { groundTruth, devkitClasses, kaggleSolution } = options;
+  checkKnownOptions(WHERE, options, ['devkit', 'groundTruth', 'devkitClasses', 'kaggleSolution']);
+  const { devkit, kaggleSolution } = options;
+  let { groundTruth, devkitClasses } = options;
+  if (devkit !== undefined) {
+    if (groundTruth !== undefined || devkitClasses !== undefined) {
+      throw new Error(
+        `${WHERE}: give either "devkit" (the devkit folder) or "groundTruth" and "devkitClasses" (its files), not both.`,
+      );
+    }
+    if (typeof devkit !== 'string') fail(WHERE, 'devkit', devkit, 'the path of the devkit folder');
+    ({ groundTruth, meta: devkitClasses } = await devkitFiles(devkit));
+  }
   if (groundTruth !== undefined && kaggleSolution !== undefined) {
     throw new Error(
-      `${WHERE}: give either "groundTruth" (devkit) or "kaggleSolution" (Kaggle), not both.`,
+      `${WHERE}: give either "groundTruth"/"devkit" (devkit) or "kaggleSolution" (Kaggle), not both.`,
     );
   }
   if (groundTruth === undefined && kaggleSolution === undefined) {

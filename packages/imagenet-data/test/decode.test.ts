@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { decodeImage, ImageDecodeError } from '../src';
+import { jpegFrame } from '../src/decode';
 import { noisyJpeg, PHOTOS, solid, tempDir, writeFile } from './helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -111,6 +113,69 @@ describe('decodeImage: every format and colour space becomes [H, W, 3] uint8 RGB
       over(30, 0),
       over(40, 0),
     ]);
+  });
+
+  it('ignores embedded ICC profiles by default, as PIL does, and applies them on request', async () => {
+    // ILSVRC2012_test_00000002 carries an Adobe RGB (1998) profile. Golden
+    // values from PIL 9.4 (Debian python3-pil): Image.open(...).convert('RGB')
+    // summed per channel, and ImageCms.profileToProfile(image, embedded,
+    // sRGB) averaged per channel.
+    const sums = (img: { data: Uint8Array }) => {
+      const s = [0, 0, 0];
+      img.data.forEach((v, i) => (s[i % 3] += v));
+      return s;
+    };
+    const stored = await decodeImage(PHOTOS[1]);
+    expect([stored.width, stored.height]).toEqual([447, 500]);
+    expect(sums(stored)).toEqual([26837108, 27164942, 18430055]);
+    const managed = await decodeImage(PHOTOS[1], { applyIccProfile: true });
+    const n = managed.width * managed.height;
+    const means = sums(managed).map((v) => v / n);
+    [118.8367, 121.0969, 77.1993].forEach((m, c) =>
+      expect(Math.abs(means[c] - m)).toBeLessThan(0.05),
+    );
+    // A photo with an sRGB profile reads the same either way.
+    expect(sums(await decodeImage(PHOTOS[3], { applyIccProfile: true }))).toEqual(
+      sums(await decodeImage(PHOTOS[3])),
+    );
+    await expect(decodeImage(PHOTOS[1], { applyIccProfile: 'yes' as never })).rejects.toThrow(
+      /applyIccProfile/,
+    );
+  });
+
+  it('reads a JPEG size from its frame header, past large APP segments, and checks the pixel limit there', async () => {
+    const jpeg = await sharp({
+      create: { width: 40, height: 30, channels: 3, background: { r: 1, g: 2, b: 3 } },
+    })
+      .jpeg({ progressive: true })
+      .withMetadata({ orientation: 3 })
+      .withIccProfile('p3')
+      .toBuffer();
+    const img = await decodeImage(jpeg);
+    expect([img.width, img.height]).toEqual([40, 30]);
+    // The size comes from our own header walk, which agrees with libvips on the real photos.
+    expect(jpegFrame(jpeg)).toEqual({ width: 40, height: 30, components: 3 });
+    for (const path of PHOTOS) {
+      const meta = await sharp(path).metadata();
+      expect(jpegFrame(readFileSync(path))).toEqual({
+        width: meta.width,
+        height: meta.height,
+        components: meta.channels,
+      });
+    }
+    // Anything unusual is left to libvips (which then names the problem).
+    expect(jpegFrame(jpeg.subarray(0, 40))).toBeNull();
+    expect(jpegFrame(await solid(2, 2, [0, 0, 0]))).toBeNull();
+    // Rewrite the SOF2 frame header (FF C2, length, precision, height, width)
+    // to claim 60000 × 50000 pixels: refused from the header, not by decoding.
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc2]));
+    expect(sof).toBeGreaterThan(0);
+    const bomb = Buffer.from(jpeg);
+    bomb.writeUInt16BE(50_000, sof + 5);
+    bomb.writeUInt16BE(60_000, sof + 7);
+    await expect(decodeImage(bomb)).rejects.toThrow(
+      /60000×50000 = 3000000000 pixels exceeds limitInputPixels \(64000000\)/,
+    );
   });
 
   it('ignores EXIF orientation by default and applies it on request', async () => {

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { imageFolder, imagenetValidation, IMAGENET_WNIDS } from '../src';
-import { solid, tempDir, writeFile } from './helpers';
+import { FIXTURES, solid, tempDir, writeFile } from './helpers';
 
 let tmp: ReturnType<typeof tempDir>;
 let png: Buffer;
@@ -120,6 +120,53 @@ describe('imagenetValidation', () => {
         devkitClasses: devkit.slice(1),
       }),
     ).rejects.toThrow(/"devkitClasses" must be the 1000 ILSVRC-2012 wnids in ILSVRC2012_ID order/);
+  });
+
+  it('(b) reads a flat folder with the devkit folder as downloaded (ground truth + meta.mat)', async () => {
+    // test/fixtures/devkit-meta.mat is written by SciPy (scripts/make-mat-fixtures.py) in the
+    // devkit's layout: a compressed "synsets" struct array, ILSVRC2012_ID k ↦ the k-th wnid
+    // of the sorted list reversed for the 1000 leaves, plus non-leaf synsets with ids > 1000.
+    const root = join(tmp.dir, 'val-devkit');
+    for (const n of names) writeFile(join(root, 'images', n), png);
+    const devkit = join(root, 'ILSVRC2012_devkit_t12');
+    writeFile(join(devkit, 'data', 'meta.mat'), readFileSync(join(FIXTURES, 'devkit-meta.mat')));
+    writeFile(join(devkit, 'data', 'ILSVRC2012_validation_ground_truth.txt'), '1\n1000\n490\n');
+    const ds = await imagenetValidation(join(root, 'images'), { devkit });
+    // id 1 → n15075141 = class 999, id 1000 → n01440764 = class 0, id 490 → class 510.
+    expect(ds.samples.map((s) => s.label)).toEqual([999, 0, 510]);
+    const byFiles = await imagenetValidation(join(root, 'images'), {
+      groundTruth: join(devkit, 'data', 'ILSVRC2012_validation_ground_truth.txt'),
+      devkitClasses: join(devkit, 'data', 'meta.mat'),
+    });
+    expect(byFiles.samples).toEqual(ds.samples);
+
+    await expect(
+      imagenetValidation(join(root, 'images'), { devkit: join(root, 'images') }),
+    ).rejects.toThrow(
+      /option "devkit": found no ILSVRC2012_validation_ground_truth.txt and meta.mat in/,
+    );
+    await expect(
+      imagenetValidation(join(root, 'images'), { devkit, groundTruth: 'x.txt' }),
+    ).rejects.toThrow(/give either "devkit" .* not both/);
+    // A damaged meta.mat names the file and what is wrong with it.
+    const damaged = join(root, 'damaged', 'data');
+    writeFile(
+      join(damaged, 'meta.mat'),
+      readFileSync(join(FIXTURES, 'devkit-meta.mat')).subarray(0, 3000),
+    );
+    writeFile(join(damaged, 'ILSVRC2012_validation_ground_truth.txt'), '1\n');
+    await expect(
+      imagenetValidation(join(root, 'images'), { devkit: join(root, 'damaged') }),
+    ).rejects.toThrow(/cannot read .*damaged\/data\/meta.mat: a damaged or unsupported MAT-file/);
+    // A MAT-file without the synsets variable (here SciPy's mat-kinds.mat).
+    await expect(
+      imagenetValidation(join(root, 'images'), {
+        groundTruth: join(devkit, 'data', 'ILSVRC2012_validation_ground_truth.txt'),
+        devkitClasses: join(FIXTURES, 'mat-kinds.mat'),
+      }),
+    ).rejects.toThrow(
+      /mat-kinds.mat has no "synsets" struct array with fields ILSVRC2012_ID and WNID/,
+    );
   });
 
   it("(c) reads a flat folder with Kaggle's LOC_val_solution.csv", async () => {

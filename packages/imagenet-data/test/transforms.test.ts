@@ -10,6 +10,7 @@ import {
   IMAGENET_PCA_LIGHTING,
   IMAGENET_STD,
   multiScaleEval,
+  multiScaleViews,
   pad,
   Random,
   randomCrop,
@@ -187,11 +188,61 @@ describe('rendered geometry on a coordinate image (pixel (x, y) = (x, y, 77))', 
       ).toBe(true);
   });
 
-  it('the ten-crop preset resizes first, in the same order', async () => {
+  it('the ten-crop preset resizes first, in the same order, each view equal to its single-view rendering', async () => {
     const views = await transformImage(PHOTOS[1], tenCrop());
     expect(views).toHaveLength(10);
     expect(views.every((v) => v.width === 224 && v.height === 224)).toBe(true);
     expect(mirrored(views[4], views[9])).toBe(true);
+    // The ten views share one resize; the centre crop and its mirror must be
+    // byte for byte what the one-view pipeline (resize, crop, flip in sharp) gives.
+    const [centre] = await transformImage(PHOTOS[1], resnetPaperEval());
+    const [centreFlipped] = await transformImage(
+      PHOTOS[1],
+      compose([resizeShorterSide(256), centerCrop(224), horizontalFlip()], {
+        normalization: { mean: IMAGENET_MEAN_255 },
+      }),
+    );
+    expect(views[4].data).toEqual(centre.data);
+    expect(views[9].data).toEqual(centreFlipped.data);
+  });
+
+  it('views that share a resize are cut exactly, padding and mirror included', async () => {
+    // coordinate pixels (x, y, 77) of a 6×5 image, padded by 1 (8×7), ten 3×3 crops.
+    const path = writeFile(join(tmp.dir, 'coords6x5.png'), await coordinatePng(6, 5));
+    const views = await transformImage(path, compose([pad(1), tenCropViews(3)]));
+    const expected = (flip: boolean, left: number, top: number) => (x: number, y: number) => {
+      // Padded column of the view's pixel, in the unmirrored padded image.
+      const px = flip ? 7 - (left + x) : left + x;
+      const sx = px - 1;
+      const sy = top + y - 1;
+      return sx >= 0 && sx < 6 && sy >= 0 && sy < 5 ? [sx, sy, 77] : [0, 0, 0];
+    };
+    const corners: [number, number][] = [
+      [0, 0],
+      [5, 0],
+      [0, 4],
+      [5, 4],
+      [2, 2], // centre: round((8 − 3) / 2) = 2 (half to even), round((7 − 3) / 2) = 2
+    ];
+    views.forEach((v, i) => {
+      const [left, top] = corners[i % 5];
+      const want = expected(i >= 5, left, top);
+      for (let y = 0; y < 3; y++)
+        for (let x = 0; x < 3; x++) expect(at(v, x, y)).toEqual(want(x, y));
+    });
+    // Several resizes (multi-scale with mirrors): each mirror is exact.
+    const scaled = await transformImage(
+      coords40x30,
+      compose([multiScaleViews([10, 20], { flip: true })]),
+    );
+    expect(scaled.map((v) => [v.height, v.width])).toEqual([
+      [10, 13],
+      [10, 13],
+      [20, 26],
+      [20, 26],
+    ]);
+    expect(mirrored(scaled[0], scaled[1])).toBe(true);
+    expect(mirrored(scaled[2], scaled[3])).toBe(true);
   });
 
   it('CIFAR: 4 pixels of zero padding, a random 32×32 crop, a random flip', async () => {
