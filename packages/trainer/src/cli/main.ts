@@ -3,6 +3,7 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readSafetensors, summarize } from '@convnets/layers';
@@ -30,6 +31,11 @@ import type { ScheduleSpec } from '../optim/schedules';
 import { architecture, type Preprocessing } from './architectures';
 import { stageTable } from './stages';
 
+// libuv's thread pool runs sharp's decodes and is sized once, at its first use,
+// from UV_THREADPOOL_SIZE (default 4, too few on a many-core machine). Nothing
+// has used it yet while modules load, so size it to the machine here unless the
+// user did.
+process.env.UV_THREADPOOL_SIZE ??= String(Math.max(4, availableParallelism() + 2));
 tf.env().set('PROD', true);
 const program = new Command();
 let verbose = false;
