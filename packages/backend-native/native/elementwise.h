@@ -1,6 +1,7 @@
 // Memory-bound kernels: broadcasting binary ops, unary ops, reductions over a
 // contiguous range of axes, tile, slice, pad, batch normalisation and AddN.
-// Shapes are passed with their rank (at most kMaxRank).
+// Shapes are passed with their rank (at most kMaxRank). Every kernel writes its
+// whole output, which arrives uninitialised (recycled from earlier tensors).
 #pragma once
 
 #include <cstdint>

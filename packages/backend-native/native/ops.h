@@ -1,5 +1,6 @@
 // The kernels the addon exports. Tensors are float32, NHWC, filters HWIO
-// ([kh, kw, in, out]) as in TensorFlow.js. Every kernel writes its whole output.
+// ([kh, kw, in, out]) as in TensorFlow.js. Every kernel writes its whole output:
+// output buffers arrive uninitialised (recycled from earlier tensors).
 #pragma once
 
 #include <cstdint>

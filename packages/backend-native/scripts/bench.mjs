@@ -3,6 +3,11 @@
 // issue's workloads. Every measurement runs in its own child process (so peak
 // RSS is per workload), and the implementations of a workload run back to
 // back, alternating, so that load from other processes hits them alike.
+//
+//   node scripts/bench.mjs [workload ...] [--no-cpu]
+//
+// runs only the named workloads (all by default); --no-cpu skips the slow
+// tfjs cpu estimates.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -49,19 +54,28 @@ const fmt = (r, digits = 1) => (r ? r.imagesPerSec.toFixed(digits) : '—');
 const ratio = (a, b) => (a && b ? `${((100 * a.imagesPerSec) / b.imagesPerSec).toFixed(0)}%` : '—');
 const rss = (r) => (r ? `${(r.maxRssMB / 1024).toFixed(2)}` : '—');
 
+const args = process.argv.slice(2);
+const skipCpu = args.includes('--no-cpu');
+const only = args.filter((a) => !a.startsWith('--'));
+for (const name of only) {
+  if (!(name in PLAN))
+    throw new Error(`Unknown workload "${name}"; expected one of ${Object.keys(PLAN).join(', ')}.`);
+}
+
 if (!haveTorch) console.log(`PyTorch: skipped (${python} cannot import torch and torchvision).`);
 const rows = [];
 for (const [workload, plan] of Object.entries(PLAN)) {
+  if (only.length > 0 && !only.includes(workload)) continue;
   let native, torch, cpu;
   for (let round = 0; round < plan.rounds; round++) {
     if (haveTorch) torch = best(torch, run('torch', workload, plan.torch));
     native = best(native, run('native', workload, plan.native));
   }
-  if (plan.cpu) cpu = run('cpu', workload, plan.cpu);
+  if (plan.cpu && !skipCpu) cpu = run('cpu', workload, plan.cpu);
   const w = WORKLOADS[workload];
   rows.push([
     `${w.label} (batch ${w.batch}, ${w.size}²)`,
-    plan.cpu ? `${fmt(cpu, 2)}${cpu ? ` (b${cpu.batch})` : ''}` : 'skipped',
+    plan.cpu && !skipCpu ? `${fmt(cpu, 2)}${cpu ? ` (b${cpu.batch})` : ''}` : 'skipped',
     fmt(native),
     haveTorch ? fmt(torch) : 'skipped',
     ratio(native, cpu),

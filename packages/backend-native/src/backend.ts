@@ -1,9 +1,17 @@
 import {
+  buffer,
   engine,
   getKernelsForBackend,
   registerBackend,
   registerKernel,
+  type backend_util,
+  type DataId,
+  type DataType,
   type KernelFunc,
+  type Rank,
+  type TensorBuffer,
+  type TensorInfo,
+  util,
 } from '@tensorflow/tfjs-core';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { loadAddon, type NativeAddon } from './addon';
@@ -22,6 +30,7 @@ import {
 } from './kernels/elementwise';
 import { batchMatMul, fusedMatMul } from './kernels/matmul';
 import { avgPoolGrad, maxPoolGrad, pool } from './kernels/pool';
+import { BufferPool, poolCapacityFromEnv } from './pool';
 
 /**
  * The name this package registers its backend under:
@@ -71,11 +80,125 @@ const nativeKernels: Record<string, (addon: NativeAddon) => KernelFunc> = {
 /** The names of the kernels that run in the addon rather than in JavaScript. */
 export const nativeKernelNames: readonly string[] = Object.keys(nativeKernels);
 
+/** An output whose values are computed when something first reads them. */
+interface Deferred {
+  size: number;
+  /** The tensors the computation reads, each holding one reference until then. */
+  inputs: TensorInfo[];
+  compute: (out: Float32Array) => void;
+}
+
+/** An entry of the cpu backend's tensor-data store. */
+type TensorData = ReturnType<MathBackendCPU['data']['get']>;
+
 /**
  * The tfjs `cpu` backend with its hot kernels replaced: data lives in the same
  * JavaScript typed arrays, so every cpu kernel runs on it unchanged.
+ *
+ * Two additions sit on the tensor-data store, which every read and write goes
+ * through: the native kernels' outputs come from a {@link BufferPool}, and a
+ * kernel may defer its output (see `defer`), which is then computed on the
+ * first read, or never if the tensor is disposed unread.
  */
-class NativeBackend extends MathBackendCPU {}
+class NativeBackend extends MathBackendCPU {
+  /** Recycled output buffers for the native kernels. */
+  readonly pool = new BufferPool(poolCapacityFromEnv());
+  private readonly deferred = new Map<DataId, Deferred>();
+  /** How many deferred outputs were computed, and how many were disposed unread. */
+  readonly deferredStats = { computed: 0, skipped: 0 };
+  /** The store's own `get`, which never computes a deferred output. */
+  private readonly peek: (dataId: DataId) => TensorData;
+
+  constructor() {
+    super();
+    const storage = this.data;
+    const get = storage.get.bind(storage);
+    const set = storage.set.bind(storage);
+    const remove = storage.delete.bind(storage);
+    this.peek = get;
+    storage.get = (dataId) => {
+      const entry = get(dataId);
+      if (this.deferred.size > 0 && this.deferred.has(dataId)) this.materialize(dataId, entry);
+      return entry;
+    };
+    storage.set = (dataId, value) => {
+      if (storage.has(dataId)) this.pool.released(get(dataId).values);
+      this.pool.stored(value.values);
+      set(dataId, value);
+    };
+    storage.delete = (dataId) => {
+      if (storage.has(dataId)) this.pool.released(get(dataId).values);
+      return remove(dataId);
+    };
+  }
+
+  /**
+   * Makes a float32 output of `shape` whose values `compute` writes (every
+   * element) when the output is first read. Each of `inputs` is kept alive
+   * until then. Used where an output is often not needed at all: the input
+   * gradient of a network's first convolution, which tfjs' fused convolution
+   * computes although nothing reads it.
+   */
+  defer(shape: number[], inputs: TensorInfo[], compute: (out: Float32Array) => void): TensorInfo {
+    for (const t of inputs) this.incRef(t.dataId);
+    const info = this.makeTensorInfo(shape, 'float32');
+    this.deferred.set(info.dataId, { size: util.sizeFromShape(shape), inputs, compute });
+    return info;
+  }
+
+  private materialize(dataId: DataId, entry: TensorData): void {
+    const job = this.deferred.get(dataId)!;
+    this.deferred.delete(dataId);
+    const out = this.pool.take(job.size);
+    job.compute(out);
+    this.deferredStats.computed++;
+    entry.values = out;
+    this.pool.stored(out);
+    this.release(job);
+  }
+
+  /** Drops the references a deferred output held on its inputs. */
+  private release(job: Deferred): void {
+    for (const t of job.inputs) {
+      if (this.disposeData(t.dataId)) engine().removeDataId(t.dataId, this);
+    }
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const job = this.deferred.get(dataId);
+    if (!job) return super.disposeData(dataId, force);
+    const entry = this.peek(dataId);
+    entry.refCount--;
+    if (!force && entry.refCount > 0) return false;
+    this.deferred.delete(dataId);
+    this.data.delete(dataId);
+    this.release(job);
+    this.deferredStats.skipped++;
+    return true;
+  }
+
+  override readSync(dataId: DataId): backend_util.BackendValues {
+    if (this.data.has(dataId)) this.pool.escaped(this.data.get(dataId).values);
+    return super.readSync(dataId);
+  }
+
+  /** Kernels read their inputs through this; unlike `readSync` it does not hand values out. */
+  override bufferSync<R extends Rank, D extends DataType>(t: TensorInfo): TensorBuffer<R, D> {
+    const { dtype, values } = this.data.get(t.dataId);
+    const direct =
+      (dtype === 'float32' && values instanceof Float32Array) ||
+      (dtype === 'int32' && values instanceof Int32Array);
+    if (!direct) return super.bufferSync(t);
+    return buffer(t.shape, t.dtype, values) as unknown as TensorBuffer<R, D>;
+  }
+
+  override dispose(): void {
+    for (const job of this.deferred.values()) this.release(job);
+    this.deferred.clear();
+    this.pool.clear();
+    super.dispose();
+  }
+}
 
 /** Why the addon could not be loaded, or undefined when it loaded. */
 export function loadError(): string | undefined {

@@ -1,10 +1,11 @@
 /**
  * A TensorFlow.js backend for Node that trains convolutional networks on the
- * CPU without libtensorflow: the tfjs `cpu` backend with its convolution and
- * matrix-multiplication kernels (forward and both gradients) replaced by a
- * C++ addon — cache-blocked SIMD GEMM (AVX-512, AVX2+FMA or generic, chosen
- * at load), implicit im2col, and a small thread pool whose fixed work split
- * makes every result bitwise reproducible.
+ * CPU without libtensorflow: the tfjs `cpu` backend with its convolution,
+ * matrix-multiplication, element-wise and reduction kernels replaced by a C++
+ * addon — direct convolution kernels that read windows in place, a
+ * cache-blocked GEMM, SIMD micro-kernels (AVX-512, AVX2+FMA or generic,
+ * chosen at load), recycled output buffers, and a small thread pool whose
+ * fixed work split makes every result bitwise reproducible.
  *
  * Importing the package registers the backend when the addon loads (a
  * prebuilt linux-x64 binary ships inside the package; other platforms build

@@ -44,6 +44,15 @@ const cases: [string, () => tf.Tensor][] = [
   ['Sum over everything', () => tf.sum(t([3, 9, 9, 10], 1))],
   ['Sum over non-contiguous axes (cpu fallback)', () => tf.sum(t([3, 4, 5], 1), [0, 2])],
   ['Tile', () => tf.tile(t([1, 1, 3, 5], 1), [4, 3, 2, 1])],
+  ['Tile, a channel vector over N·H·W', () => tf.tile(t([1, 1, 1, 16], 1), [6, 9, 7, 1])],
+  ['Tile, one block repeated (large)', () => tf.tile(t([1, 3, 5], 1), [9000, 1, 1])],
+  ['Tile, 1-D', () => tf.tile(t([7], 1), [5])],
+  ['Tile, inner axis repeated (general path)', () => tf.tile(t([2, 1, 3], 1), [1, 4, 2])],
+  ['Step with alpha over an odd length', () => tf.step(t([1001], 1), 0.25)],
+  ['Sum over the last axis, long odd rows', () => tf.sum(t([5, 1001], 1), -1)],
+  ['Sum over the last axis, many short rows', () => tf.sum(t([4099, 13], 1), -1)],
+  ['Sum over N·H·W, odd count, wide rows', () => tf.sum(t([3, 101, 1500], 1), [0, 1])],
+  ['Mean over N·H·W, large', () => tf.mean(t([16, 33, 31, 16], 1), [0, 1, 2])],
   ['Slice, strided', () => tf.slice(t([4, 9, 9, 6], 1), [1, 2, 3, 1], [2, 5, 4, 3])],
   [
     'PadV2',
@@ -154,5 +163,11 @@ describe('element-wise, reduction and data-movement kernels match the cpu backen
     const [cpu] = await on('cpu', fn);
     const [native] = await on(backendName, fn);
     expect(Array.from(native)).toEqual(Array.from(cpu));
+    // Long enough for the vector loop, NaN in every lane position and in the tail.
+    const values = Float32Array.from({ length: 1003 }, (_, i) => (i % 7 === 0 ? NaN : (i % 5) - 2));
+    const step = () => tf.step(tf.tensor1d(values), 0.25);
+    const [cpuStep] = await on('cpu', step);
+    const [nativeStep] = await on(backendName, step);
+    expect(Array.from(nativeStep)).toEqual(Array.from(cpuStep));
   });
 });

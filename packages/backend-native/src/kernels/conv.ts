@@ -13,6 +13,7 @@ import {
   applyActivation,
   convGeometry,
   cpuKernel,
+  deferred,
   float32Values,
   nativeActivations,
   output,
@@ -42,7 +43,7 @@ export const conv2D = (addon: NativeAddon) => (args: Args<Conv2DAttrs>) => {
     false,
     'channelsLast',
   );
-  const y = alloc(info.outShape);
+  const y = alloc(backend, info.outShape);
   addon.conv2d(float32Values(backend, x), float32Values(backend, filter), null, y, [
     ...convGeometry(info),
     0,
@@ -85,7 +86,7 @@ export const fusedConv2D = (addon: NativeAddon) => (args: Args<FusedConv2DAttrs>
   }
   const act = activation ?? 'linear';
   const native = !separateBias && act in nativeActivations;
-  const y = alloc(info.outShape);
+  const y = alloc(backend, info.outShape);
   addon.conv2d(float32Values(backend, x), float32Values(backend, filter), biasValues, y, [
     ...convGeometry(info),
     native ? nativeActivations[act] : 0,
@@ -106,7 +107,10 @@ export const fusedConv2D = (addon: NativeAddon) => (args: Args<FusedConv2DAttrs>
   return applyActivation(backend, result, act, preluActivationWeights, leakyreluAlpha);
 };
 
-/** `Conv2DBackpropInput`: a rotated-filter convolution at stride 1, GEMM + col2im otherwise. */
+/**
+ * `Conv2DBackpropInput`: a rotated-filter convolution at stride 1, GEMM +
+ * col2im otherwise, computed when the result is first read.
+ */
 export const conv2DBackpropInput =
   (addon: NativeAddon) => (args: Args<Conv2DBackpropInputAttrs>) => {
     const { inputs, backend, attrs } = args;
@@ -123,14 +127,17 @@ export const conv2DBackpropInput =
       false,
       'channelsLast',
     );
-    const dx = alloc(info.inShape);
-    addon.conv2dBackpropInput(
-      float32Values(backend, dy),
-      float32Values(backend, filter),
-      dx,
-      convGeometry(info),
+    // Deferred: tfjs' fused convolution computes the input gradient of the
+    // network's first layer too, and then nothing reads it.
+    const geometry = convGeometry(info);
+    return deferred(backend, info.inShape, [dy, filter], (dx) =>
+      addon.conv2dBackpropInput(
+        float32Values(backend, dy),
+        float32Values(backend, filter),
+        dx,
+        geometry,
+      ),
     );
-    return output(backend, info.inShape, dx);
   };
 
 /** `Conv2DBackpropFilter`: im2colᵀ · dy, reduced over fixed chunks of the batch in a fixed order. */
@@ -150,7 +157,7 @@ export const conv2DBackpropFilter =
       false,
       'channelsLast',
     );
-    const dw = alloc(filterShape);
+    const dw = alloc(backend, filterShape);
     addon.conv2dBackpropFilter(
       float32Values(backend, x),
       float32Values(backend, dy),

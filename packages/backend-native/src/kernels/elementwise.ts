@@ -67,7 +67,7 @@ export const binary =
     if (!isFloat(a, b) || Math.max(a.shape.length, b.shape.length) > 8)
       return cpuKernel(kernelName)(args);
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const out = alloc(outShape);
+    const out = alloc(backend, outShape);
     addon.binary(
       binaryOps[kernelName],
       float32Values(backend, a),
@@ -88,7 +88,7 @@ export const unary =
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
     if (!isFloat(x)) return cpuKernel(kernelName)(args);
-    const out = alloc(x.shape);
+    const out = alloc(backend, x.shape);
     addon.unary(unaryOps[kernelName], float32Values(backend, x), out, attrs?.alpha ?? 0);
     return output(backend, x.shape, out);
   };
@@ -120,7 +120,7 @@ export const reduce =
     const outShape = attrs.keepDims
       ? backend_util.expandShapeToKeepDim(reducedShape, axes)
       : reducedShape;
-    const out = alloc(outShape);
+    const out = alloc(backend, outShape);
     addon.reduceSum(
       float32Values(backend, x),
       out,
@@ -138,7 +138,7 @@ export const tile =
     const { x } = inputs;
     if (!isFloat(x) || x.shape.length > 8 || x.shape.length === 0) return cpuKernel('Tile')(args);
     const outShape = x.shape.map((d, i) => d * attrs.reps[i]);
-    const out = alloc(outShape);
+    const out = alloc(backend, outShape);
     addon.tile(float32Values(backend, x), out, x.shape, attrs.reps);
     return output(backend, outShape, out);
   };
@@ -157,7 +157,7 @@ export const slice =
     );
     if (size.some((s) => s === 0) || slice_util.isSliceContinous(x.shape, begin, size))
       return cpuKernel('Slice')(args);
-    const out = alloc(size);
+    const out = alloc(backend, size);
     addon.slice(float32Values(backend, x), out, x.shape, begin, size);
     return output(backend, size, out);
   };
@@ -172,7 +172,7 @@ export const padV2 =
     const before = attrs.paddings.map((p) => p[0]);
     const after = attrs.paddings.map((p) => p[1]);
     const outShape = x.shape.map((d, i) => before[i] + d + after[i]);
-    const out = alloc(outShape);
+    const out = alloc(backend, outShape);
     addon.pad(float32Values(backend, x), out, x.shape, before, after, attrs.constantValue);
     return output(backend, outShape, out);
   };
@@ -196,7 +196,7 @@ export const fusedBatchNorm =
     )
       return cpuKernel('FusedBatchNorm')(args);
     const size = (t: TensorInfo | undefined) => (t ? util.sizeFromShape(t.shape) : 0);
-    const out = alloc(x.shape);
+    const out = alloc(backend, x.shape);
     addon.batchNorm(
       float32Values(backend, x),
       float32Values(backend, mean),
@@ -225,7 +225,7 @@ export const addN =
     const tensors = Object.values(inputs);
     if (!isFloat(...tensors) || tensors.some((t) => !util.arraysEqual(t.shape, tensors[0].shape)))
       return cpuKernel('AddN')(args);
-    const out = alloc(tensors[0].shape);
+    const out = alloc(backend, tensors[0].shape);
     addon.addN(
       tensors.map((t) => float32Values(backend, t)),
       out,

@@ -55,7 +55,7 @@ export const batchMatMul = (addon: NativeAddon) => (args: Args<BatchMatMulAttrs>
   const { a, b } = inputs;
   const p = plan(a, b, attrs.transposeA, attrs.transposeB);
   if (!p) return cpuKernel('BatchMatMul')(args);
-  const c = alloc(p.outShape);
+  const c = alloc(backend, p.outShape);
   addon.matMul(float32Values(backend, a), float32Values(backend, b), null, c, [...p.params, 0, 0]);
   return output(backend, p.outShape, c);
 };
@@ -74,7 +74,7 @@ export const fusedMatMul = (addon: NativeAddon) => (args: Args<_FusedMatMulAttrs
     (size === 1 || (size === p.n && bias.shape[bias.shape.length - 1] === p.n));
   const act = activation ?? 'linear';
   const native = (!bias || nativeBias) && act in nativeActivations;
-  const c = alloc(p.outShape);
+  const c = alloc(backend, p.outShape);
   addon.matMul(
     float32Values(backend, a),
     float32Values(backend, b),

@@ -33,7 +33,7 @@ export const pool =
     const { inputs, backend, attrs } = args;
     const info = poolInfo(inputs.x, attrs);
     if (!info) return cpuKernel(kernelName)(args);
-    const y = alloc(info.outShape);
+    const y = alloc(backend, info.outShape);
     addon.pool(
       kernelName === 'MaxPool' ? 0 : 1,
       float32Values(backend, inputs.x),
@@ -49,7 +49,7 @@ export const maxPoolGrad = (addon: NativeAddon) => (args: Args<MaxPoolGradAttrs>
   const { dy, input } = inputs;
   const info = poolInfo(input, attrs);
   if (!info || dy.dtype !== 'float32') return cpuKernel('MaxPoolGrad')(args);
-  const dx = alloc(input.shape);
+  const dx = alloc(backend, input.shape);
   addon.maxPoolGrad(
     float32Values(backend, input),
     float32Values(backend, dy),
@@ -65,7 +65,7 @@ export const avgPoolGrad = (addon: NativeAddon) => (args: Args<AvgPoolGradAttrs>
   const { dy, input } = inputs;
   const info = poolInfo(input, attrs);
   if (!info || dy.dtype !== 'float32') return cpuKernel('AvgPoolGrad')(args);
-  const dx = alloc(input.shape);
+  const dx = alloc(backend, input.shape);
   addon.avgPoolGrad(float32Values(backend, dy), dx, convGeometry(info));
   return output(backend, input.shape, dx);
 };

@@ -9,6 +9,7 @@ import {
 } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { NativeAddon } from '../addon';
+import type { BufferPool } from '../pool';
 
 /** What every kernel function receives. */
 export interface KernelArgs<I = NamedTensorInfoMap, A = NamedAttrMap> {
@@ -43,9 +44,38 @@ export function output(backend: MathBackendCPU, shape: number[], values: Float32
   return backend.makeTensorInfo(shape, 'float32', values);
 }
 
-/** A zero-filled buffer for an output of this shape. */
-export function alloc(shape: number[]): Float32Array {
-  return new Float32Array(util.sizeFromShape(shape));
+/**
+ * A buffer for a native kernel's output of this shape, recycled from the
+ * backend's pool when it has one of that size. Its contents are undefined:
+ * the kernel must write every element.
+ */
+export function alloc(backend: MathBackendCPU, shape: number[]): Float32Array {
+  const size = util.sizeFromShape(shape);
+  const pool = (backend as { pool?: BufferPool }).pool;
+  return pool ? pool.take(size) : new Float32Array(size);
+}
+
+/** A backend that can compute an output on its first read (see `defer` in backend.ts). */
+interface Deferring {
+  defer(shape: number[], inputs: TensorInfo[], compute: (out: Float32Array) => void): TensorInfo;
+}
+
+/**
+ * An output of `shape` whose values `compute` writes on the first read (never,
+ * if it is disposed unread), where the backend supports that; otherwise
+ * computed now. `inputs` are the tensors `compute` reads.
+ */
+export function deferred(
+  backend: MathBackendCPU,
+  shape: number[],
+  inputs: TensorInfo[],
+  compute: (out: Float32Array) => void,
+): TensorInfo {
+  const deferring = backend as unknown as Partial<Deferring>;
+  if (typeof deferring.defer === 'function') return deferring.defer(shape, inputs, compute);
+  const out = alloc(backend, shape);
+  compute(out);
+  return output(backend, shape, out);
 }
 
 /** The geometry array the addon's convolution functions take. */
