@@ -200,14 +200,35 @@ class NativeBackend extends MathBackendCPU {
   }
 }
 
-/** Why the addon could not be loaded, or undefined when it loaded. */
+/**
+ * Why the addon could not be loaded, or undefined when it loaded. Never
+ * throws: loading is attempted once and its failure recorded.
+ *
+ * @returns A message naming every place the addon was looked for and why each
+ * failed, with how to rebuild it; undefined when the addon loaded.
+ * @example
+ * ```ts
+ * if (!(await register())) console.warn(loadError()); // and stay on 'cpu'
+ * ```
+ */
 export function loadError(): string | undefined {
   const load = loadAddon();
   if (load.addon) return undefined;
   return `@convnets/backend-native: the native addon could not be loaded (${load.errors.join('; ')}). Rebuild it with \`npm run build:native\` in the package, or use the 'cpu' backend.`;
 }
 
-/** What the loaded addon runs on, or undefined when it could not be loaded. */
+/**
+ * What the loaded addon runs on, or undefined when it could not be loaded.
+ * Never throws.
+ *
+ * @returns `isa`: the SIMD micro-kernels chosen at load (AVX-512, AVX2+FMA or
+ * generic); `threads`: the thread pool's size; `path`: the addon file loaded.
+ * @example
+ * ```ts
+ * const info = nativeInfo();
+ * if (info) console.log(`native backend: ${info.isa}, ${info.threads} threads`);
+ * ```
+ */
 export function nativeInfo(): { isa: string; threads: number; path: string } | undefined {
   const load = loadAddon();
   if (!load.addon || !load.path) return undefined;

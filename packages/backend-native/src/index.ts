@@ -36,6 +36,18 @@ export { backendName, loadError, nativeInfo, nativeKernelNames };
  * Registers the backend (see the package notes) and resolves to whether it
  * is available. It never throws: where the addon cannot load, it resolves to
  * false and {@link loadError} says why, so a caller can stay on `cpu`.
+ * Registering makes the backend available; select it with
+ * `tf.setBackend(backendName)` (or let tfjs pick it by priority).
+ *
+ * @returns True when the backend is registered (now or by an earlier call), false when the addon cannot load here.
+ * @example
+ * ```ts
+ * import * as tf from '@tensorflow/tfjs-core';
+ * import { backendName, loadError, register } from '@convnets/backend-native';
+ *
+ * if (await register()) await tf.setBackend(backendName);
+ * else console.warn(loadError());
+ * ```
  */
 export async function register(): Promise<boolean> {
   return registerNativeBackend();

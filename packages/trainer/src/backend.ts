@@ -52,9 +52,15 @@ const SYSTEM_LIBRARY_DIRECTORIES: readonly string[] = [
 
 /** Options of {@link cudaLibraryDirectories}. */
 export interface LibraryDirectoryOptions {
-  /** Environment whose `LD_LIBRARY_PATH` is read (default `process.env`). */
+  /**
+   * Environment whose `LD_LIBRARY_PATH` is read.
+   * @defaultValue `process.env`
+   */
   env?: Readonly<Record<string, string | undefined>>;
-  /** The dynamic loader's configuration file, whose folders and `include`d files are read (default `/etc/ld.so.conf`). */
+  /**
+   * The dynamic loader's configuration file, whose folders and `include`d files are read.
+   * @defaultValue `'/etc/ld.so.conf'`
+   */
   ldSoConf?: string;
 }
 
@@ -109,7 +115,8 @@ function ldSoConfDirectories(file: string, seen: Set<string>): string[] {
  * in its order: `LD_LIBRARY_PATH`, the folders of `/etc/ld.so.conf` (and the
  * files it includes), then the system folders. Duplicates are dropped.
  *
- * @param options - Where to read `LD_LIBRARY_PATH` and ld.so.conf from (for tests and containers).
+ * @param options - Where to read `LD_LIBRARY_PATH` and ld.so.conf from (for tests and containers); default `{}`: `process.env` and `/etc/ld.so.conf`.
+ * @returns The folders, in search order, without duplicates (unreadable or absent config files are skipped, not errors).
  * @example
  * ```ts
  * cudaLibraryDirectories({ env: { LD_LIBRARY_PATH: '/opt/cuda/lib64' } });
@@ -128,9 +135,15 @@ export function cudaLibraryDirectories(options: LibraryDirectoryOptions = {}): s
 
 /** Options of {@link missingCudaLibraries}. */
 export interface CudaLibraryCheckOptions {
-  /** Folders to search (default {@link cudaLibraryDirectories}`()`: what the dynamic loader searches). */
+  /**
+   * Folders to search.
+   * @defaultValue {@link cudaLibraryDirectories}`()`: what the dynamic loader searches
+   */
   directories?: readonly string[];
-  /** Operating system (default `process.platform`). tfjs-node-gpu has Linux builds only, so elsewhere every library counts as missing. */
+  /**
+   * Operating system. tfjs-node-gpu has Linux builds only, so elsewhere every library counts as missing.
+   * @defaultValue `process.platform`
+   */
   platform?: NodeJS.Platform;
 }
 
@@ -140,7 +153,7 @@ export interface CudaLibraryCheckOptions {
  * are present; {@link selectBackend} names these instead of letting
  * tfjs-node-gpu fall back to the CPU silently.
  *
- * @param options - The folders to search and the platform; by default the loader's folders on this machine.
+ * @param options - The folders to search and the platform; default `{}`: the loader's folders on this machine.
  * @returns The missing libraries' file names, in {@link CUDA_LIBRARIES} order.
  * @example
  * ```ts
@@ -184,12 +197,16 @@ async function activate(name: string): Promise<boolean> {
 /** Options of {@link selectBackend}. */
 export interface SelectBackendOptions {
   /**
-   * Whether the backend must train convnets (default true): backends without
+   * Whether the backend must train convnets: backends without
    * a convolution filter gradient (`Conv2DBackpropFilter`) are then refused,
    * and `'auto'` skips wasm.
+   * @defaultValue true
    */
   forTraining?: boolean;
-  /** Where to look for tfjs-node-gpu's CUDA/cuDNN libraries (default: where the dynamic loader looks). */
+  /**
+   * Where to look for tfjs-node-gpu's CUDA/cuDNN libraries.
+   * @defaultValue `{}`: where the dynamic loader looks, on `process.platform`
+   */
   cuda?: CudaLibraryCheckOptions;
 }
 
@@ -203,9 +220,9 @@ export interface SelectBackendOptions {
  * one package. None is a hard dependency; each is imported only if installed.
  *
  * @param choice - The backend wanted (default `'auto'`).
- * @param options - Whether it must train, and where the CUDA libraries are looked for.
+ * @param options - Whether it must train, and where the CUDA libraries are looked for; default `{}` (see {@link SelectBackendOptions}).
  * @returns The backend now active and, for each candidate tried, why it was or was not used.
- * @throws Error for an unknown `choice`, or when no candidate can be used (naming each candidate and why).
+ * @throws Error for an unknown `choice` or option, or when no candidate can be used (naming each candidate and why).
  * @example
  * ```ts
  * const { name, attempts } = await selectBackend('auto');

@@ -83,6 +83,7 @@ let stockFilterKernel: tf.KernelFunc | undefined;
  * (option `patchCpuKernels`).
  *
  * @returns Whether the kernel is (now) patched: false when the `cpu` backend is not registered.
+ * @throws Error from tfjs if the kernel registry refuses the replacement (not expected: the stock kernel is unregistered first).
  * @example
  * ```ts
  * import '@tensorflow/tfjs-backend-cpu';
@@ -103,7 +104,17 @@ export function patchCpuKernels(): boolean {
   return true;
 }
 
-/** Puts back the `cpu` backend's own `Conv2DBackpropFilter` kernel (undoes {@link patchCpuKernels}). */
+/**
+ * Puts back the `cpu` backend's own `Conv2DBackpropFilter` kernel (undoes
+ * {@link patchCpuKernels}); does nothing when the kernel is not patched.
+ *
+ * @example
+ * ```ts
+ * patchCpuKernels();
+ * // … train …
+ * unpatchCpuKernels(); // e.g. to compare against the stock kernel
+ * ```
+ */
 export function unpatchCpuKernels(): void {
   if (!stockFilterKernel) return;
   tf.unregisterKernel('Conv2DBackpropFilter', 'cpu');

@@ -160,9 +160,17 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
  * Evaluation data from arrays in memory: every image once, in order, one view each.
  *
  * @param data - Images (NHWC), labels and class names.
- * @param options - `batchSize`, images per batch (default 64).
+ * @param options - `batchSize`, images per batch (default 64); default `{}`.
  * @returns Evaluation data for {@link evaluate} and the trainer's `validation`.
  * @throws Error when the arrays do not match, a label is not a class index, or an option is unknown or out of range.
+ * @example
+ * ```ts
+ * const validation = arrayEvaluationData(
+ *   { images, imageShape: [32, 32, 3], labels, classes: CIFAR10_CLASSES },
+ *   { batchSize: 100 },
+ * );
+ * const { top1 } = await evaluate(model, validation);
+ * ```
  */
 export function arrayEvaluationData(
   data: ArrayDataset,

@@ -14,7 +14,10 @@ export interface FolderTrainingOptions {
    * @defaultValue 0
    */
   seed?: number;
-  /** Images decoded at once (default: the loader's). */
+  /**
+   * Images decoded at once (passed to `createLoader` of `@convnets/imagenet-data`).
+   * @defaultValue the loader's: twice the number of cores (at least 2)
+   */
   concurrency?: number;
 }
 

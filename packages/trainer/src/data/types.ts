@@ -34,7 +34,14 @@ export interface TrainingData {
   readonly batchesPerEpoch: number;
   /** What a resumed run must match (seed, dataset size, …), saved in checkpoints. */
   readonly fingerprint: Readonly<Record<string, string | number>>;
-  /** The batches of `epoch` from `position` (samples already read in it) to the end of the epoch. */
+  /**
+   * The batches of `epoch` from `position` (samples already read in it) to the end of the epoch.
+   *
+   * @param epoch - The epoch (0-based); it seeds the shuffle order.
+   * @param position - Samples of the epoch's order already read (0 to start the epoch; a {@link TrainingBatch.next} position to resume).
+   * @returns The remaining full batches of the epoch; each batch's tensors go to the consumer, which disposes them.
+   * @throws Error (when iterated) if an image cannot be read or decoded, for implementations that read files.
+   */
   batches(epoch: number, position: number): AsyncIterable<TrainingBatch>;
 }
 
@@ -52,6 +59,11 @@ export interface EvaluationData {
   readonly classes: readonly string[];
   /** Views per image, averaged into one prediction (1, or 10 for 10-crop). */
   readonly views: number;
-  /** One pass over the whole set. May be called again for the next evaluation. */
+  /**
+   * One pass over the whole set. May be called again for the next evaluation.
+   *
+   * @returns Every image once, in order, in batches the consumer disposes.
+   * @throws Error (when iterated) if an image cannot be read or decoded, for implementations that read files.
+   */
   batches(): AsyncIterable<EvaluationBatch>;
 }

@@ -27,7 +27,8 @@ export type ScheduleUnit = 'epoch' | 'iteration';
  *
  * @see He et al., arXiv 1512.03385, §3.4 (ImageNet: ÷10 on plateaus) and §4.2
  * (CIFAR: ÷10 at 32k and 48k iterations); Simonyan & Zisserman, arXiv
- * 1409.1556, §3.1.
+ * 1409.1556, §3.1; Loshchilov & Hutter, arXiv 1608.03983 (cosine, without
+ * restarts): https://arxiv.org/abs/1608.03983
  */
 export type ScheduleSpec =
   | {
@@ -109,11 +110,19 @@ export type ScheduleSpec =
  * Linear warm-up in front of any schedule (Goyal et al., "Accurate, Large
  * Minibatch SGD", §2.2): the rate rises linearly from `startFactor` (default
  * 0.1) times the scheduled rate to the scheduled rate over `epochs` or `steps`.
+ *
+ * @see Goyal et al., arXiv 1706.02677, §2.2 (gradual warm-up): https://arxiv.org/abs/1706.02677
  */
 export interface WarmupSpec {
-  /** Warm-up length in epochs (converted with the steps per epoch). */
+  /**
+   * Warm-up length in epochs (converted with the steps per epoch).
+   * @defaultValue 0 (no warm-up, unless `steps` is given)
+   */
   epochs?: number;
-  /** Warm-up length in iterations (takes precedence over `epochs`). */
+  /**
+   * Warm-up length in iterations (takes precedence over `epochs`).
+   * @defaultValue `epochs` × steps per epoch, rounded
+   */
   steps?: number;
   /**
    * Starting fraction of the scheduled rate, in [0, 1].
@@ -169,10 +178,13 @@ export class LearningRateSchedule {
   private current: ScheduleState = { factor: 1, best: null, badEpochs: 0, cooldownLeft: 0 };
 
   /**
+   * Checks the specification and starts the schedule at its first update
+   * (plateau state: factor 1, no best error yet).
+   *
    * @param baseLr - The base learning rate.
    * @param spec - The schedule; see {@link ScheduleSpec}.
    * @param context - Steps per epoch and in the run (epoch units and cosine need them).
-   * @param warmup - A linear warm-up in front, if any.
+   * @param warmup - A linear warm-up in front; default: none.
    * @throws Error naming the field, for an unknown kind or option, a non-positive rate, non-increasing milestones, a plateau factor outside (0, 1) or a warm-up start factor outside [0, 1].
    */
   constructor(baseLr: number, spec: ScheduleSpec, context: ScheduleContext, warmup?: WarmupSpec) {
@@ -203,6 +215,7 @@ export class LearningRateSchedule {
    * The learning rate of an update.
    *
    * @param step - The update's index (0-based).
+   * @returns The scheduled rate of that update, times the warm-up factor while warming up.
    */
   at(step: number): number {
     return this.scheduled(step) * this.warmupFactor(step);
@@ -244,6 +257,7 @@ export class LearningRateSchedule {
    *
    * @param validationError - The epoch's validation error (top-1, any scale), or undefined without validation.
    * @returns Whether the rate was cut.
+   * @see He et al., arXiv 1512.03385, §3.4 ("divided by 10 when the error plateaus"): https://arxiv.org/abs/1512.03385
    */
   epochEnd(validationError: number | undefined): boolean {
     const spec = this.spec;
@@ -277,7 +291,11 @@ export class LearningRateSchedule {
     return false;
   }
 
-  /** A copy of the mutable state, for checkpoints. */
+  /**
+   * A copy of the mutable state, for checkpoints.
+   *
+   * @returns The plateau factor, best error, bad epochs and cooldown left (a copy; changing it does not affect the schedule).
+   */
   state(): ScheduleState {
     return { ...this.current };
   }
@@ -285,7 +303,7 @@ export class LearningRateSchedule {
   /**
    * Continues from a saved state.
    *
-   * @param state - What {@link LearningRateSchedule.state} returned.
+   * @param state - What {@link LearningRateSchedule.state} returned (copied).
    */
   restore(state: ScheduleState): void {
     this.current = { ...state };

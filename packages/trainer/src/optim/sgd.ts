@@ -85,6 +85,12 @@ const WHERE = 'SgdOptimizer';
  * (`…/gamma`, `…/beta`, as tfjs-layers names them).
  *
  * @param name - The weight's name, e.g. `conv1_bn/gamma`.
+ * @returns True for names ending in `gamma` or `beta` (optionally with a `_N` suffix).
+ * @example
+ * ```ts
+ * isBatchNormParameter('conv1_bn/gamma'); // true
+ * isBatchNormParameter('conv1_conv/kernel'); // false
+ * ```
  */
 export function isBatchNormParameter(name: string): boolean {
   return /(^|\/)(gamma|beta)(_\d+)?$/.test(name);
@@ -94,6 +100,12 @@ export function isBatchNormParameter(name: string): boolean {
  * Whether a weight is a bias, judged by its name (`…/bias`).
  *
  * @param name - The weight's name, e.g. `predictions/bias`.
+ * @returns True for names ending in `bias` (optionally with a `_N` suffix).
+ * @example
+ * ```ts
+ * isBiasParameter('predictions/bias'); // true
+ * isBiasParameter('predictions/kernel'); // false
+ * ```
  */
 export function isBiasParameter(name: string): boolean {
   return /(^|\/)bias(_\d+)?$/.test(name);
@@ -118,7 +130,9 @@ export class SgdOptimizer {
   private readonly velocity = new Map<string, tf.Variable>();
 
   /**
-   * @param options - Momentum, Nesterov, weight decay and its exclusions, the momentum rule; see {@link SgdOptions}.
+   * Checks and resolves the options; the velocity starts empty.
+   *
+   * @param options - Momentum, Nesterov, weight decay and its exclusions, the momentum rule; see {@link SgdOptions}. Default `{}`: the ResNet paper's settings.
    * @throws Error naming the option, for an unknown option, a momentum outside [0, 1), a negative weight decay, Nesterov without momentum or an unknown rule.
    */
   constructor(options: SgdOptions = {}) {
@@ -148,6 +162,7 @@ export class SgdOptimizer {
    * Whether weight decay applies to a weight.
    *
    * @param name - The weight's name (BN parameters and biases are recognised by it).
+   * @returns False when the weight decay is 0 or the weight is an excluded BN parameter or bias; true otherwise.
    */
   decays(name: string): boolean {
     if (this.options.weightDecay === 0) return false;
@@ -204,7 +219,11 @@ export class SgdOptimizer {
     });
   }
 
-  /** The velocity of every variable updated so far, by name (the live variables; do not dispose). */
+  /**
+   * The velocity of every variable updated so far, by name, e.g. to save in a checkpoint.
+   *
+   * @returns The live velocity variables (not copies; do not dispose them).
+   */
   slots(): ReadonlyMap<string, tf.Variable> {
     return this.velocity;
   }
@@ -213,6 +232,7 @@ export class SgdOptimizer {
    * Replaces the velocity with saved values (copied), e.g. from a checkpoint.
    *
    * @param values - Velocity by variable name; the caller keeps ownership of these tensors.
+   * @throws Error from tfjs when one of `values` has been disposed (the previous velocity is already freed then).
    */
   restoreSlots(values: ReadonlyMap<string, tf.Tensor>): void {
     this.dispose();

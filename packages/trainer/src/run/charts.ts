@@ -50,8 +50,9 @@ function spec(series: readonly CurveSeries[], title: string): Record<string, unk
  * (Vega-Lite, no native code).
  *
  * @param series - The runs, each with its `metrics.jsonl` rows ({@link readMetrics}).
- * @param options - `title` (default `'top-1 error'`).
+ * @param options - `title` (default `'top-1 error'`); default `{}`.
  * @returns The SVG document.
+ * @throws Error when `vega` or `vega-lite` cannot be imported, or Vega fails to render the chart.
  * @example
  * ```ts
  * const svg = await renderCurves([
@@ -80,8 +81,9 @@ export async function renderCurves(
  *
  * @param path - The file.
  * @param series - The runs.
- * @param options - `title` (default `'top-1 error'`).
+ * @param options - `title` (default `'top-1 error'`); default `{}`.
  * @throws Error when the file cannot be written, or (PNG) sharp is not installed.
+ * @see He et al., arXiv 1512.03385, Figure 4 (the curves drawn): https://arxiv.org/abs/1512.03385
  * @example
  * ```ts
  * await writeCurves('fig4.png', [

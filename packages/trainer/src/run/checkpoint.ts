@@ -43,9 +43,15 @@ export interface CheckpointState {
   readonly seed: number;
   /** What a resumed run must match. */
   readonly key: ResumeKey;
-  /** Validation top-1 error (%) at this checkpoint, when it was taken after a validation. */
+  /**
+   * Validation top-1 error (%) at this checkpoint, when it was taken after a validation.
+   * @defaultValue absent: no validation ran right before this checkpoint
+   */
   readonly valTop1?: number;
-  /** The best validation result so far. */
+  /**
+   * The best validation result so far.
+   * @defaultValue absent: no validation has run yet
+   */
   readonly best?: {
     /** Its top-1 error (%). */
     readonly top1: number;
@@ -77,6 +83,12 @@ export interface Checkpoint {
  *
  * @param model - Any model.
  * @returns 16 hexadecimal digits of a SHA-256.
+ * @throws Error from tfjs when a layer's `getConfig()` throws (a custom layer that does not implement it).
+ * @example
+ * ```ts
+ * // Two builds of the same architecture hash alike, whatever tfjs named their layers.
+ * architectureHash(cifarResNet(20)) === architectureHash(cifarResNet(20)); // true
+ * ```
  */
 export function architectureHash(model: LayersModel): string {
   const strip = (value: unknown): unknown => {
@@ -97,11 +109,27 @@ export function architectureHash(model: LayersModel): string {
   return createHash('sha256').update(JSON.stringify(layers)).digest('hex').slice(0, 16);
 }
 
-/** Why a checkpoint cannot be resumed: every difference, named. */
+/**
+ * Why a checkpoint cannot be resumed: every difference, named. The trainer
+ * throws it when `resume` points at a checkpoint of another architecture,
+ * class list, batch size, accumulation or data.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await train({ model, data, steps: 1000, lr: 0.1, outDir: 'runs/a', resume: true });
+ * } catch (error) {
+ *   if (error instanceof ResumeMismatchError) console.error(error.differences.join('\n'));
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ResumeMismatchError extends Error {
   /** One line per difference. */
   readonly differences: readonly string[];
   /**
+   * Creates the error; its message names the checkpoint and every difference.
+   *
    * @param path - The checkpoint.
    * @param differences - What differs, in words (see {@link compareResumeKeys}).
    */
@@ -118,6 +146,13 @@ export class ResumeMismatchError extends Error {
  * @param saved - The checkpoint's key.
  * @param current - This run's key.
  * @returns One phrase per difference, e.g. `the batch size differs (checkpoint: 8, this run: 4)`; empty when they match.
+ * @throws TypeError when a key lacks `classes` or `data` (e.g. a hand-edited `state.json`).
+ * @example
+ * ```ts
+ * const { state } = await readCheckpoint('runs/a/checkpoints/step-00001200');
+ * const differences = compareResumeKeys(state.key, { ...state.key, batchSize: 4 });
+ * // ['the batch size differs (checkpoint: 8, this run: 4)'] for a checkpoint taken at batch size 8
+ * ```
  */
 export function compareResumeKeys(saved: ResumeKey, current: ResumeKey): string[] {
   const out: string[] = [];
@@ -183,6 +218,7 @@ function fsyncDirectory(path: string): void {
  * The folder name of a checkpoint, `step-` and eight digits (so names sort by step).
  *
  * @param step - Updates done.
+ * @returns `step-` followed by the step, zero-padded to eight digits (longer steps are not cut).
  * @example
  * ```ts
  * checkpointName(1200); // 'step-00001200'
@@ -215,6 +251,16 @@ export interface CheckpointTensors {
 /**
  * Raised instead of checkpointing weights that hold NaN or ±Infinity (the
  * previous checkpoint stays the newest).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await train({ model, data, steps: 1000, lr: 10, outDir: 'runs/too-fast' });
+ * } catch (error) {
+ *   if (error instanceof NonFiniteWeightsError) console.error(`diverged at step ${error.step}: ${error.names[0]}`);
+ *   else throw error;
+ * }
+ * ```
  */
 export class NonFiniteWeightsError extends Error {
   /** Names of the weights holding non-finite values. */
@@ -224,9 +270,12 @@ export class NonFiniteWeightsError extends Error {
   /** The learning rate of the last update, when the caller knows it. */
   readonly lr: number | undefined;
   /**
+   * Creates the error; its message names the step, the first three weights
+   * and, when known, the learning rate with advice.
+   *
    * @param names - Names of the non-finite weights.
    * @param step - The step that would have been checkpointed.
-   * @param lr - The learning rate of the last update, named in the message when given.
+   * @param lr - The learning rate of the last update, named in the message when given; default: undefined (not named).
    */
   constructor(names: readonly string[], step: number, lr?: number) {
     super(
@@ -257,9 +306,19 @@ function entry(tensor: tf.Tensor): Float32Entry {
  * @param dir - The checkpoints folder (created if needed); the checkpoint goes to `dir/step-NNNNNNNN`.
  * @param state - Everything but the tensors.
  * @param tensors - Model weights and momentum buffers.
- * @param hooks - `beforeRename`, awaited between flushing and renaming (for crash tests).
+ * @param hooks - `beforeRename`, awaited between flushing and renaming (for crash tests); default `{}`: no hooks.
  * @returns The checkpoint's folder.
  * @throws {@link NonFiniteWeightsError} when a weight holds NaN or ±Infinity (nothing is written).
+ * @throws Error from the file system when the folder cannot be created or written (e.g. `ENOSPC`, `EACCES`); earlier checkpoints stay intact.
+ * @example
+ * ```ts
+ * // Save a fine-tuned model's weights under an existing checkpoint's state (no momentum buffers):
+ * const { state } = await readCheckpoint('runs/a/checkpoints/step-00001200');
+ * const path = await writeCheckpoint('runs/b/checkpoints', state, {
+ *   weights: model.weights.map((w) => ({ name: w.name, tensor: w.read() })),
+ *   slots: [],
+ * });
+ * ```
  */
 export async function writeCheckpoint(
   dir: string,
@@ -328,6 +387,14 @@ export async function writeCheckpoint(
  * @param path - The checkpoint's folder.
  * @returns Its state, weights and momentum buffers.
  * @throws Error when `state.json` is missing or unreadable, its format is not {@link CHECKPOINT_FORMAT}, or a safetensors file is invalid.
+ * @example
+ * ```ts
+ * const path = await latestCheckpoint('runs/resnet20');
+ * if (path) {
+ *   const checkpoint = await readCheckpoint(path);
+ *   assignWeights(model, checkpoint.weights, path);
+ * }
+ * ```
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let state: CheckpointState;
@@ -357,6 +424,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
  * a `state.json`), oldest first. Half-written ones are left out.
  *
  * @param dir - The checkpoints folder (`<run>/checkpoints`); a missing folder has none.
+ * @returns Each checkpoint's folder and step, by increasing step (empty when there are none; unreadable folders are skipped, not errors).
+ * @example
+ * ```ts
+ * for (const { path, step } of await listCheckpoints('runs/resnet20/checkpoints')) console.log(step, path);
+ * ```
  */
 export async function listCheckpoints(dir: string): Promise<
   {
@@ -390,7 +462,11 @@ export async function listCheckpoints(dir: string): Promise<
  * The newest complete checkpoint of a run folder.
  *
  * @param runDir - The run folder (its checkpoints are in `runDir/checkpoints`).
- * @returns The checkpoint's folder, or undefined when there is none.
+ * @returns The checkpoint's folder, or undefined when there is none (a missing or unreadable folder has none).
+ * @example
+ * ```ts
+ * const path = await latestCheckpoint('runs/resnet20'); // e.g. 'runs/resnet20/checkpoints/step-00064000'
+ * ```
  */
 export async function latestCheckpoint(runDir: string): Promise<string | undefined> {
   const all = await listCheckpoints(join(runDir, 'checkpoints'));
@@ -403,7 +479,12 @@ export async function latestCheckpoint(runDir: string): Promise<string | undefin
  *
  * @param dir - The checkpoints folder.
  * @param keep - How many of the newest to keep.
- * @param bestStep - The best checkpoint's step, kept too.
+ * @param bestStep - The best checkpoint's step, kept too (undefined: none).
+ * @throws Error from the file system when a folder cannot be deleted (e.g. `EACCES`).
+ * @example
+ * ```ts
+ * await pruneCheckpoints('runs/resnet20/checkpoints', 2, undefined); // keep the two newest
+ * ```
  */
 export async function pruneCheckpoints(
   dir: string,
@@ -426,6 +507,11 @@ export async function pruneCheckpoints(
  * @param weights - The checkpoint's weights ({@link Checkpoint.weights}).
  * @param from - The checkpoint's path, named in errors.
  * @throws Error when the count or a shape differs (nothing is loaded then).
+ * @example
+ * ```ts
+ * const checkpoint = await readCheckpoint('runs/resnet20/checkpoints/step-00064000');
+ * assignWeights(model, checkpoint.weights, checkpoint.path);
+ * ```
  */
 export function assignWeights(
   model: LayersModel,

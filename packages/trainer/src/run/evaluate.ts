@@ -18,6 +18,13 @@ export interface EvaluationResult {
  * Whether a model ends in a softmax (outputs probabilities rather than logits).
  *
  * @param model - Any model; its last layer's activation (or a Softmax layer) decides.
+ * @returns True when the last layer has a softmax activation or is a `Softmax` layer.
+ * @throws TypeError when the model has no layers.
+ * @example
+ * ```ts
+ * outputsProbabilities(cifarResNet(20)); // true: ends in a softmax
+ * outputsProbabilities(cifarResNet(20, { classifierActivation: null })); // false: logits
+ * ```
  */
 export function outputsProbabilities(model: LayersModel): boolean {
   const last = model.layers[model.layers.length - 1];
@@ -30,6 +37,12 @@ export function outputsProbabilities(model: LayersModel): boolean {
  *
  * @param outputs - `[n, classes]` outputs.
  * @param probabilities - Whether they already are probabilities ({@link outputsProbabilities}); if not, their softmax is returned.
+ * @returns `outputs` itself when they are probabilities (not a copy), else a new tensor of their softmax over the classes.
+ * @throws Error from tfjs when softmax is needed and `outputs` is not float32.
+ * @example
+ * ```ts
+ * const probs = tf.tidy(() => toProbabilities(model.predict(images) as tf.Tensor2D, outputsProbabilities(model)));
+ * ```
  */
 export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): tf.Tensor2D {
   return probabilities ? outputs : tf.softmax(outputs);
@@ -42,6 +55,7 @@ export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): t
  * @param scores - `n × classes` scores (logits or probabilities), row-major.
  * @param labels - `n` class indices.
  * @param classes - Columns per row.
+ * @returns How many rows count as correct at top-1 and at top-5 (top-k with k = min(5, classes)).
  * @example
  * ```ts
  * countCorrect([0.1, 0.7, 0.2, 0.5, 0.3, 0.2], [1, 2], 3); // { top1: 1, top5: 2 }

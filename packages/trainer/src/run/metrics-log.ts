@@ -21,11 +21,20 @@ export interface MetricsRow {
   trainTop1: number;
   /** Training top-5 error (%), running over the epoch. */
   trainTop5: number;
-  /** Validation top-1 error (%) (epoch rows with validation data). */
+  /**
+   * Validation top-1 error (%) (epoch rows with validation data).
+   * @defaultValue absent on step rows and without validation data
+   */
   top1?: number;
-  /** Validation top-5 error (%). */
+  /**
+   * Validation top-5 error (%).
+   * @defaultValue absent on step rows and without validation data
+   */
   top5?: number;
-  /** Validation loss. */
+  /**
+   * Validation loss.
+   * @defaultValue absent on step rows and without validation data
+   */
   valLoss?: number;
   /** Training images per second. */
   imagesPerSec: number;
@@ -55,6 +64,7 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
  * @param path - The file; a missing file has no rows.
  * @returns Its rows, in order.
  * @throws Error (from `JSON.parse`) on a malformed line.
+ * @see He et al., arXiv 1512.03385, Figure 4 (the curves these rows feed, via {@link renderCurves}): https://arxiv.org/abs/1512.03385
  * @example
  * ```ts
  * const epochs = readMetrics('runs/r20/metrics.jsonl').filter((r) => r.kind === 'epoch');
@@ -68,13 +78,27 @@ export function readMetrics(path: string): MetricsRow[] {
     .map((line) => JSON.parse(line) as MetricsRow);
 }
 
-/** Appends rows to `metrics.jsonl` and `metrics.csv` (synchronously, so a crash loses at most the row being written). */
+/**
+ * Appends rows to `metrics.jsonl` and `metrics.csv` (synchronously, so a crash
+ * loses at most the row being written). The trainer keeps one per run; use it
+ * directly to log a custom loop in the same format.
+ *
+ * @example
+ * ```ts
+ * const log = new MetricsLog('runs/custom/metrics.jsonl', 'runs/custom/metrics.csv');
+ * log.append({
+ *   kind: 'step', step: 1, epoch: 0, loss: 2.3, lr: 0.1,
+ *   trainTop1: 90, trainTop5: 50, imagesPerSec: 120, time: 0.5,
+ * });
+ * ```
+ */
 export class MetricsLog {
   /**
    * Creates the files' folder if needed; the files themselves appear with the first row.
    *
    * @param jsonlPath - Path of the JSON Lines file.
    * @param csvPath - Path of the CSV file (columns {@link METRICS_COLUMNS}).
+   * @throws Error from the file system when the folder cannot be created (e.g. `EACCES`).
    */
   constructor(
     /** Path of the JSON Lines file. */
@@ -89,6 +113,7 @@ export class MetricsLog {
    * Drops the rows after a step (what a resumed run will redo), from both files.
    *
    * @param step - The last step kept.
+   * @throws Error from the file system when a file cannot be written, or from `JSON.parse` on a malformed line.
    */
   truncateAfter(step: number): void {
     const rows = readMetrics(this.jsonlPath).filter((r) => r.step <= step);
@@ -103,6 +128,7 @@ export class MetricsLog {
    * Appends one row to both files.
    *
    * @param row - The row.
+   * @throws Error from the file system when a file cannot be written (e.g. `ENOSPC`).
    */
   append(row: MetricsRow): void {
     appendFileSync(this.jsonlPath, `${JSON.stringify(row)}\n`);

@@ -45,7 +45,10 @@ export interface StepInfo {
 
 /** What callbacks receive after each epoch. */
 export interface EpochInfo extends StepInfo {
-  /** Validation result, when there is validation data. */
+  /**
+   * Validation result, when there is validation data.
+   * @defaultValue absent without validation data
+   */
   readonly validation?: EvaluationResult;
   /** Whether the learning rate was cut by the plateau rule after this epoch. */
   readonly lrCut: boolean;
@@ -53,9 +56,15 @@ export interface EpochInfo extends StepInfo {
 
 /** Users' own hooks. They may be async; tensors they leave behind are reported. */
 export interface TrainerCallbacks {
-  /** After each optimizer update. */
+  /**
+   * After each optimizer update.
+   * @defaultValue none
+   */
   onStep?: (info: StepInfo) => void | Promise<void>;
-  /** After each epoch (validation and checkpoint done). */
+  /**
+   * After each epoch (validation and checkpoint done).
+   * @defaultValue none
+   */
   onEpoch?: (info: EpochInfo) => void | Promise<void>;
 }
 
@@ -65,14 +74,20 @@ export interface TrainerOptions {
   model: LayersModel;
   /** Training data ({@link folderTrainingData}, {@link arrayTrainingData}, or your own {@link TrainingData}). */
   data: TrainingData;
-  /** Validation data, evaluated in inference mode at every epoch end. */
+  /**
+   * Validation data, evaluated in inference mode at every epoch end.
+   * @defaultValue none: no validation (and the plateau schedule never cuts)
+   */
   validation?: EvaluationData;
   /**
    * Epochs to train.
    * @defaultValue 1
    */
   epochs?: number;
-  /** Stop after this many updates instead (e.g. the CIFAR recipe's 64k); overrides `epochs` for the run length. */
+  /**
+   * Stop after this many updates instead (e.g. the CIFAR recipe's 64k); overrides `epochs` for the run length.
+   * @defaultValue `epochs` × updates per epoch
+   */
   steps?: number;
   /**
    * Base learning rate.
@@ -84,7 +99,11 @@ export interface TrainerOptions {
    * @defaultValue `{ kind: 'constant' }`
    */
   schedule?: ScheduleSpec;
-  /** Linear warm-up in front of the schedule (none by default). */
+  /**
+   * Linear warm-up in front of the schedule.
+   * @defaultValue none
+   * @see Goyal et al., arXiv 1706.02677, §2.2: https://arxiv.org/abs/1706.02677
+   */
   warmup?: WarmupSpec;
   /**
    * SGD settings; see {@link SgdOptions}.
@@ -97,7 +116,10 @@ export interface TrainerOptions {
    * @defaultValue 1
    */
   accumulate?: number;
-  /** The run folder (`run.json`, `metrics.jsonl`, `metrics.csv`, `checkpoints/`); nothing is written without it. */
+  /**
+   * The run folder (`run.json`, `metrics.jsonl`, `metrics.csv`, `checkpoints/`); nothing is written without it.
+   * @defaultValue none: nothing is written, and the run cannot be resumed
+   */
   outDir?: string;
   /**
    * Also checkpoint every this many updates (0: at epoch ends only).
@@ -109,7 +131,10 @@ export interface TrainerOptions {
    * @defaultValue 3
    */
   keepLast?: number;
-  /** Continue from a checkpoint folder, or `true` for the newest in `outDir` (from scratch if it has none). */
+  /**
+   * Continue from a checkpoint folder, or `true` for the newest in `outDir` (from scratch if it has none).
+   * @defaultValue false: start from scratch
+   */
   resume?: string | boolean;
   /**
    * The run's seed: Dropout masks are drawn from it (the data's own seed
@@ -130,11 +155,18 @@ export interface TrainerOptions {
    * `update_bn_stats` and PyTorch's `update_bn` — instead of the exponential
    * average of training. 0 turns it off.
    * @defaultValue 0
+   * @see Wu & Johnson, "Rethinking 'Batch' in BatchNorm", arXiv 2105.07576 (precise BN): https://arxiv.org/abs/2105.07576
    */
   preciseBnBatches?: number;
-  /** Users' hooks. */
+  /**
+   * Users' hooks.
+   * @defaultValue none
+   */
   callbacks?: TrainerCallbacks;
-  /** Stops the run after the current update (a checkpoint is written). */
+  /**
+   * Stops the run after the current update (a checkpoint is written).
+   * @defaultValue none
+   */
   signal?: AbortSignal;
   /**
    * Treat SIGINT/SIGTERM as a stop request: finish the current update, write
@@ -147,9 +179,15 @@ export interface TrainerOptions {
    * @defaultValue true
    */
   patchCpuKernels?: boolean;
-  /** Where progress messages and warnings go (default: nowhere). */
+  /**
+   * Where progress messages and warnings go.
+   * @defaultValue nowhere (messages are dropped)
+   */
   log?: (message: string) => void;
-  /** Anything JSON-safe to record in `run.json` (e.g. the CLI's flags). */
+  /**
+   * Anything JSON-safe to record in `run.json` (e.g. the CLI's flags).
+   * @defaultValue none
+   */
   config?: Record<string, unknown>;
 }
 
@@ -161,30 +199,56 @@ export interface TrainResult {
   readonly epochs: number;
   /** `'completed'`, or `'stopped'` after a signal / abort. */
   readonly status: 'completed' | 'stopped';
-  /** The signal (`SIGINT` or `SIGTERM`) that stopped the run, when one did. */
+  /**
+   * The signal (`SIGINT` or `SIGTERM`) that stopped the run, when one did.
+   * @defaultValue absent when no signal stopped the run
+   */
   readonly signal?: NodeJS.Signals;
-  /** The last validation result, if any. */
+  /**
+   * The last validation result, if any.
+   * @defaultValue absent without validation data
+   */
   readonly validation?: EvaluationResult;
-  /** The best validation result so far. */
+  /**
+   * The best validation result so far.
+   * @defaultValue absent when no validation has run
+   */
   readonly best?: {
     /** Its top-1 error (%). */
     readonly top1: number;
     /** The step it was measured after. */
     readonly step: number;
   };
-  /** The last checkpoint written (or resumed from). */
+  /**
+   * The last checkpoint written (or resumed from).
+   * @defaultValue absent without `outDir`
+   */
   readonly checkpoint?: string;
   /** Growth of `tf.memory().numTensors` from the end of the first update to the end of the run (0 when nothing leaks). */
   readonly tensorGrowth: number;
 }
 
-/** A non-finite training loss: training stops before applying the update, so the weights stay finite. */
+/**
+ * A non-finite training loss: training stops before applying the update, so the weights stay finite.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await train({ model, data, epochs: 1, lr: 10 });
+ * } catch (error) {
+ *   if (error instanceof NonFiniteLossError) console.error(`diverged at step ${error.step} with lr ${error.lr}`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class NonFiniteLossError extends Error {
   /** The update that produced it (1-based). */
   readonly step: number;
   /** Its learning rate. */
   readonly lr: number;
   /**
+   * Creates the error; its message names the loss, step, epoch and learning rate, with advice.
+   *
    * @param loss - The loss (NaN or ±Infinity).
    * @param step - The update that produced it (1-based).
    * @param epoch - Its epoch (0-based).
@@ -798,6 +862,7 @@ export const checkpointHooks: { beforeRename?: () => Promise<void> } = {};
  *   outDir: 'runs/resnet20', resume: true,
  * });
  * ```
+ * @see He et al., arXiv 1512.03385, §3.4 (SGD, momentum 0.9, weight decay 1e-4, ÷10 on plateaus) and §4.2 (CIFAR): https://arxiv.org/abs/1512.03385
  */
 export async function train(options: TrainerOptions): Promise<TrainResult> {
   const trainer = new Trainer(options);
