@@ -35,11 +35,23 @@ export interface ImageFolderReport {
 
 /** Options of {@link checkImageFolder}. */
 export interface CheckImageFolderOptions {
-  /** Fully decode every image to catch truncation (default true); `false` reads headers only. */
+  /**
+   * Fully decode every image to catch truncation; `false` reads headers only (much faster).
+   *
+   * @defaultValue true
+   */
   fullDecode?: boolean;
-  /** Files checked at once (default 8). */
+  /**
+   * Files checked at once.
+   *
+   * @defaultValue 8
+   */
   concurrency?: number;
-  /** Decode options (pixel limit, …), as the loader will use them. */
+  /**
+   * Decode options (pixel limit, …), as the loader will use them.
+   *
+   * @defaultValue `{}` (every {@link DecodeOptions} default)
+   */
   decode?: DecodeOptions;
 }
 
@@ -70,6 +82,13 @@ function bump(counts: Record<string, number>, key: string): void {
  * const report = await checkImageFolder('/data/imagenet/train');
  * for (const { path, reason } of report.unreadable) console.warn(path, reason);
  * ```
+ * @param root - The dataset folder, laid out as `root/<class>/<image>`.
+ * @param options - Full decode or headers only, concurrency and decode
+ *   options (default `{}`: full decode, 8 at once, default decoding).
+ * @returns The report; unreadable files are listed in it, not thrown.
+ * @throws Error when an option is unknown or invalid, or when `root` cannot be
+ *   listed as an image folder (missing, or without class folders; see
+ *   {@link imageFolder}). Empty class folders are reported, not thrown.
  */
 export async function checkImageFolder(
   root: string,

@@ -36,7 +36,9 @@ const byWnid = new Map(IMAGENET_CLASSES.map((c) => [c.wnid, c]));
  * ```ts
  * imagenetClass('n01443537'); // { index: 1, wnid: 'n01443537', name: 'goldfish', … }
  * ```
- * @throws if `wnid` is not one of the 1000 classes.
+ * @param wnid - A WordNet id such as `"n01440764"` (case-sensitive).
+ * @returns The class: its index, wnid, first name and every name.
+ * @throws Error if `wnid` is not one of the 1000 classes.
  */
 export function imagenetClass(wnid: string): ImageNetClass {
   const found = byWnid.get(wnid);

@@ -80,14 +80,34 @@ export interface DecodedImage {
   readonly channels: 3;
 }
 
-/** Thrown (in strict mode) or recorded (when skipping) for an image that cannot be read. */
+/**
+ * Thrown (in strict mode) or recorded (when skipping) for an image that cannot be read.
+ *
+ * @example
+ * ```ts
+ * import { decodeImage, ImageDecodeError } from '@convnets/imagenet-data';
+ *
+ * try {
+ *   await decodeImage('damaged.JPEG');
+ * } catch (error) {
+ *   if (error instanceof ImageDecodeError) console.warn(`skipping ${error.path}: ${error.reason}`);
+ *   else throw error;
+ * }
+ * ```
+ */
 export class ImageDecodeError extends Error {
   /** The file, or `"<buffer>"` for in-memory input. */
   readonly path: string;
   /** What went wrong, without the path. */
   readonly reason: string;
 
-  /** @param path - the file; @param reason - what went wrong. */
+  /**
+   * Creates the error; its message is `cannot decode <path>: <reason>`.
+   *
+   * @param path - The file, or `"<buffer>"` for in-memory input.
+   * @param reason - What went wrong, without the path.
+   * @throws Nothing.
+   */
   constructor(path: string, reason: string) {
     super(`cannot decode ${path}: ${reason}`);
     this.name = 'ImageDecodeError';
@@ -330,7 +350,8 @@ export async function toRgb(
  *
  * @param input - a file path or the file's bytes.
  * @param options - size limits, orientation, colour management, alpha and
- *   damage policies; every field has a default.
+ *   damage policies; every field has a default (default `{}`).
+ * @returns The decoded image, 8-bit RGB, row-major `[height, width, 3]`.
  *
  * @example
  * ```ts
@@ -339,6 +360,7 @@ export async function toRgb(
  * ```
  * @throws {@link ImageDecodeError} naming the file for an empty, truncated,
  *   oversized or unreadable file.
+ * @throws Error naming the option for an unknown or invalid option.
  */
 export async function decodeImage(
   input: string | Buffer,

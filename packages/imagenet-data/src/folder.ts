@@ -52,12 +52,23 @@ export interface ImageFolderOptions {
   /**
    * The class list, when it is known in advance (e.g. {@link IMAGENET_WNIDS}
    * for a subset of ImageNet, so that labels keep their standard indices).
-   * Every class folder must then be in this list. Default: the sorted folder names.
+   * Every class folder must then be in this list.
+   *
+   * @defaultValue the folder names under `root`, sorted by code unit
    */
   classes?: readonly string[];
-  /** Accept class folders that hold no image (default `false`: an error naming the folder). */
+  /**
+   * Accept class folders that hold no image (when `false`, an empty class
+   * folder is an error naming the folder).
+   *
+   * @defaultValue false
+   */
   allowEmptyClasses?: boolean;
-  /** Extensions to list, lower case with the dot. Default {@link IMAGE_EXTENSIONS}. */
+  /**
+   * Extensions to list, lower case with the dot (matched case-insensitively).
+   *
+   * @defaultValue {@link IMAGE_EXTENSIONS}
+   */
   extensions?: readonly string[];
 }
 
@@ -136,8 +147,14 @@ function checkClassList(where: string, classes: unknown): readonly string[] {
  * train.classes.length; // 1000
  * train.samples[0]; // { path: '/data/imagenet/train/n01440764/n01440764_10026.JPEG', label: 0 }
  * ```
- * @throws when `root` is missing or has no class folder, or a class folder is
- *   empty (unless `allowEmptyClasses`), naming the folder.
+ * @param root - The dataset folder, laid out as `root/<class>/<image>`.
+ * @param options - Class list, empty-folder policy and extensions (default `{}`:
+ *   classes from the sorted folder names, every {@link IMAGE_EXTENSIONS}).
+ * @returns The classes, every sample (sorted by class, then path), the root
+ *   and the non-image files that were skipped.
+ * @throws Error when `root` is missing or has no class folder, a class folder is
+ *   empty (unless `allowEmptyClasses`) or not in `options.classes`, naming the
+ *   folder; or when an option is unknown or invalid.
  */
 export async function imageFolder(
   root: string,

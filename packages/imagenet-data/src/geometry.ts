@@ -45,13 +45,34 @@ export interface ViewGeometry {
   readonly sourceWidth: number;
   /** Size of the decoded source (after EXIF orientation when applied). */
   readonly sourceHeight: number;
-  /** Crop of the source, before any resize. */
+  /**
+   * Crop of the source, before any resize.
+   *
+   * @defaultValue `undefined` (no crop: the whole source)
+   */
   preCrop?: Rect;
-  /** Resize of the (cropped) source. */
-  resize?: { width: number; height: number };
-  /** Crop of the resized image. */
+  /**
+   * Resize of the (cropped) source.
+   *
+   * @defaultValue `undefined` (no resize)
+   */
+  resize?: {
+    /** Width after the resize, in pixels. */
+    width: number;
+    /** Height after the resize, in pixels. */
+    height: number;
+  };
+  /**
+   * Crop of the resized image.
+   *
+   * @defaultValue `undefined` (no crop after the resize)
+   */
   postCrop?: Rect;
-  /** Zero padding, added after the crops. */
+  /**
+   * Zero padding, added after the crops.
+   *
+   * @defaultValue `undefined` (no padding)
+   */
   pad?: Padding;
   /** Mirror left–right, last. */
   flip: boolean;

@@ -73,19 +73,48 @@ export interface LoaderOptions {
   transform: Transform;
   /** Images per batch. */
   batchSize: number;
-  /** Reshuffle every epoch (default: `transform.training`). */
+  /**
+   * Reshuffle every epoch (otherwise samples are read in dataset order).
+   *
+   * @defaultValue `transform.training`
+   */
   shuffle?: boolean;
-  /** Seed of the shuffling and the augmentation (default 0). Same seed, same batches, on any machine. */
+  /**
+   * Seed of the shuffling and the augmentation, a non-negative integer. Same
+   * seed, same batches, on any machine.
+   *
+   * @defaultValue 0
+   */
   seed?: number;
-  /** Iteration stops when this many epochs are complete (default 1). */
+  /**
+   * Iteration stops when this many epochs are complete.
+   *
+   * @defaultValue 1
+   */
   epochs?: number;
-  /** Leave out an epoch's last, incomplete batch (default: `transform.training`). */
+  /**
+   * Leave out an epoch's last, incomplete batch.
+   *
+   * @defaultValue `transform.training`
+   */
   dropLast?: boolean;
-  /** This process's shard, 0 … worldSize − 1 (default 0). */
+  /**
+   * This process's shard, 0 … worldSize − 1.
+   *
+   * @defaultValue 0
+   */
   rank?: number;
-  /** Number of shards (data-parallel processes; default 1). */
+  /**
+   * Number of shards (data-parallel processes).
+   *
+   * @defaultValue 1
+   */
   worldSize?: number;
-  /** Completed batches held ready ahead of the consumer (default 2). Bounds memory. */
+  /**
+   * Completed batches held ready ahead of the consumer. Bounds memory.
+   *
+   * @defaultValue 2
+   */
   prefetch?: number;
   /**
    * Images in flight (read, decoded and transformed at once). Decodes run
@@ -101,19 +130,36 @@ export interface LoaderOptions {
    * @defaultValue twice the number of cores (at least 2)
    */
   concurrency?: number;
-  /** Labels as `'index'` (int32, default) or `'oneHot'` (float32). */
+  /**
+   * Labels as `'index'` (`[n]` int32) or `'oneHot'` (`[n, numClasses]` float32).
+   *
+   * @defaultValue 'index'
+   */
   labels?: 'index' | 'oneHot';
-  /** Number of classes for one-hot labels (default: the dataset's class count). */
+  /**
+   * Number of classes for one-hot labels.
+   *
+   * @defaultValue the dataset's class count, `dataset.classes.length`
+   */
   numClasses?: number;
   /**
-   * Fail on the first unreadable image, with an error naming it (default:
-   * `!transform.training`, i.e. strict for evaluation). Otherwise such images
-   * are skipped, counted and reported with their paths.
+   * Fail on the first unreadable image, with an error naming it. Otherwise
+   * such images are skipped, counted and reported with their paths.
+   *
+   * @defaultValue `!transform.training` (strict for evaluation)
    */
   strict?: boolean;
-  /** How images are decoded (pixel limit, EXIF orientation, …). */
+  /**
+   * How images are decoded (pixel limit, EXIF orientation, …).
+   *
+   * @defaultValue `{}` (every {@link DecodeOptions} default)
+   */
   decode?: DecodeOptions;
-  /** Continue from a saved {@link ImageLoader.state}. */
+  /**
+   * Continue from a saved {@link ImageLoader.state}.
+   *
+   * @defaultValue `undefined` (start at epoch 0, position 0)
+   */
   resume?: LoaderState;
 }
 
@@ -150,6 +196,21 @@ const WHERE = 'createLoader';
  * and an image's augmentation is seeded by `(seed, epoch, index)`. So the
  * batches do not depend on decode timing or concurrency, and the position
  * ({@link ImageLoader.state}) is all a resumed run needs.
+ *
+ * @example
+ * ```ts
+ * import { createLoader, imageFolder, torchvisionEval } from '@convnets/imagenet-data';
+ *
+ * const val = await imageFolder('/data/imagenet/val');
+ * const loader = createLoader(val, { transform: torchvisionEval(), batchSize: 50 });
+ * console.log(`${loader.batchesPerEpoch} batches`);
+ * for await (const { images, labels } of loader) {
+ *   // … evaluate …
+ *   images.dispose();
+ *   labels.dispose();
+ * }
+ * console.log(loader.stats.seen, 'images');
+ * ```
  */
 export class ImageLoader implements AsyncIterable<Batch> {
   /** The dataset being loaded. */
@@ -177,7 +238,18 @@ export class ImageLoader implements AsyncIterable<Batch> {
   private counters = { seen: 0, skipped: [] as SkippedImage[], dropped: 0, decodesStarted: 0 };
   private iterating = false;
 
-  /** Prefer {@link createLoader}; the options are documented there. */
+  /**
+   * Creates a loader; prefer {@link createLoader}, which does the same.
+   *
+   * @param dataset - The samples and class names, e.g. from {@link imageFolder}.
+   * @param options - The transform, batch size and the options of
+   *   {@link LoaderOptions} (each optional field has its default there).
+   * @throws Error naming the option when an option is unknown or out of range, the
+   *   dataset has no samples or lacks `samples`/`classes` arrays, `transform` is
+   *   not a transform or has no fixed output size (multi-scale evaluation), `rank`
+   *   is not below `worldSize`, or `resume` was saved with a different seed,
+   *   sharding or dataset size.
+   */
   constructor(dataset: ImageDataset, options: LoaderOptions) {
     checkKnownOptions(WHERE, options, [
       'transform',
@@ -268,7 +340,13 @@ export class ImageLoader implements AsyncIterable<Batch> {
     this.position = { epoch, position };
   }
 
-  /** Samples this rank reads per epoch. */
+  /**
+   * Samples this rank reads per epoch: `floor(n / worldSize)` when shuffling
+   * (equal shards), otherwise every sample, shards differing by at most one.
+   *
+   * @returns The number of samples in this rank's shard of an epoch.
+   * @throws Nothing.
+   */
   shardLength(): number {
     const n = this.dataset.samples.length;
     // Training shards are equal (the tail of the shuffled order is left out);
@@ -277,13 +355,24 @@ export class ImageLoader implements AsyncIterable<Batch> {
     return Math.floor(n / this.worldSize) + (this.rank < n % this.worldSize ? 1 : 0);
   }
 
-  /** Batches per epoch (fewer if images are skipped). */
+  /**
+   * Batches per epoch for this rank (fewer if images are skipped), counting
+   * a last, incomplete batch unless `dropLast`.
+   */
   get batchesPerEpoch(): number {
     const n = this.shardLength();
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
-  /** This rank's dataset indices for `epoch`, in reading order. */
+  /**
+   * This rank's dataset indices for `epoch`, in reading order: a seeded
+   * permutation when shuffling, dataset order otherwise, then every
+   * `worldSize`-th index from `rank`.
+   *
+   * @param epoch - The epoch (0-based); each epoch has its own permutation.
+   * @returns `shardLength()` dataset indices.
+   * @throws Nothing.
+   */
   epochOrder(epoch: number): Uint32Array {
     const n = this.dataset.samples.length;
     const order = this.shuffle
@@ -295,7 +384,10 @@ export class ImageLoader implements AsyncIterable<Batch> {
     return shard;
   }
 
-  /** The position after the last batch yielded; pass it as `resume` to continue exactly there. */
+  /**
+   * The position after the last batch yielded; pass it as `resume` to
+   * continue exactly there. A fresh copy on each read.
+   */
   get state(): LoaderState {
     return {
       seed: this.seed,
@@ -307,7 +399,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
     };
   }
 
-  /** Counts over everything yielded so far. */
+  /** Counts over everything yielded so far (images seen, skipped, dropped; decodes started); a fresh copy on each read. */
   get stats(): LoaderStats {
     return { ...this.counters, skipped: [...this.counters.skipped] };
   }
@@ -338,6 +430,12 @@ export class ImageLoader implements AsyncIterable<Batch> {
    * Iterates batches from the current position until `epochs` epochs are
    * complete. Leaving the loop early (`break`) stops the decoding and keeps
    * the position of the last batch yielded.
+   *
+   * @returns An async iterator of batches; the caller disposes each batch's tensors.
+   * @throws Error when the loader is already being iterated. The iterator's
+   *   `next()` rejects with an {@link ImageDecodeError} naming the file when an
+   *   image cannot be read in strict mode, or with an Error when a view has the
+   *   wrong size or a label is not below `numClasses` (one-hot labels).
    */
   [Symbol.asyncIterator](): AsyncIterator<Batch> {
     if (this.iterating)
@@ -567,6 +665,14 @@ export class ImageLoader implements AsyncIterable<Batch> {
    * The loader as a `tf.data.Dataset` of `{ xs, ys }` (images, labels), ready
    * for `model.fitDataset`. Each iteration of the dataset continues from the
    * loader's current position.
+   *
+   * @example
+   * ```ts
+   * await model.fitDataset(loader.toDataset(), { epochs: 1 });
+   * ```
+   * @returns A dataset of `{ xs, ys }` batches.
+   * @throws Nothing when called; iterating the dataset fails as iterating the
+   *   loader does (see `[Symbol.asyncIterator]`).
    */
   toDataset(): Dataset<{ xs: tf.Tensor4D; ys: tf.Tensor1D | tf.Tensor2D }> {
     const iterate = async function* (loader: ImageLoader) {
@@ -592,6 +698,17 @@ export class ImageLoader implements AsyncIterable<Batch> {
  *   saveCheckpoint({ loader: loader.state });
  * }
  * ```
+ * @param dataset - The samples and class names, e.g. from {@link imageFolder}
+ *   or {@link imagenetValidation}.
+ * @param options - `transform` and `batchSize` are required; every other
+ *   field of {@link LoaderOptions} has a default (shuffle and drop-last for
+ *   training transforms, seed 0, 1 epoch, 1 shard, prefetch 2).
+ * @returns The loader, ready to iterate with `for await`.
+ * @throws Error naming the option when an option is unknown or out of range, the
+ *   dataset has no samples or lacks `samples`/`classes` arrays, `transform` is
+ *   not a transform or has no fixed output size (multi-scale evaluation), `rank`
+ *   is not below `worldSize`, or `resume` was saved with a different seed,
+ *   sharding or dataset size.
  */
 export function createLoader(dataset: ImageDataset, options: LoaderOptions): ImageLoader {
   return new ImageLoader(dataset, options);

@@ -14,15 +14,29 @@ import { checkKnownOptions, positiveInt } from './validate';
 /** Options of {@link computeMean}. */
 export interface ComputeMeanOptions {
   /**
-   * The geometry the mean is taken over (its normalisation is ignored).
-   * Default: shorter side 256, centre crop 224, matching the ResNet presets.
+   * The geometry the mean is taken over (its normalisation is ignored). It
+   * must give one view of a fixed size.
+   *
+   * @defaultValue shorter side 256, centre crop 224, matching the ResNet presets
    */
   transform?: Transform;
-  /** Use at most this many images, spread evenly over the dataset (default: all). */
+  /**
+   * Use at most this many images, spread evenly over the dataset.
+   *
+   * @defaultValue all of them, `dataset.samples.length`
+   */
   limit?: number;
-  /** Images decoded at once (default 8). */
+  /**
+   * Images decoded at once.
+   *
+   * @defaultValue 8
+   */
   concurrency?: number;
-  /** Decode options. */
+  /**
+   * Decode options.
+   *
+   * @defaultValue `{}` (every {@link DecodeOptions} default)
+   */
   decode?: DecodeOptions;
 }
 
@@ -45,6 +59,15 @@ export interface DatasetMean {
  * const { image } = await computeMean(train, { limit: 10_000 });
  * const transform = resnetPaperTrain({ mean: image });
  * ```
+ * @param dataset - The training set, e.g. from {@link imageFolder}.
+ * @param options - Geometry, image limit, concurrency and decode options
+ *   (default `{}`: every image, shorter side 256 and centre crop 224, 8 at once).
+ * @returns The per-pixel mean image (the transform's output size), the
+ *   per-channel mean, both on the 0 … 255 scale, and the number of images
+ *   averaged (unreadable ones are left out).
+ * @throws Error when an option is unknown or invalid, the transform does not
+ *   give one view of a fixed size, or none of the images can be read.
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export async function computeMean(
   dataset: ImageDataset,

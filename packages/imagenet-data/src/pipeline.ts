@@ -171,9 +171,17 @@ export interface TransformedView {
 
 /** Options of {@link transformImage}. */
 export interface TransformImageOptions {
-  /** Seed of the random choices (default 0). */
+  /**
+   * Seed of the random choices (crop positions, flips, lighting) of a training transform.
+   *
+   * @defaultValue 0
+   */
   seed?: number;
-  /** How the image is decoded. */
+  /**
+   * How the image is decoded.
+   *
+   * @defaultValue `{}` (every {@link DecodeOptions} default)
+   */
   decode?: DecodeOptions;
 }
 
@@ -186,6 +194,15 @@ export interface TransformImageOptions {
  * const views = await transformImage('photo.JPEG', multiScaleEval());
  * for (const v of views) console.log(v.height, v.width); // shorter side 224, 256, 384, 480, 640
  * ```
+ * @param input - A file path or the file's bytes.
+ * @param transform - The transform, e.g. a preset or {@link compose}d steps.
+ * @param options - Seed and decode options (default `{}`: seed 0, default decoding).
+ * @returns One normalised float32 view per transform view (10 for
+ *   {@link tenCrop}), in the transform's view order.
+ * @throws {@link ImageDecodeError} naming the file when it cannot be read or
+ *   decoded.
+ * @throws Error when an option is unknown or invalid, or when the transform
+ *   cannot apply to this image (e.g. a crop larger than the image).
  */
 export async function transformImage(
   input: string | Buffer,

@@ -33,20 +33,46 @@ function topRows(scores: ArrayLike<number>, offset: number, topK: number): Predi
  *
  * @example
  * ```ts
- * const [best] = decodePredictions(model.predict(image).squeeze(), 1);
+ * const probs = tf.squeeze(model.predict(image) as tf.Tensor2D) as tf.Tensor1D;
+ * const [best] = decodePredictions(probs, 1);
  * console.log(`${best.name} (${best.wnid}): ${(best.probability * 100).toFixed(1)}%`);
  * ```
+ * @param probabilities - One score per class: a `[1000]` tensor or array
+ *   (probabilities or logits; the order is what counts). A tensor is read
+ *   with `dataSync()` and not disposed.
+ * @param topK - How many classes to return, 1 … 1000. Default 5.
+ * @returns The `topK` best classes, highest score first (ties: lower index first).
+ * @throws Error when `topK` is not an integer in 1 … 1000, or when
+ *   `probabilities` does not hold exactly 1000 scores.
  */
 export function decodePredictions(
   probabilities: Tensor1D | ArrayLike<number>,
   topK?: number,
 ): PredictionRow[];
-/** The `topK` most probable classes of each row of a `[batch, 1000]` tensor or array of rows. */
+/**
+ * The `topK` most probable classes of each row of a `[batch, 1000]` tensor or array of rows.
+ *
+ * @param probabilities - A `[batch, 1000]` tensor or an array of `[1000]`
+ *   rows, one per example. A tensor is read with `dataSync()` and not disposed.
+ * @param topK - How many classes to return per example, 1 … 1000. Default 5.
+ * @returns One list of rows per example, each best first.
+ * @throws Error when `topK` is not an integer in 1 … 1000, or when a row does
+ *   not hold exactly 1000 scores.
+ */
 export function decodePredictions(
   probabilities: Tensor2D | readonly ArrayLike<number>[],
   topK?: number,
 ): PredictionRow[][];
-/** A tensor of either rank: rows for rank 1, one list of rows per example for rank 2. */
+/**
+ * A tensor of either rank: rows for rank 1, one list of rows per example for rank 2.
+ *
+ * @param probabilities - A `[1000]` or `[batch, 1000]` tensor of scores; read
+ *   with `dataSync()` and not disposed.
+ * @param topK - How many classes to return (per example), 1 … 1000. Default 5.
+ * @returns `PredictionRow[]` for a rank-1 tensor, `PredictionRow[][]` for rank 2.
+ * @throws Error when `topK` is not an integer in 1 … 1000, or when the tensor
+ *   is not of shape `[1000]` or `[batch, 1000]`.
+ */
 export function decodePredictions(
   probabilities: Tensor,
   topK?: number,

@@ -42,22 +42,40 @@ export const CIFAR10_STD: readonly [number, number, number] = [0.247, 0.2435, 0.
 /** Normalisation options shared by the paper-style presets (0 … 255 scale). */
 export interface PaperNormalizationOptions {
   /**
-   * Mean to subtract: per-channel `[r, g, b]` on the 0 … 255 scale (default
-   * {@link IMAGENET_MEAN_255}) or a per-pixel {@link MeanImage} computed from
-   * the training set ({@link computeMean}), as the papers do.
+   * Mean to subtract: per-channel `[r, g, b]` on the 0 … 255 scale or a
+   * per-pixel {@link MeanImage} computed from the training set
+   * ({@link computeMean}), as the papers do.
+   *
+   * @defaultValue {@link IMAGENET_MEAN_255}
    */
   mean?: readonly [number, number, number] | MeanImage;
-  /** Also divide by a per-channel std (0 … 255 scale), e.g. `IMAGENET_STD.map((s) => s * 255)`. Default none. */
+  /**
+   * Also divide by a per-channel std (0 … 255 scale), e.g. `IMAGENET_STD.map((s) => s * 255)`.
+   *
+   * @defaultValue `undefined` (no division)
+   */
   std?: readonly [number, number, number];
 }
 
 /** Options of {@link resnetPaperTrain}. */
 export interface ResnetPaperTrainOptions extends PaperNormalizationOptions {
-  /** Range of the random shorter side S (default `[256, 480]`). */
+  /**
+   * Range of the random shorter side S, both inclusive.
+   *
+   * @defaultValue [256, 480]
+   */
   scale?: readonly [number, number];
-  /** Crop size (default 224). */
+  /**
+   * Crop size.
+   *
+   * @defaultValue 224
+   */
   size?: number;
-  /** AlexNet PCA lighting (default {@link IMAGENET_PCA_LIGHTING}); `false` to turn it off. */
+  /**
+   * AlexNet PCA lighting; `false` to turn it off.
+   *
+   * @defaultValue {@link IMAGENET_PCA_LIGHTING}
+   */
   lighting?: LightingOptions | false;
 }
 
@@ -78,7 +96,20 @@ function paperNormalization(
  * flip with p = 0.5, mean subtraction and the standard colour augmentation
  * (AlexNet's PCA lighting). Values stay on the 0 … 255 scale minus the mean.
  *
- * @see https://arxiv.org/abs/1512.03385 §3.4
+ * @example
+ * ```ts
+ * const train = await imageFolder('/data/imagenet/train');
+ * const loader = createLoader(train, { transform: resnetPaperTrain(), batchSize: 256, seed: 1 });
+ * const noLighting = resnetPaperTrain({ lighting: false, scale: [256, 320] });
+ * ```
+ * @param options - Scale range, crop size, lighting and normalisation
+ *   (default `{}`: S ∈ [256, 480], 224 crop, {@link IMAGENET_PCA_LIGHTING},
+ *   {@link IMAGENET_MEAN_255} subtracted, no std division).
+ * @returns A training transform with a 224×224 (or `size`) output.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ *   Loading an image whose resized shorter side is below `size` throws too.
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
+ * @see [Krizhevsky et al. 2012, §4.1 (PCA lighting)](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
  */
 export function resnetPaperTrain(options: ResnetPaperTrainOptions = {}): Transform {
   const where = 'resnetPaperTrain';
@@ -93,15 +124,34 @@ export function resnetPaperTrain(options: ResnetPaperTrainOptions = {}): Transfo
 
 /** Options of the single- and ten-crop evaluation presets. */
 export interface EvalOptions extends PaperNormalizationOptions {
-  /** Shorter side before cropping (default 256). */
+  /**
+   * Shorter side before cropping.
+   *
+   * @defaultValue 256
+   */
   resize?: number;
-  /** Crop size (default 224). */
+  /**
+   * Crop size.
+   *
+   * @defaultValue 224
+   */
   size?: number;
 }
 
 /**
  * Standard single-crop evaluation with paper-style normalisation: shorter
  * side resized to 256, central 224×224 crop, mean subtracted (0 … 255 scale).
+ *
+ * @example
+ * ```ts
+ * const val = await imagenetValidation('/data/imagenet/val', { devkit: '/data/ILSVRC2012_devkit_t12' });
+ * const loader = createLoader(val, { transform: resnetPaperEval(), batchSize: 50 });
+ * ```
+ * @param options - Resize, crop size and normalisation (default `{}`:
+ *   shorter side 256, 224 crop, {@link IMAGENET_MEAN_255} subtracted).
+ * @returns An evaluation (non-random) transform.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function resnetPaperEval(options: EvalOptions = {}): Transform {
   const where = 'resnetPaperEval';
@@ -119,6 +169,22 @@ export function resnetPaperEval(options: EvalOptions = {}): Transform {
  * 10-crop testing (AlexNet §4.1; ResNet §3.4 "standard 10-crop testing"):
  * shorter side 256, the four corner and the centre 224×224 crops, and their
  * mirrors; average the ten predictions. Batches hold 10 views per image.
+ *
+ * @example
+ * ```ts
+ * const loader = createLoader(val, { transform: tenCrop(), batchSize: 10 });
+ * for await (const { images, labels } of loader) {
+ *   // images: [100, 224, 224, 3]; average each image's 10 consecutive predictions
+ *   const probs = tf.tidy(() => tf.mean(tf.reshape(model.predict(images) as tf.Tensor2D, [-1, 10, 1000]), 1));
+ *   tf.dispose([images, labels, probs]);
+ * }
+ * ```
+ * @param options - Resize, crop size and normalisation (default `{}`:
+ *   shorter side 256, 224 crops, {@link IMAGENET_MEAN_255} subtracted).
+ * @returns An evaluation transform with 10 views per image.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ * @see [Krizhevsky et al. 2012, §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function tenCrop(options: EvalOptions = {}): Transform {
   const where = 'tenCrop';
@@ -134,9 +200,17 @@ export function tenCrop(options: EvalOptions = {}): Transform {
 
 /** Options of {@link multiScaleEval}. */
 export interface MultiScaleEvalOptions extends PaperNormalizationOptions {
-  /** Shorter sides to evaluate at (default `[224, 256, 384, 480, 640]`, ResNet §3.4). */
+  /**
+   * Shorter sides to evaluate at (ResNet §3.4).
+   *
+   * @defaultValue [224, 256, 384, 480, 640]
+   */
   scales?: readonly number[];
-  /** Add each scale's mirror (VGG §3.2). Default false. */
+  /**
+   * Add each scale's mirror (VGG §3.2).
+   *
+   * @defaultValue false
+   */
   flip?: boolean;
 }
 
@@ -145,6 +219,22 @@ export interface MultiScaleEvalOptions extends PaperNormalizationOptions {
  * whole image at several shorter sides, one view each; average the
  * class-score maps. Views differ in size, so use {@link transformImage}
  * (one image at a time), not the batched loader.
+ *
+ * @example
+ * ```ts
+ * const views = await transformImage('photo.JPEG', multiScaleEval({ flip: true }));
+ * for (const { data, height, width } of views) {
+ *   // a different size per scale: run the fully convolutional model on each
+ *   const image = tf.tensor4d(data, [1, height, width, 3]);
+ *   image.dispose();
+ * }
+ * ```
+ * @param options - Scales, flip and normalisation (default `{}`: shorter
+ *   sides 224, 256, 384, 480, 640, no flip, {@link IMAGENET_MEAN_255} subtracted).
+ * @returns An evaluation transform whose output size varies per image.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ * @see [Simonyan & Zisserman 2014, §3.2](https://arxiv.org/abs/1409.1556)
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function multiScaleEval(options: MultiScaleEvalOptions = {}): Transform {
   const where = 'multiScaleEval';
@@ -161,11 +251,24 @@ export function multiScaleEval(options: MultiScaleEvalOptions = {}): Transform {
 
 /** Options of {@link vggPaperTrain}. */
 export interface VggPaperTrainOptions extends PaperNormalizationOptions {
-  /** Training scale S: fixed 256 or 384, or a `[min, max]` range for multi-scale training (`[256, 512]`). Default 256. */
+  /**
+   * Training scale S: fixed 256 or 384, or a `[min, max]` range for
+   * multi-scale training (`[256, 512]`). Must be at least `size`.
+   *
+   * @defaultValue 256
+   */
   scale?: number | readonly [number, number];
-  /** Crop size (default 224). */
+  /**
+   * Crop size.
+   *
+   * @defaultValue 224
+   */
   size?: number;
-  /** Random RGB colour shift (AlexNet's PCA lighting, VGG §3.1). Default {@link IMAGENET_PCA_LIGHTING}; `false` to turn off. */
+  /**
+   * Random RGB colour shift (AlexNet's PCA lighting, VGG §3.1); `false` to turn off.
+   *
+   * @defaultValue {@link IMAGENET_PCA_LIGHTING}
+   */
   lighting?: LightingOptions | false;
 }
 
@@ -175,7 +278,18 @@ export interface VggPaperTrainOptions extends PaperNormalizationOptions {
  * (multi-scale), a random 224×224 crop, random horizontal flip, random RGB
  * colour shift, mean subtraction.
  *
- * @see https://arxiv.org/abs/1409.1556 §3.1
+ * @example
+ * ```ts
+ * const single = vggPaperTrain({ scale: 256 });
+ * const multiScale = vggPaperTrain({ scale: [256, 512] });
+ * const loader = createLoader(train, { transform: multiScale, batchSize: 256, seed: 1 });
+ * ```
+ * @param options - Scale, crop size, lighting and normalisation (default
+ *   `{}`: S = 256, 224 crop, {@link IMAGENET_PCA_LIGHTING},
+ *   {@link IMAGENET_MEAN_255} subtracted).
+ * @returns A training transform with a 224×224 (or `size`) output.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer). Also when `scale` (or its minimum) is below `size`.
+ * @see [Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition", §3.1](https://arxiv.org/abs/1409.1556)
  */
 export function vggPaperTrain(options: VggPaperTrainOptions = {}): Transform {
   const where = 'vggPaperTrain';
@@ -199,13 +313,29 @@ export function vggPaperTrain(options: VggPaperTrainOptions = {}): Transform {
 
 /** Options of the torchvision presets. */
 export interface TorchvisionOptions {
-  /** Output size (default 224). */
+  /**
+   * Output size.
+   *
+   * @defaultValue 224
+   */
   size?: number;
-  /** Evaluation only: shorter side before the centre crop (default 256). */
+  /**
+   * Evaluation only: shorter side before the centre crop.
+   *
+   * @defaultValue 256
+   */
   resize?: number;
-  /** Training only: area range of the random-resized crop (default `[0.08, 1]`). */
+  /**
+   * Training only: area range of the random-resized crop.
+   *
+   * @defaultValue [0.08, 1]
+   */
   scale?: readonly [number, number];
-  /** Training only: aspect-ratio range (default `[3/4, 4/3]`). */
+  /**
+   * Training only: aspect-ratio range.
+   *
+   * @defaultValue [3/4, 4/3]
+   */
   ratio?: readonly [number, number];
 }
 
@@ -219,6 +349,17 @@ const TORCHVISION_NORMALIZATION: Normalization = {
  * The modern ImageNet training recipe, as torchvision's reference scripts:
  * Inception-style random-resized crop (area 8–100%, aspect 3/4–4/3) to 224,
  * horizontal flip, then `(x / 255 − mean) / std` per channel.
+ *
+ * @example
+ * ```ts
+ * const loader = createLoader(train, { transform: torchvisionTrain(), batchSize: 256, seed: 1 });
+ * const bigger = torchvisionTrain({ size: 176, scale: [0.25, 1] });
+ * ```
+ * @param options - `size`, `scale` and `ratio` (default `{}`: 224, area
+ *   `[0.08, 1]`, aspect `[3/4, 4/3]`); `resize` is not accepted.
+ * @returns A training transform normalised with {@link IMAGENET_MEAN} and {@link IMAGENET_STD}.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ * @see [Szegedy et al. 2015, "Going Deeper with Convolutions", §6](https://arxiv.org/abs/1409.4842)
  */
 export function torchvisionTrain(options: TorchvisionOptions = {}): Transform {
   const where = 'torchvisionTrain';
@@ -233,7 +374,22 @@ export function torchvisionTrain(options: TorchvisionOptions = {}): Transform {
   );
 }
 
-/** torchvision's evaluation preset: shorter side 256, centre crop 224, `(x / 255 − mean) / std`. */
+/**
+ * torchvision's evaluation preset: shorter side 256, centre crop 224, `(x / 255 − mean) / std`.
+ *
+ * @example
+ * ```ts
+ * const [view] = await transformImage('photo.JPEG', torchvisionEval());
+ * const image = tf.tensor4d(view.data, [1, view.height, view.width, 3]);
+ * const probs = model.predict(image) as tf.Tensor2D;
+ * const [[best]] = decodePredictions(probs, 1);
+ * tf.dispose([image, probs]);
+ * ```
+ * @param options - `size` and `resize` (default `{}`: 224 and 256); `scale`
+ *   and `ratio` are not accepted.
+ * @returns An evaluation transform normalised with {@link IMAGENET_MEAN} and {@link IMAGENET_STD}.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer).
+ */
 export function torchvisionEval(options: TorchvisionOptions = {}): Transform {
   const where = 'torchvisionEval';
   checkKnownOptions(where, options, ['size', 'resize']);
@@ -248,11 +404,23 @@ export function torchvisionEval(options: TorchvisionOptions = {}): Transform {
 
 /** Options of {@link cifarTrain}. */
 export interface CifarOptions {
-  /** Image size (default 32). */
+  /**
+   * Image size.
+   *
+   * @defaultValue 32
+   */
   size?: number;
-  /** Padding before the random crop (default 4). */
+  /**
+   * Zero padding on each side before the random crop ({@link cifarTrain} only).
+   *
+   * @defaultValue 4
+   */
   padding?: number;
-  /** Normalisation (default `x / 255` minus {@link CIFAR10_MEAN}, divided by {@link CIFAR10_STD}). */
+  /**
+   * Normalisation.
+   *
+   * @defaultValue `x / 255` minus {@link CIFAR10_MEAN}, divided by {@link CIFAR10_STD}
+   */
   normalization?: Normalization;
 }
 
@@ -261,6 +429,17 @@ const CIFAR_NORMALIZATION: Normalization = { scale: 1 / 255, mean: CIFAR10_MEAN,
 /**
  * The CIFAR augmentation of the ResNet paper (§4.2): 4 pixels of zero padding
  * on each side, a random 32×32 crop, a random horizontal flip.
+ *
+ * @example
+ * ```ts
+ * const train = await imageFolder('/data/cifar10/train');
+ * const loader = createLoader(train, { transform: cifarTrain(), batchSize: 128, seed: 1 });
+ * ```
+ * @param options - Size, padding and normalisation (default `{}`: 32, 4,
+ *   {@link CIFAR10_MEAN} / {@link CIFAR10_STD} on the 0 … 1 scale).
+ * @returns A training transform with a `size`×`size` output.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer). Loading an image smaller than `size` − 2 · `padding` throws too.
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §4.2](https://arxiv.org/abs/1512.03385)
  */
 export function cifarTrain(options: CifarOptions = {}): Transform {
   const where = 'cifarTrain';
@@ -273,7 +452,20 @@ export function cifarTrain(options: CifarOptions = {}): Transform {
   });
 }
 
-/** CIFAR evaluation: the image as it is, normalised like {@link cifarTrain}. */
+/**
+ * CIFAR evaluation: the image as it is (a central `size` crop, a no-op for
+ * 32×32 images), normalised like {@link cifarTrain}.
+ *
+ * @example
+ * ```ts
+ * const test = await imageFolder('/data/cifar10/test');
+ * const loader = createLoader(test, { transform: cifarEval(), batchSize: 500 });
+ * ```
+ * @param options - Size and normalisation (default `{}`: 32,
+ *   {@link CIFAR10_MEAN} / {@link CIFAR10_STD} on the 0 … 1 scale).
+ * @returns An evaluation transform with a `size`×`size` output.
+ * @throws Error naming the option when an option is unknown or invalid (e.g. not a positive integer). Loading an image smaller than `size` throws too.
+ */
 export function cifarEval(options: Omit<CifarOptions, 'padding'> = {}): Transform {
   const where = 'cifarEval';
   checkKnownOptions(where, options, ['size', 'normalization']);

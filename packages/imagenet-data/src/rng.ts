@@ -23,7 +23,17 @@ export function mixSeed(...parts: number[]): number {
 /**
  * Small Fast Counter PRNG (sfc32, from PractRand): 128 bits of state, passes
  * BigCrush, and is exact on every JS engine because it only uses 32-bit
- * integer arithmetic.
+ * integer arithmetic. The same seed gives the same sequence everywhere.
+ *
+ * @example
+ * ```ts
+ * import { Random } from '@convnets/imagenet-data';
+ *
+ * const rng = new Random(42, 0); // e.g. (seed, epoch)
+ * const u = rng.float(); // uniform in [0, 1)
+ * const die = rng.int(1, 6); // 1 … 6
+ * const z = rng.normal(); // standard normal
+ * ```
  */
 export class Random {
   private a: number;
@@ -31,7 +41,14 @@ export class Random {
   private c: number;
   private d: number;
 
-  /** Seeds the generator from any number of integers, hashed together into its state. */
+  /**
+   * Seeds the generator from any number of integers, hashed together into its state.
+   *
+   * @param seed - Any number of integers (e.g. a run seed, an epoch, a sample
+   *   index), mixed into the state; values above 2^32 still matter. No
+   *   arguments gives one fixed sequence.
+   * @throws Nothing: every list of numbers is a valid seed.
+   */
   constructor(...seed: number[]) {
     this.a = mixSeed(1, ...seed);
     this.b = mixSeed(2, ...seed);
@@ -40,7 +57,12 @@ export class Random {
     for (let i = 0; i < 12; i++) this.uint32();
   }
 
-  /** A uniformly distributed unsigned 32-bit integer. */
+  /**
+   * Draws a uniformly distributed unsigned 32-bit integer.
+   *
+   * @returns An integer in [0, 2^32).
+   * @throws Nothing: the generator only does 32-bit integer arithmetic.
+   */
   uint32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0;
     this.d = (this.d + 1) | 0;
@@ -51,22 +73,46 @@ export class Random {
     return t >>> 0;
   }
 
-  /** A uniform float in [0, 1). */
+  /**
+   * Draws a uniform float in [0, 1).
+   *
+   * @returns A multiple of 2^-32 in [0, 1).
+   * @throws Nothing.
+   */
   float(): number {
     return this.uint32() / 4294967296;
   }
 
-  /** A uniform float in [lo, hi). */
+  /**
+   * Draws a uniform float in [lo, hi).
+   *
+   * @param lo - Lower bound (inclusive).
+   * @param hi - Upper bound (exclusive).
+   * @returns `lo + (hi - lo) * u` for a uniform `u` in [0, 1).
+   * @throws Nothing: the bounds are not checked, so `hi < lo` gives a value in (hi, lo].
+   */
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.float();
   }
 
-  /** A uniform integer in [lo, hi] (both inclusive). */
+  /**
+   * Draws a uniform integer in [lo, hi] (both inclusive).
+   *
+   * @param lo - Smallest value (an integer).
+   * @param hi - Largest value (an integer, at least `lo`).
+   * @returns An integer in [lo, hi].
+   * @throws Nothing: the bounds are not checked; pass integers with `lo ≤ hi`.
+   */
   int(lo: number, hi: number): number {
     return lo + Math.floor(this.float() * (hi - lo + 1));
   }
 
-  /** A standard normal sample (Box–Muller). */
+  /**
+   * Draws a standard normal sample (Box–Muller).
+   *
+   * @returns A sample from N(0, 1); always finite.
+   * @throws Nothing.
+   */
   normal(): number {
     const u = 1 - this.float();
     const v = this.float();

@@ -6,17 +6,41 @@ import { checkKnownOptions, nonNegativeInt, oneOf, positiveInt } from './validat
 
 /** Options of {@link synthesizeImageFolder}. */
 export interface SynthesizeOptions {
-  /** Number of classes (default 10). */
+  /**
+   * Number of classes.
+   *
+   * @defaultValue 10
+   */
   classes?: number;
-  /** Training images per class (default 20). */
+  /**
+   * Training images per class.
+   *
+   * @defaultValue 20
+   */
   perClass?: number;
-  /** Validation images per class (default: a quarter of `perClass`, at least 1). */
+  /**
+   * Validation images per class (0 allowed).
+   *
+   * @defaultValue a quarter of `perClass` (rounded down), at least 1
+   */
   valPerClass?: number;
-  /** Image side in pixels (default 64). */
+  /**
+   * Image side in pixels (images are square).
+   *
+   * @defaultValue 64
+   */
   size?: number;
-  /** Seed (default 0): the same seed writes the same pixels. */
+  /**
+   * Seed, a non-negative integer: the same seed writes the same pixels.
+   *
+   * @defaultValue 0
+   */
   seed?: number;
-  /** Image format (default `'jpeg'`, as ImageNet). */
+  /**
+   * Image format (`'jpeg'` as ImageNet, quality 90).
+   *
+   * @defaultValue 'jpeg'
+   */
   format?: 'jpeg' | 'png';
 }
 
@@ -130,6 +154,13 @@ function paint(k: number, classes: number, size: number, rng: Random): Buffer {
  * const { train, val } = await synthesizeImageFolder('/tmp/shapes', { classes: 4, perClass: 32, size: 64 });
  * const loader = createLoader(await imageFolder(train), { transform: cifarTrain({ size: 56 }), batchSize: 16 });
  * ```
+ * @param dir - The folder to write into (created if missing); `train/` and
+ *   `val/` are made inside it, and existing files of the same names are overwritten.
+ * @param options - Classes, images per class, size, seed and format (default
+ *   `{}`: 10 classes, 20 training and 5 validation images each, 64×64 JPEG, seed 0).
+ * @returns The `train` and `val` folders and the class names (`class_0` …).
+ * @throws Error when an option is unknown or invalid, or when a folder or file
+ *   cannot be written.
  */
 export async function synthesizeImageFolder(
   dir: string,

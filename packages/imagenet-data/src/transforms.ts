@@ -35,9 +35,25 @@ export interface TransformStep {
   readonly name: string;
   /** How many views each input view becomes (1 for all but multi-view steps). */
   readonly views: number;
-  /** The output size `[height, width]` given the input size, or `null` when it varies per image. */
+  /**
+   * The output size `[height, width]` given the input size, or `null` when it varies per image.
+   *
+   * @param input - The size `[height, width]` this step receives, or `null`
+   *   when the previous steps give a size that varies per image.
+   * @returns The size this step produces, or `null` when it varies per image.
+   * @throws Nothing for the built-in steps.
+   */
   outputSize(input: readonly [number, number] | null): readonly [number, number] | null;
-  /** Plans the step on one view, drawing any randomness from `rng`. */
+  /**
+   * Plans the step on one view, drawing any randomness from `rng`.
+   *
+   * @param view - The geometry so far; single-view steps change it in place
+   *   and return it.
+   * @param rng - The generator for this sample's random choices.
+   * @returns The changed view, or several new views for a multi-view step.
+   * @throws Error when the step cannot apply to this view, e.g. a crop larger
+   *   than the image, or a resize after a crop or pad of a resized image.
+   */
   apply(view: ViewGeometry, rng: Random): ViewGeometry | ViewGeometry[];
 }
 
@@ -46,6 +62,8 @@ export interface TransformStep {
  * each image gets `eigenvectors · (α ⊙ eigenvalues)` added to every pixel,
  * with α ~ N(0, alphaStd²) drawn per image. Eigen-decomposition of the
  * training set's RGB covariance, in units of pixel / 255.
+ *
+ * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
  */
 export interface LightingOptions {
   /** Standard deviation of α (0.1 in AlexNet and fb.resnet.torch). */
@@ -72,13 +90,29 @@ export interface MeanImage {
  * for a {@link MeanImage}). Applied on typed arrays, once per batch.
  */
 export interface Normalization {
-  /** Multiplier applied to the 0 … 255 pixels first: `1` (Caffe/paper style) or `1/255` (torchvision style). */
+  /**
+   * Multiplier applied to the 0 … 255 pixels first: `1` (Caffe/paper style) or `1/255` (torchvision style).
+   *
+   * @defaultValue 1
+   */
   scale?: number;
-  /** Mean to subtract: `[r, g, b]`, or a per-pixel {@link MeanImage}, in scaled units. Default none. */
+  /**
+   * Mean to subtract: `[r, g, b]`, or a per-pixel {@link MeanImage}, in scaled units.
+   *
+   * @defaultValue [0, 0, 0] (nothing subtracted)
+   */
   mean?: readonly [number, number, number] | MeanImage;
-  /** Standard deviation to divide by, `[r, g, b]` in scaled units. Default none. */
+  /**
+   * Standard deviation to divide by, `[r, g, b]` in scaled units (each greater than 0).
+   *
+   * @defaultValue [1, 1, 1] (no division)
+   */
   std?: readonly [number, number, number];
-  /** AlexNet-style PCA colour augmentation; default none. */
+  /**
+   * AlexNet-style PCA colour augmentation (see {@link LightingOptions}).
+   *
+   * @defaultValue `undefined` (no lighting)
+   */
   lighting?: LightingOptions;
 }
 
@@ -122,19 +156,45 @@ export interface Transform {
   readonly normalization: ResolvedNormalization;
   /** The resampling kernel of every resize. */
   readonly kernel: ResizeKernel;
-  /** Plans one image of size `width × height`. */
+  /**
+   * Plans one image of size `width × height`.
+   *
+   * @param width - Width of the decoded source image, in pixels.
+   * @param height - Height of the decoded source image, in pixels.
+   * @param rng - The generator for this sample's random choices (crop
+   *   positions, flips, lighting).
+   * @returns The geometry of each view and the lighting offset.
+   * @throws Error when a step cannot apply to an image of this size, e.g. a
+   *   crop larger than the (resized) image.
+   */
   plan(width: number, height: number, rng: Random): SamplePlan;
 }
 
 /** Options of {@link compose}. */
 export interface ComposeOptions {
-  /** Pixel normalisation (default: none, values stay 0 … 255). */
+  /**
+   * Pixel normalisation.
+   *
+   * @defaultValue `{}` (scale 1, no mean, std or lighting: values stay 0 … 255)
+   */
   normalization?: Normalization;
-  /** Mark the transform as a training transform (default: true when any step is random). */
+  /**
+   * Mark the transform as a training transform (random; the loader skips bad images by default).
+   *
+   * @defaultValue `true` when any step is random, else `false`
+   */
   training?: boolean;
-  /** Resampling kernel (default `'linear'`, torchvision's bilinear with antialiasing). */
+  /**
+   * Resampling kernel of every resize; `'linear'` is torchvision's bilinear with antialiasing.
+   *
+   * @defaultValue 'linear'
+   */
   kernel?: ResizeKernel;
-  /** A name for messages (default: the steps' names). */
+  /**
+   * A name for messages.
+   *
+   * @defaultValue the steps' names joined with `" → "`
+   */
   name?: string;
 }
 
@@ -205,6 +265,14 @@ export function resolveNormalization(where: string, n: Normalization = {}): Reso
  *   normalization: { scale: 1 / 255, mean: IMAGENET_MEAN, std: IMAGENET_STD },
  * });
  * ```
+ * @param steps - The geometric steps, run in order on each view.
+ * @param options - Normalisation, training flag, resize kernel and name
+ *   (default `{}`: no normalisation, `'linear'` kernel, training when any
+ *   step is random).
+ * @returns The transform, for {@link createLoader} or {@link transformImage}.
+ * @throws Error when `steps` is not an array of steps, an option is unknown
+ *   or invalid, or a per-pixel mean image does not match the transform's
+ *   fixed output size.
  */
 export function compose(steps: readonly TransformStep[], options: ComposeOptions = {}): Transform {
   const where = 'compose';
@@ -299,6 +367,22 @@ export function shorterSideSize(width: number, height: number, s: number): [numb
  * a random integer in `[min, max]` (the ResNet paper's scale augmentation,
  * [256, 480]; VGG's multi-scale training, [256, 512]), or a random choice
  * from a list.
+ *
+ * @example
+ * ```ts
+ * resizeShorterSide(256); // torchvision's Resize(256)
+ * resizeShorterSide([256, 480]); // ResNet §3.4 scale augmentation
+ * resizeShorterSide({ choices: [256, 384, 512] });
+ * ```
+ * @param s - The shorter side: a positive integer, a `[min, max]` pair
+ *   (uniform integer per image, both inclusive) or `{ choices }` (one of the
+ *   listed sizes per image).
+ * @returns The step; the long side is `floor(s · long / short)`, as torchvision computes it.
+ * @throws Error when `s` is not a positive integer, an ordered pair of them
+ *   or a non-empty list of them. Applying the step throws when it follows a
+ *   crop or pad of an already resized image.
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
+ * @see [Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition", §3.1](https://arxiv.org/abs/1409.1556)
  */
 export function resizeShorterSide(
   s: number | readonly [number, number] | { choices: readonly number[] },
@@ -332,7 +416,19 @@ export function resizeShorterSide(
   });
 }
 
-/** Resizes to exactly `[height, width]` (aspect ratio not kept). */
+/**
+ * Resizes to exactly `[height, width]` (aspect ratio not kept).
+ *
+ * @example
+ * ```ts
+ * const step = resize([224, 224]); // or resize(224)
+ * ```
+ * @param size - The output size: one integer for a square, or `[height, width]`.
+ * @returns The step.
+ * @throws Error when `size` is not a positive integer or a pair of them.
+ *   Applying the step throws when it follows a crop or pad of an already
+ *   resized image.
+ */
 export function resize(size: number | readonly [number, number]): TransformStep {
   const [h, w] = sizeOption('resize', 'size', size);
   return step(
@@ -354,7 +450,20 @@ function checkFits(where: string, g: ViewGeometry, h: number, w: number): void {
   }
 }
 
-/** A random `size` crop (uniform position), as in the ResNet and VGG papers. */
+/**
+ * A random `size` crop (uniform position), as in the ResNet and VGG papers.
+ *
+ * @example
+ * ```ts
+ * const steps = [resizeShorterSide([256, 480]), randomCrop(224)];
+ * ```
+ * @param size - The crop size: one integer for a square, or `[height, width]`.
+ * @returns The step.
+ * @throws Error when `size` is not a positive integer or a pair of them.
+ *   Applying the step throws when the image is smaller than `size` (resize or
+ *   pad it first).
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
+ */
 export function randomCrop(size: number | readonly [number, number]): TransformStep {
   const [h, w] = sizeOption('randomCrop', 'size', size);
   return step(
@@ -374,7 +483,19 @@ export function randomCrop(size: number | readonly [number, number]): TransformS
   );
 }
 
-/** The central `size` crop, positioned as torchvision's `CenterCrop` does. */
+/**
+ * The central `size` crop, positioned as torchvision's `CenterCrop` does
+ * (offsets rounded half to even).
+ *
+ * @example
+ * ```ts
+ * const evalTransform = compose([resizeShorterSide(256), centerCrop(224)]);
+ * ```
+ * @param size - The crop size: one integer for a square, or `[height, width]`.
+ * @returns The step.
+ * @throws Error when `size` is not a positive integer or a pair of them.
+ *   Applying the step throws when the image is smaller than `size`.
+ */
 export function centerCrop(size: number | readonly [number, number]): TransformStep {
   const [h, w] = sizeOption('centerCrop', 'size', size);
   return step(
@@ -394,7 +515,19 @@ export function centerCrop(size: number | readonly [number, number]): TransformS
   );
 }
 
-/** Mirrors left–right with probability `p` (default 0.5). */
+/**
+ * Mirrors left–right with probability `p`.
+ *
+ * @example
+ * ```ts
+ * const steps = [randomCrop(224), randomHorizontalFlip()];
+ * ```
+ * @param p - Probability of a flip, in [0, 1]. Default 0.5.
+ * @returns The step.
+ * @throws Error when `p` is not a number in [0, 1].
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
+ * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
+ */
 export function randomHorizontalFlip(p = 0.5): TransformStep {
   probability('randomHorizontalFlip', 'p', p);
   return step(
@@ -408,7 +541,16 @@ export function randomHorizontalFlip(p = 0.5): TransformStep {
   );
 }
 
-/** Always mirrors left–right (for test-time augmentation). */
+/**
+ * Always mirrors left–right (for test-time augmentation).
+ *
+ * @example
+ * ```ts
+ * const mirrored = compose([resizeShorterSide(256), centerCrop(224), horizontalFlip()]);
+ * ```
+ * @returns The step.
+ * @throws Nothing: the step has no options to check, and a flip applies to any view.
+ */
 export function horizontalFlip(): TransformStep {
   return step(
     'horizontalFlip',
@@ -421,7 +563,18 @@ export function horizontalFlip(): TransformStep {
   );
 }
 
-/** Pads with `amount` black pixels on every side (CIFAR: 4). */
+/**
+ * Pads with `amount` black pixels on every side (CIFAR: 4).
+ *
+ * @example
+ * ```ts
+ * const cifar = compose([pad(4), randomCrop(32), randomHorizontalFlip()]);
+ * ```
+ * @param amount - Pixels added on each side, a non-negative integer.
+ * @returns The step.
+ * @throws Error when `amount` is not a non-negative integer.
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §4.2](https://arxiv.org/abs/1512.03385)
+ */
 export function pad(amount: number): TransformStep {
   nonNegativeInt('pad', 'amount', amount);
   return step(
@@ -437,9 +590,17 @@ export function pad(amount: number): TransformStep {
 
 /** Options of {@link randomResizedCrop}. */
 export interface RandomResizedCropOptions {
-  /** Range of the crop's area as a fraction of the image's (default `[0.08, 1]`). */
+  /**
+   * Range of the crop's area as a fraction of the image's.
+   *
+   * @defaultValue [0.08, 1]
+   */
   scale?: readonly [number, number];
-  /** Range of the crop's aspect ratio width/height, sampled log-uniformly (default `[3/4, 4/3]`). */
+  /**
+   * Range of the crop's aspect ratio width/height, sampled log-uniformly.
+   *
+   * @defaultValue [3/4, 4/3]
+   */
   ratio?: readonly [number, number];
 }
 
@@ -447,6 +608,20 @@ export interface RandomResizedCropOptions {
  * Inception-style random-resized crop (Szegedy et al. 2015), as torchvision's
  * `RandomResizedCrop`: a crop of random area and aspect ratio, resized to
  * `size`; after 10 failed draws, a centre crop with the ratio clamped.
+ *
+ * @example
+ * ```ts
+ * const train = compose([randomResizedCrop(224), randomHorizontalFlip()]);
+ * const milder = randomResizedCrop(224, { scale: [0.35, 1] });
+ * ```
+ * @param size - The output size: one integer for a square, or `[height, width]`.
+ * @param options - Area and aspect-ratio ranges (default `{}`: scale
+ *   `[0.08, 1]`, ratio `[3/4, 4/3]`).
+ * @returns The step.
+ * @throws Error when `size` is not a positive integer or a pair of them, or
+ *   `scale`/`ratio` is not an ordered pair of positive numbers, or an option
+ *   is unknown.
+ * @see [Szegedy et al. 2015, "Going Deeper with Convolutions", §6](https://arxiv.org/abs/1409.4842)
  */
 export function randomResizedCrop(
   size: number | readonly [number, number],
@@ -499,6 +674,17 @@ export function randomResizedCrop(
  * Ten views: the four corner crops and the centre crop, then the same five
  * of the mirrored image (torchvision's `TenCrop` order: top-left, top-right,
  * bottom-left, bottom-right, centre, then flipped). AlexNet §4.1, ResNet §3.4.
+ *
+ * @example
+ * ```ts
+ * const tta = compose([resizeShorterSide(256), tenCropViews(224)]); // tta.views === 10
+ * ```
+ * @param size - The crop size: one integer for a square, or `[height, width]`.
+ * @returns The step; each input view becomes 10.
+ * @throws Error when `size` is not a positive integer or a pair of them.
+ *   Applying the step throws when the image is smaller than `size`.
+ * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function tenCropViews(size: number | readonly [number, number]): TransformStep {
   const where = 'tenCropViews';
@@ -537,6 +723,20 @@ export function tenCropViews(size: number | readonly [number, number]): Transfor
  * One view per scale, the shorter side resized to each, for fully
  * convolutional multi-scale evaluation (VGG §3.2, ResNet §3.4: {224, 256,
  * 384, 480, 640}); optionally each with its mirror too.
+ *
+ * @example
+ * ```ts
+ * const views = multiScaleViews([224, 256, 384, 480, 640], { flip: true }); // 10 views
+ * ```
+ * @param scales - Shorter-side sizes, positive integers, one view each.
+ * @param options - `flip`: add each view's mirror after it (default `{}`,
+ *   i.e. `flip: false`).
+ * @returns The step; each input view becomes `scales.length` views (twice
+ *   that with `flip`), of sizes that vary per image.
+ * @throws Error when `scales` is empty or holds a value that is not a
+ *   positive integer, or when `flip` is not a boolean or an option is unknown.
+ * @see [Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition", §3.2](https://arxiv.org/abs/1409.1556)
+ * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function multiScaleViews(
   scales: readonly number[],

@@ -19,12 +19,16 @@ export interface ImageNetValidationOptions {
    * downloaded: its `data/ILSVRC2012_validation_ground_truth.txt` gives each
    * image's ILSVRC2012_ID and its `data/meta.mat` maps those ids to wnids.
    * Replaces `groundTruth` and `devkitClasses`.
+   *
+   * @defaultValue `undefined` (labels from another option, or from class sub-folders)
    */
   devkit?: string;
   /**
    * Path of the devkit's `ILSVRC2012_validation_ground_truth.txt` (one
    * ILSVRC2012_ID, 1 … 1000, per line, for `ILSVRC2012_val_00000001` onwards).
    * Needs `devkitClasses` to turn those ids into wnids.
+   *
+   * @defaultValue `undefined` (not used)
    */
   groundTruth?: string;
   /**
@@ -32,9 +36,15 @@ export interface ImageNetValidationOptions {
    * (its `synsets` struct array, fields `ILSVRC2012_ID` and `WNID`), a path
    * to a text file with lines `wnid id [name]` (the later devkits'
    * `map_clsloc.txt`), or the 1000 wnids in ILSVRC2012_ID order (id 1 first).
+   *
+   * @defaultValue `undefined` (not used)
    */
   devkitClasses?: string | readonly string[];
-  /** Path of Kaggle's `LOC_val_solution.csv` (`ImageId,PredictionString`; the first wnid is the label). */
+  /**
+   * Path of Kaggle's `LOC_val_solution.csv` (`ImageId,PredictionString`; the first wnid is the label).
+   *
+   * @defaultValue `undefined` (not used)
+   */
   kaggleSolution?: string;
 }
 
@@ -179,7 +189,8 @@ async function devkitFiles(devkit: string): Promise<{ groundTruth: string; meta:
  *
  * @param dir - the validation images: class sub-folders, or one flat folder
  *   of `ILSVRC2012_val_NNNNNNNN.JPEG` files.
- * @param options - where the labels of a flat folder come from.
+ * @param options - where the labels of a flat folder come from (default `{}`:
+ *   `dir` must hold class sub-folders).
  * @returns the samples (sorted by file name within the layout), their class
  *   indices, and the non-image files that were left out.
  * @throws Error naming the file or line at fault: an unreadable or malformed
