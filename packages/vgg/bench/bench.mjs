@@ -35,7 +35,10 @@ function directVgg16() {
 
 await tf.setBackend('wasm');
 const x = tf.randomNormal([1, 224, 224, 3]);
-const stats = await compareModels(vgg16, directVgg16, (m) => forward(m, x), { runs: 11, warmup: 1 });
+const stats = await compareModels(vgg16, directVgg16, (m) => forward(m, x), {
+  runs: 11,
+  warmup: 1,
+});
 printRows('@convnets/vgg: cost of the abstractions (best of interleaved runs, both build orders)', [
   { workload: 'vgg16 forward, batch 1, 224²', backend: 'wasm', ...stats },
 ]);
