@@ -165,28 +165,17 @@ describe('convnets (built bin)', () => {
     ]);
   });
 
+  /** A long `convnets train` child (100 epochs) for the signal tests, its output piped. */
+  function trainUntilSignalled(out: string) {
+    const args = ['train', ...tiny, '--data', data, '--epochs', '100', '--batch-size', '8'];
+    return spawn(process.execPath, [bin, ...args, '--out', out, '--no-plot'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+  }
+
   it('SIGINT finishes the step, writes a checkpoint and exits', async () => {
     const out = join(dir, 'interrupted');
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        'train',
-        ...tiny,
-        '--data',
-        data,
-        '--epochs',
-        '100',
-        '--batch-size',
-        '8',
-        '--out',
-        out,
-        '--no-plot',
-      ],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = trainUntilSignalled(out);
     let stdout = '';
     let sent = false;
     child.stdout.on('data', (d) => {
@@ -201,24 +190,7 @@ describe('convnets (built bin)', () => {
 
   it('SIGTERM finishes the step, checkpoints it, exits 143, and the run resumes from there', async () => {
     const out = join(dir, 'terminated');
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        'train',
-        ...tiny,
-        '--data',
-        data,
-        '--epochs',
-        '100',
-        '--batch-size',
-        '8',
-        '--out',
-        out,
-        '--no-plot',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = trainUntilSignalled(out);
     let stdout = '';
     child.stdout.on('data', (d) => (stdout += String(d)));
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
