@@ -29,7 +29,7 @@ import {
   unaryOps,
 } from './kernels/elementwise';
 import { batchMatMul, fusedMatMul } from './kernels/matmul';
-import { avgPoolGrad, maxPoolGrad, pool } from './kernels/pool';
+import { pool, poolGrad } from './kernels/pool';
 import { BufferPool, poolCapacityFromEnv } from './pool';
 
 /**
@@ -73,8 +73,8 @@ const nativeKernels: Record<string, (addon: NativeAddon) => KernelFunc> = {
   AddN: adapt(addN),
   MaxPool: adapt(pool('MaxPool')),
   AvgPool: adapt(pool('AvgPool')),
-  MaxPoolGrad: adapt(maxPoolGrad),
-  AvgPoolGrad: adapt(avgPoolGrad),
+  MaxPoolGrad: adapt(poolGrad('MaxPoolGrad')),
+  AvgPoolGrad: adapt(poolGrad('AvgPoolGrad')),
 };
 
 /** The names of the kernels that run in the addon rather than in JavaScript. */

@@ -108,6 +108,41 @@ const cases: [string, () => tf.Tensor][] = [
         activation: 'elu',
       }),
   ],
+  [
+    '_FusedMatMul, per-element bias (cpu Add) then relu',
+    () =>
+      tf.fused.matMul({
+        a: t([6, 33], 1),
+        b: t([33, 10], 2),
+        bias: t([6, 10], 3),
+        activation: 'relu',
+      }),
+  ],
+  [
+    'FusedConv2D, per-position bias (cpu Add) then relu',
+    () =>
+      tf.fused.conv2d({
+        x: t([2, 6, 6, 3], 1) as tf.Tensor4D,
+        filter: t([3, 3, 3, 8], 2) as tf.Tensor4D,
+        strides: 1,
+        pad: 'same',
+        bias: t([6, 6, 8], 3),
+        activation: 'relu',
+      }),
+  ],
+  [
+    'FusedConv2D, scalar bias and leakyrelu (cpu activation)',
+    () =>
+      tf.fused.conv2d({
+        x: t([2, 6, 6, 3], 1) as tf.Tensor4D,
+        filter: t([3, 3, 3, 8], 2) as tf.Tensor4D,
+        strides: 1,
+        pad: 'valid',
+        bias: t([1], 3),
+        activation: 'leakyrelu',
+        leakyreluAlpha: 0.1,
+      }),
+  ],
   ['MaxPool 3×3/2 same', () => tf.maxPool(t([2, 9, 8, 5], 1) as tf.Tensor4D, 3, 2, 'same')],
   ['AvgPool 3×3/1 same', () => tf.avgPool(t([2, 7, 7, 4], 1) as tf.Tensor4D, 3, 1, 'same')],
   [

@@ -10,10 +10,10 @@ import {
 import type { NativeAddon } from '../addon';
 import {
   alloc,
-  applyActivation,
   convGeometry,
   cpuKernel,
   deferred,
+  finishFused,
   float32Values,
   nativeActivations,
   output,
@@ -27,22 +27,40 @@ function supported(dataFormat: string, ...tensors: (TensorInfo | undefined)[]): 
   return dataFormat === 'NHWC' && tensors.every((t) => t === undefined || t.dtype === 'float32');
 }
 
+type ConvInfoParams = Parameters<typeof backend_util.computeConv2DInfo>;
+
+/**
+ * Convolution geometry for an NHWC input and an HWIO filter; `dilations`
+ * defaults to 1 (the gradient kernels take none).
+ */
+function nhwcConvInfo(
+  xShape: number[],
+  filterShape: number[],
+  attrs: {
+    strides: ConvInfoParams[2];
+    dilations?: ConvInfoParams[3];
+    pad: ConvInfoParams[4];
+    dimRoundingMode?: ConvInfoParams[5];
+  },
+): backend_util.Conv2DInfo {
+  return backend_util.computeConv2DInfo(
+    xShape as ConvInfoParams[0],
+    filterShape as ConvInfoParams[1],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+}
+
 /** `Conv2D`: implicit-im2col GEMM. */
 export const conv2D = (addon: NativeAddon) => (args: Args<Conv2DAttrs>) => {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode } = attrs;
-  if (!supported(dataFormat, x, filter)) return cpuKernel('Conv2D')(args);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  if (!supported(attrs.dataFormat, x, filter)) return cpuKernel('Conv2D')(args);
+  const info = nhwcConvInfo(x.shape, filter.shape, attrs);
   const y = alloc(backend, info.outShape);
   addon.conv2d(float32Values(backend, x), float32Values(backend, filter), null, y, [
     ...convGeometry(info),
@@ -58,19 +76,9 @@ export const conv2D = (addon: NativeAddon) => (args: Args<Conv2DAttrs>) => {
 export const fusedConv2D = (addon: NativeAddon) => (args: Args<FusedConv2DAttrs>) => {
   const { inputs, backend, attrs } = args;
   const { x, filter, bias, preluActivationWeights } = inputs;
-  const { strides, pad, dataFormat, dilations, dimRoundingMode, activation, leakyreluAlpha } =
-    attrs;
-  if (!supported(dataFormat, x, filter, bias)) return cpuKernel('FusedConv2D')(args);
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filter.shape as [number, number, number, number],
-    strides,
-    dilations,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const { activation, leakyreluAlpha } = attrs;
+  if (!supported(attrs.dataFormat, x, filter, bias)) return cpuKernel('FusedConv2D')(args);
+  const info = nhwcConvInfo(x.shape, filter.shape, attrs);
   const channels = info.outChannels;
   let biasValues: Float32Array | null = null;
   let separateBias = false;
@@ -91,20 +99,16 @@ export const fusedConv2D = (addon: NativeAddon) => (args: Args<FusedConv2DAttrs>
     ...convGeometry(info),
     native ? nativeActivations[act] : 0,
   ]);
-  let result = output(backend, info.outShape, y);
+  const result = output(backend, info.outShape, y);
   if (native) return result;
-  if (separateBias && bias) {
-    const sum = cpuKernel('Add')({ inputs: { a: result, b: bias }, backend, attrs: {} });
-    backend.disposeIntermediateTensorInfo(result);
-    result = sum;
-  }
-  if (act === 'linear') return result;
-  if (act === 'relu') {
-    const relu = cpuKernel('Relu')({ inputs: { x: result }, backend, attrs: {} });
-    backend.disposeIntermediateTensorInfo(result);
-    return relu;
-  }
-  return applyActivation(backend, result, act, preluActivationWeights, leakyreluAlpha);
+  return finishFused(
+    backend,
+    result,
+    separateBias ? bias : undefined,
+    act,
+    preluActivationWeights,
+    leakyreluAlpha,
+  );
 };
 
 /**
@@ -115,18 +119,8 @@ export const conv2DBackpropInput =
   (addon: NativeAddon) => (args: Args<Conv2DBackpropInputAttrs>) => {
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
-    const { inputShape, strides, pad, dataFormat, dimRoundingMode } = attrs;
-    if (!supported(dataFormat, dy, filter)) return cpuKernel('Conv2DBackpropInput')(args);
-    const info = backend_util.computeConv2DInfo(
-      inputShape,
-      filter.shape as [number, number, number, number],
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    if (!supported(attrs.dataFormat, dy, filter)) return cpuKernel('Conv2DBackpropInput')(args);
+    const info = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
     // Deferred: tfjs' fused convolution computes the input gradient of the
     // network's first layer too, and then nothing reads it.
     const geometry = convGeometry(info);
@@ -145,18 +139,9 @@ export const conv2DBackpropFilter =
   (addon: NativeAddon) => (args: Args<Conv2DBackpropFilterAttrs>) => {
     const { inputs, backend, attrs } = args;
     const { x, dy } = inputs;
-    const { strides, pad, dataFormat, dimRoundingMode, filterShape } = attrs;
-    if (!supported(dataFormat, x, dy)) return cpuKernel('Conv2DBackpropFilter')(args);
-    const info = backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number],
-      filterShape,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-      false,
-      'channelsLast',
-    );
+    const { filterShape } = attrs;
+    if (!supported(attrs.dataFormat, x, dy)) return cpuKernel('Conv2DBackpropFilter')(args);
+    const info = nhwcConvInfo(x.shape, filterShape, attrs);
     const dw = alloc(backend, filterShape);
     addon.conv2dBackpropFilter(
       float32Values(backend, x),

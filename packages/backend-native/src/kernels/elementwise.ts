@@ -19,6 +19,12 @@ type NativeKernelFunc = (args: Args<never>) => TensorInfo;
 const isFloat = (...ts: (TensorInfo | undefined)[]) =>
   ts.every((t) => t === undefined || t.dtype === 'float32');
 
+/** The highest rank the addon's strided kernels take (`kMaxRank` in native/elementwise.h). */
+const maxRank = 8;
+
+/** Whether the addon's data-movement kernels (tile, slice, pad) take `x`: float32, rank 1 to 8. */
+const movable = (x: TensorInfo) => isFloat(x) && x.shape.length > 0 && x.shape.length <= maxRank;
+
 /** Row-major strides of `shape` placed in a broadcast of rank `rank` (0 on broadcast axes). */
 function broadcastStrides(shape: number[], outShape: number[]): number[] {
   const strides = new Array<number>(outShape.length).fill(0);
@@ -64,7 +70,7 @@ export const binary =
   (args: Args) => {
     const { inputs, backend } = args;
     const { a, b } = inputs;
-    if (!isFloat(a, b) || Math.max(a.shape.length, b.shape.length) > 8)
+    if (!isFloat(a, b) || Math.max(a.shape.length, b.shape.length) > maxRank)
       return cpuKernel(kernelName)(args);
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
     const out = alloc(backend, outShape);
@@ -136,7 +142,7 @@ export const tile =
   (args: Args<TileAttrs>) => {
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
-    if (!isFloat(x) || x.shape.length > 8 || x.shape.length === 0) return cpuKernel('Tile')(args);
+    if (!movable(x)) return cpuKernel('Tile')(args);
     const outShape = x.shape.map((d, i) => d * attrs.reps[i]);
     const out = alloc(backend, outShape);
     addon.tile(float32Values(backend, x), out, x.shape, attrs.reps);
@@ -149,7 +155,7 @@ export const slice =
   (args: Args<SliceAttrs>) => {
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
-    if (!isFloat(x) || x.shape.length > 8 || x.shape.length === 0) return cpuKernel('Slice')(args);
+    if (!movable(x)) return cpuKernel('Slice')(args);
     const [begin, size] = slice_util.parseSliceParams(
       x as unknown as Parameters<typeof slice_util.parseSliceParams>[0],
       attrs.begin,
@@ -168,7 +174,7 @@ export const padV2 =
   (args: Args<PadV2Attrs>) => {
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
-    if (!isFloat(x) || x.shape.length > 8 || x.shape.length === 0) return cpuKernel('PadV2')(args);
+    if (!movable(x)) return cpuKernel('PadV2')(args);
     const before = attrs.paddings.map((p) => p[0]);
     const after = attrs.paddings.map((p) => p[1]);
     const outShape = x.shape.map((d, i) => before[i] + d + after[i]);

@@ -8,8 +8,8 @@ import {
 import type { NativeAddon } from '../addon';
 import {
   alloc,
-  applyActivation,
   cpuKernel,
+  finishFused,
   float32Values,
   nativeActivations,
   output,
@@ -82,18 +82,14 @@ export const fusedMatMul = (addon: NativeAddon) => (args: Args<_FusedMatMulAttrs
     c,
     [...p.params, nativeBias ? size : 0, native ? nativeActivations[act] : 0],
   );
-  let result = output(backend, p.outShape, c);
+  const result = output(backend, p.outShape, c);
   if (native) return result;
-  if (bias && !nativeBias) {
-    const sum = cpuKernel('Add')({ inputs: { a: result, b: bias }, backend, attrs: {} });
-    backend.disposeIntermediateTensorInfo(result);
-    result = sum;
-  }
-  if (act === 'linear') return result;
-  if (act === 'relu') {
-    const relu = cpuKernel('Relu')({ inputs: { x: result }, backend, attrs: {} });
-    backend.disposeIntermediateTensorInfo(result);
-    return relu;
-  }
-  return applyActivation(backend, result, act, preluActivationWeights, leakyreluAlpha);
+  return finishFused(
+    backend,
+    result,
+    nativeBias ? undefined : bias,
+    act,
+    preluActivationWeights,
+    leakyreluAlpha,
+  );
 };

@@ -1,7 +1,6 @@
 import {
   backend_util,
   type AvgPoolAttrs,
-  type AvgPoolGradAttrs,
   type MaxPoolAttrs,
   type MaxPoolGradAttrs,
   type TensorInfo,
@@ -43,29 +42,27 @@ export const pool =
     return output(backend, info.outShape, y);
   };
 
-/** `MaxPoolGrad`: the gradient goes to the first maximum of each window, as on cpu. */
-export const maxPoolGrad = (addon: NativeAddon) => (args: Args<MaxPoolGradAttrs>) => {
-  const { inputs, backend, attrs } = args;
-  const { dy, input } = inputs;
-  const info = poolInfo(input, attrs);
-  if (!info || dy.dtype !== 'float32') return cpuKernel('MaxPoolGrad')(args);
-  const dx = alloc(backend, input.shape);
-  addon.maxPoolGrad(
-    float32Values(backend, input),
-    float32Values(backend, dy),
-    dx,
-    convGeometry(info),
-  );
-  return output(backend, input.shape, dx);
-};
-
-/** `AvgPoolGrad`: tfjs divides by the full window size here, padding included. */
-export const avgPoolGrad = (addon: NativeAddon) => (args: Args<AvgPoolGradAttrs>) => {
-  const { inputs, backend, attrs } = args;
-  const { dy, input } = inputs;
-  const info = poolInfo(input, attrs);
-  if (!info || dy.dtype !== 'float32') return cpuKernel('AvgPoolGrad')(args);
-  const dx = alloc(backend, input.shape);
-  addon.avgPoolGrad(float32Values(backend, dy), dx, convGeometry(info));
-  return output(backend, input.shape, dx);
-};
+/**
+ * `MaxPoolGrad` (the gradient goes to the first maximum of each window, as on
+ * cpu) and `AvgPoolGrad` (tfjs divides by the full window size here, padding
+ * included).
+ */
+export const poolGrad =
+  (kernelName: 'MaxPoolGrad' | 'AvgPoolGrad') =>
+  (addon: NativeAddon) =>
+  (args: Args<MaxPoolGradAttrs>) => {
+    const { inputs, backend, attrs } = args;
+    const { dy, input } = inputs;
+    const info = poolInfo(input, attrs);
+    if (!info || dy.dtype !== 'float32') return cpuKernel(kernelName)(args);
+    const dx = alloc(backend, input.shape);
+    if (kernelName === 'MaxPoolGrad')
+      addon.maxPoolGrad(
+        float32Values(backend, input),
+        float32Values(backend, dy),
+        dx,
+        convGeometry(info),
+      );
+    else addon.avgPoolGrad(float32Values(backend, dy), dx, convGeometry(info));
+    return output(backend, input.shape, dx);
+  };

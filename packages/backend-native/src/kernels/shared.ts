@@ -62,8 +62,8 @@ interface Deferring {
 
 /**
  * An output of `shape` whose values `compute` writes on the first read (never,
- * if it is disposed unread), where the backend supports that; otherwise
- * computed now. `inputs` are the tensors `compute` reads.
+ * if it is disposed unread). `inputs` are the tensors `compute` reads. The
+ * native kernels are registered only for the backend in backend.ts, which defers.
  */
 export function deferred(
   backend: MathBackendCPU,
@@ -71,11 +71,7 @@ export function deferred(
   inputs: TensorInfo[],
   compute: (out: Float32Array) => void,
 ): TensorInfo {
-  const deferring = backend as unknown as Partial<Deferring>;
-  if (typeof deferring.defer === 'function') return deferring.defer(shape, inputs, compute);
-  const out = alloc(backend, shape);
-  compute(out);
-  return output(backend, shape, out);
+  return (backend as unknown as Deferring).defer(shape, inputs, compute);
 }
 
 /** The geometry array the addon's convolution functions take. */
@@ -103,10 +99,32 @@ export function convGeometry(c: backend_util.Conv2DInfo): number[] {
 export const nativeActivations: Record<string, number> = { linear: 0, relu: 1 };
 
 /**
- * Applies a fused activation the addon does not implement, by running the
- * matching cpu kernel, and disposes the pre-activation tensor.
+ * Finishes a fused kernel whose bias or activation the addon did not apply:
+ * adds `bias` (when given) and then applies `activation` with the cpu
+ * kernels, disposing each intermediate.
  */
-export function applyActivation(
+export function finishFused(
+  backend: MathBackendCPU,
+  x: TensorInfo,
+  bias: TensorInfo | undefined,
+  activation: string,
+  preluActivationWeights: TensorInfo | undefined,
+  leakyreluAlpha: number | undefined,
+): TensorInfo {
+  let result = x;
+  if (bias) {
+    result = cpuKernel('Add')({ inputs: { a: x, b: bias }, backend, attrs: {} });
+    backend.disposeIntermediateTensorInfo(x);
+  }
+  if (activation === 'linear') return result;
+  return applyActivation(backend, result, activation, preluActivationWeights, leakyreluAlpha);
+}
+
+/**
+ * Applies a fused activation by running the matching cpu kernel, and
+ * disposes the pre-activation tensor.
+ */
+function applyActivation(
   backend: MathBackendCPU,
   x: TensorInfo,
   activation: string,
@@ -115,6 +133,9 @@ export function applyActivation(
 ): TensorInfo {
   let result: TensorInfo;
   switch (activation) {
+    case 'relu':
+      result = cpuKernel('Relu')({ inputs: { x }, backend, attrs: {} });
+      break;
     case 'relu6':
       result = cpuKernel('Relu6')({ inputs: { x }, backend, attrs: {} });
       break;
