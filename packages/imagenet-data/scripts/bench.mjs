@@ -124,6 +124,20 @@ async function loaderWorker(inFlight, count) {
 }
 
 /**
+ * One training view (resize, optional mirror, crop) of a planned geometry `g`
+ * as a single plain sharp pipeline on `image`: the hand-written baseline.
+ */
+function sharpView(image, g, kernel) {
+  const c = g.postCrop;
+  let view = image.resize(g.resize.width, g.resize.height, { fit: 'fill', kernel });
+  if (g.flip) view = view.flop();
+  return view
+    .extract(g.flip ? { ...c, left: g.resize.width - c.left - c.width } : c)
+    .raw()
+    .toBuffer();
+}
+
+/**
  * The minimal sharp-only loop: read, sharp's metadata() for the size, one
  * pipeline resize (bilinear) → flop → extract → raw bytes, with sharp's
  * defaults otherwise (which colour-manage embedded ICC profiles). The same
@@ -144,16 +158,7 @@ async function sharpWorker(inFlight, count) {
     const buffer = await readFile(photos[i % photos.length]);
     const { width, height } = await sharp(buffer).metadata();
     const g = transform.plan(width, height, new Random(1, 0, i)).views[0];
-    let image = sharp(buffer).resize(g.resize.width, g.resize.height, {
-      fit: 'fill',
-      kernel: 'linear',
-    });
-    const c = g.postCrop;
-    if (g.flip) image = image.flop();
-    await image
-      .extract(g.flip ? { ...c, left: g.resize.width - c.left - c.width } : c)
-      .raw()
-      .toBuffer();
+    await sharpView(sharp(buffer), g, 'linear');
     if (++done === batchSize) started = performance.now();
   };
   await Promise.all(
@@ -191,18 +196,8 @@ async function stagesWorker(plans) {
       items.push({ p, seed, g, icc: Boolean(headers[p].icc) });
     }
   }
-  const pipeline = ({ p, g }, { kernel = 'linear', ignoreIcc = true } = {}) => {
-    let image = sharp(buffers[p], { ignoreIcc }).resize(g.resize.width, g.resize.height, {
-      fit: 'fill',
-      kernel,
-    });
-    const c = g.postCrop;
-    if (g.flip) image = image.flop();
-    return image
-      .extract(g.flip ? { ...c, left: g.resize.width - c.left - c.width } : c)
-      .raw()
-      .toBuffer();
-  };
+  const pipeline = ({ p, g }, { kernel = 'linear', ignoreIcc = true } = {}) =>
+    sharpView(sharp(buffers[p], { ignoreIcc }), g, kernel);
   const viewSize = 224 * 224 * 3;
   const pixels = new Uint8Array(viewSize).map((_, i) => (i * 37) & 255);
   const out = new Float32Array(viewSize);

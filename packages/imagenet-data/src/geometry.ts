@@ -164,23 +164,10 @@ export function cropGeometry(g: ViewGeometry, rect: Rect): void {
     g.pad = pad.left || pad.top || pad.right || pad.bottom ? pad : undefined;
     r = { left: x0 - p.left, top: y0 - p.top, width: x1 - x0, height: y1 - y0 };
   }
-  if (g.resize) {
-    const base = g.postCrop ?? { left: 0, top: 0 };
-    g.postCrop = {
-      left: base.left + r.left,
-      top: base.top + r.top,
-      width: r.width,
-      height: r.height,
-    };
-  } else {
-    const base = g.preCrop ?? { left: 0, top: 0 };
-    g.preCrop = {
-      left: base.left + r.left,
-      top: base.top + r.top,
-      width: r.width,
-      height: r.height,
-    };
-  }
+  // A crop after a resize composes with the post-resize crop, else with the pre-resize one.
+  const stage = g.resize ? 'postCrop' : 'preCrop';
+  const base = g[stage] ?? { left: 0, top: 0 };
+  g[stage] = { left: base.left + r.left, top: base.top + r.top, width: r.width, height: r.height };
   g.width = rect.width;
   g.height = rect.height;
 }

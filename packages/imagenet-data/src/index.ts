@@ -91,7 +91,7 @@ export {
   type LoaderStats,
   type SkippedImage,
 } from './loader';
-export { Random } from './rng';
+export { permutation, Random } from './rng';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
 export {
   synthesizeImageFolder,

@@ -1,4 +1,10 @@
-import type { LightingOptions, MeanImage, Normalization, Transform } from './transforms';
+import type {
+  LightingOptions,
+  MeanImage,
+  Normalization,
+  Transform,
+  TransformStep,
+} from './transforms';
 import {
   centerCrop,
   compose,
@@ -138,6 +144,22 @@ export interface EvalOptions extends PaperNormalizationOptions {
   size?: number;
 }
 
+/** The paper-style evaluation presets: shorter side `resize`, then `crop(size)`, mean subtracted. */
+function paperEval(
+  where: string,
+  options: EvalOptions,
+  crop: (size: number) => TransformStep,
+): Transform {
+  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
+  const resize = positiveInt(where, 'resize', options.resize ?? 256);
+  const size = positiveInt(where, 'size', options.size ?? 224);
+  return compose([resizeShorterSide(resize), crop(size)], {
+    name: where,
+    training: false,
+    normalization: paperNormalization(where, options, false),
+  });
+}
+
 /**
  * Standard single-crop evaluation with paper-style normalisation: shorter
  * side resized to 256, central 224×224 crop, mean subtracted (0 … 255 scale).
@@ -154,15 +176,7 @@ export interface EvalOptions extends PaperNormalizationOptions {
  * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function resnetPaperEval(options: EvalOptions = {}): Transform {
-  const where = 'resnetPaperEval';
-  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
-  const resize = positiveInt(where, 'resize', options.resize ?? 256);
-  const size = positiveInt(where, 'size', options.size ?? 224);
-  return compose([resizeShorterSide(resize), centerCrop(size)], {
-    name: where,
-    training: false,
-    normalization: paperNormalization(where, options, false),
-  });
+  return paperEval('resnetPaperEval', options, centerCrop);
 }
 
 /**
@@ -187,15 +201,7 @@ export function resnetPaperEval(options: EvalOptions = {}): Transform {
  * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function tenCrop(options: EvalOptions = {}): Transform {
-  const where = 'tenCrop';
-  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
-  const resize = positiveInt(where, 'resize', options.resize ?? 256);
-  const size = positiveInt(where, 'size', options.size ?? 224);
-  return compose([resizeShorterSide(resize), tenCropViews(size)], {
-    name: where,
-    training: false,
-    normalization: paperNormalization(where, options, false),
-  });
+  return paperEval('tenCrop', options, tenCropViews);
 }
 
 /** Options of {@link multiScaleEval}. */

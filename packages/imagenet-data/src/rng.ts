@@ -120,7 +120,22 @@ export class Random {
   }
 }
 
-/** A Fisher–Yates permutation of `0 … n-1` drawn from `rng`. */
+/**
+ * A Fisher–Yates permutation of `0 … n-1` drawn from `rng`: the shuffle the
+ * loader uses for each epoch, exported so that other data sources shuffle the
+ * same way.
+ *
+ * @param n - How many indices (a non-negative integer).
+ * @param rng - The generator to draw from; it advances by one draw per index after the first.
+ * @returns The indices `0 … n-1` in random order.
+ * @throws Nothing: `n` is not checked; pass a non-negative integer.
+ *
+ * @example
+ * ```ts
+ * import { permutation, Random } from '@convnets/imagenet-data';
+ * const order = permutation(10, new Random(42, 0)); // 0 … 9, shuffled by (seed, epoch)
+ * ```
+ */
 export function permutation(n: number, rng: Random): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;

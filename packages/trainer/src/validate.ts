@@ -1,5 +1,8 @@
 /** Argument checks whose errors name the option, what was received and what was expected. */
 
+// Unknown-key check shared with the layers package (same message).
+export { checkKnownOptions as checkKnown } from '@convnets/layers';
+
 function show(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (Array.isArray(value) || (value !== null && typeof value === 'object')) {
@@ -15,15 +18,6 @@ function show(value: unknown): string {
 /** Throws `where: option must be …; received …`. */
 export function fail(where: string, option: string, value: unknown, expected: string): never {
   throw new Error(`${where}: ${option} must be ${expected}; received ${show(value)}.`);
-}
-
-export function checkKnown(where: string, options: object, allowed: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!allowed.includes(key))
-      throw new Error(
-        `${where}: unknown option "${key}"; allowed options are ${allowed.map((a) => `"${a}"`).join(', ')}.`,
-      );
-  }
 }
 
 export function positiveInt(where: string, option: string, value: unknown): number {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Random } from '@convnets/imagenet-data';
+import { permutation, Random } from '@convnets/imagenet-data';
 import { bool, checkKnown, nonNegativeInt, positiveInt } from '../validate';
 import type { EvaluationData, TrainingData } from './types';
 
@@ -39,18 +39,6 @@ export interface ArrayTrainingOptions {
    * @defaultValue false
    */
   flip?: boolean;
-}
-
-function permutation(n: number, rng: Random): Uint32Array {
-  const order = new Uint32Array(n);
-  for (let i = 0; i < n; i++) order[i] = i;
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.float() * (i + 1));
-    const t = order[i];
-    order[i] = order[j];
-    order[j] = t;
-  }
-  return order;
 }
 
 function checkDataset(where: string, data: ArrayDataset): number {
