@@ -92,7 +92,6 @@ export async function compareModels(buildOurs, buildDirect, workload, opts = {})
     directMs,
     ratio: oursMs / directMs,
     pairRatio: ratios[Math.floor(ratios.length / 2)],
-    sharedWeights: results[0].sharedWeights,
   };
 }
 

@@ -54,6 +54,7 @@ export {
   loadTorchWeights,
   type LoadTorchWeightsOptions,
   saveSafetensorsWeights,
+  torchBatchNormWeight,
   type LoadSafetensorsOptions,
   type OurWeight,
   type StateDictFormat,

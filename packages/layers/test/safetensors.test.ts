@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors, toFloat32, writeSafetensors } from '../src';
+import { readSafetensors, toFloat32, torchBatchNormWeight, writeSafetensors } from '../src';
 
 // tiny.safetensors was written by hand from the format specification by
 // scripts/fixtures/generate_torchvision_fixtures.py, with its expected values
@@ -142,5 +142,23 @@ describe('readSafetensors', () => {
     expect(() =>
       readSafetensors(file({ a: entry('F32', [0], [0, 0]) }), { maxHeaderBytes: 10 }),
     ).toThrow(/the header is \d+ bytes, more than the limit of 10/);
+  });
+});
+
+describe('torchBatchNormWeight', () => {
+  // PyTorch 1.13: nn.BatchNorm2d(4).state_dict().keys() are weight, bias,
+  // running_mean, running_var, num_batches_tracked.
+  it.each([
+    ['gamma', 'bn1.weight'],
+    ['beta', 'bn1.bias'],
+    ['moving_mean', 'bn1.running_mean'],
+    ['moving_variance', 'bn1.running_var'],
+  ])('maps %s to %s', (weight, key) => {
+    expect(torchBatchNormWeight('bn1', weight)).toEqual({ key, layout: 'vector' });
+  });
+
+  it('has nothing for other weight names', () => {
+    expect(torchBatchNormWeight('bn1', 'kernel')).toBeNull();
+    expect(torchBatchNormWeight('bn1', 'toString')).toBeNull();
   });
 });

@@ -1,6 +1,7 @@
 import {
   loadTorchWeights,
   saveSafetensorsWeights,
+  torchBatchNormWeight,
   type LoadTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
@@ -8,17 +9,9 @@ import {
 } from '@convnets/layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 
-const BN_KEYS: Record<string, string> = {
-  gamma: 'weight',
-  beta: 'bias',
-  moving_mean: 'running_mean',
-  moving_variance: 'running_var',
-};
-
 function convOrBn(prefix: string, kind: string, weight: string): TorchWeight | null {
   if (kind === 'conv' && weight === 'kernel') return { key: `${prefix}.weight`, layout: 'conv' };
-  if (kind === 'bn' && weight in BN_KEYS)
-    return { key: `${prefix}.${BN_KEYS[weight]}`, layout: 'vector' };
+  if (kind === 'bn') return torchBatchNormWeight(prefix, weight);
   return null;
 }
 

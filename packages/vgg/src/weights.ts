@@ -1,18 +1,12 @@
 import {
   loadTorchWeights,
   saveSafetensorsWeights,
+  torchBatchNormWeight,
   type LoadTorchWeightsOptions,
   type StateDictFormat,
   type WeightSource,
 } from '@convnets/layers';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
-
-const BN_KEYS: Record<string, string> = {
-  gamma: 'weight',
-  beta: 'bias',
-  moving_mean: 'running_mean',
-  moving_variance: 'running_var',
-};
 
 const CLASSIFIER_INDEX: Record<string, number> = { fc1: 0, fc2: 3, predictions: 6 };
 
@@ -69,11 +63,7 @@ export const TORCHVISION_VGG: StateDictFormat = {
     }
     const index = featureIndex(model, layer);
     if (index === undefined) return null;
-    if (layer.endsWith('_bn')) {
-      return weight in BN_KEYS
-        ? { key: `features.${index}.${BN_KEYS[weight]}`, layout: 'vector' }
-        : null;
-    }
+    if (layer.endsWith('_bn')) return torchBatchNormWeight(`features.${index}`, weight);
     if (weight === 'kernel') return { key: `features.${index}.weight`, layout: 'conv' };
     if (weight === 'bias') return { key: `features.${index}.bias`, layout: 'vector' };
     return null;

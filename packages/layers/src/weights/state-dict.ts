@@ -78,6 +78,35 @@ export interface StateDictFormat {
   ignore?: RegExp;
 }
 
+const TORCH_BATCH_NORM_KEYS: Record<string, string> = {
+  gamma: 'weight',
+  beta: 'bias',
+  moving_mean: 'running_mean',
+  moving_variance: 'running_var',
+};
+
+/**
+ * Where a batch-norm weight of ours lives in a PyTorch state dict: `gamma`,
+ * `beta`, `moving_mean`, `moving_variance` are `nn.BatchNorm2d`'s `weight`,
+ * `bias`, `running_mean`, `running_var` under `prefix`. A building block for
+ * {@link StateDictFormat.map}; PyTorch's `num_batches_tracked` has no
+ * counterpart (list it in {@link StateDictFormat.ignore}).
+ *
+ * @param prefix - The BN module's state-dict prefix, e.g. `layer1.0.bn1` or `features.1`.
+ * @param weight - Our weight name within the layer, e.g. `moving_variance`.
+ * @returns The key (e.g. `layer1.0.bn1.running_var`) with the `'vector'` layout, or `null` for any other weight name.
+ *
+ * @example
+ * ```ts
+ * torchBatchNormWeight('bn1', 'gamma'); // { key: 'bn1.weight', layout: 'vector' }
+ * ```
+ */
+export function torchBatchNormWeight(prefix: string, weight: string): TorchWeight | null {
+  return Object.hasOwn(TORCH_BATCH_NORM_KEYS, weight)
+    ? { key: `${prefix}.${TORCH_BATCH_NORM_KEYS[weight]}`, layout: 'vector' }
+    : null;
+}
+
 /** Moves the axes of a row-major array: `out` has shape `perm.map(i => shape[i])`. */
 function permute(data: Float32Array, shape: number[], perm: number[]): Float32Array {
   const rank = shape.length;
