@@ -3,6 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-layers';
+import { variableGrads } from '@convnets/layers';
 import { cifarResNet, resnet50 } from '@convnets/resnet';
 import { vgg16 } from '@convnets/vgg';
 import { backendName, loadError } from '../dist/index.js';
@@ -34,12 +35,13 @@ function step() {
     y.dispose();
     return;
   }
-  const cost = optimizer.minimize(
-    () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
-    true,
+  // The trainer's gradient routine, which frees what backward has used (see @convnets/layers).
+  const { value, grads } = variableGrads(() =>
+    tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
   );
-  cost.dataSync();
-  cost.dispose();
+  optimizer.applyGradients(grads);
+  value.dataSync();
+  tf.dispose([value, ...Object.values(grads)]);
 }
 
 for (let i = 0; i < Number(warmupArg); i++) step();

@@ -70,3 +70,4 @@ export {
   type ResolvedClassifierOptions,
 } from './model-options';
 export { bool as checkBoolean, checkKnownOptions, oneOf as checkOneOf } from './validate';
+export { variableGrads, type VariableGradsResult } from './train/variable-grads';

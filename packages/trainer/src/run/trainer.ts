@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { variableGrads } from '@convnets/layers';
 import { Random } from '@convnets/imagenet-data';
 import { patchCpuKernels } from '../cpu-kernels';
 import type { DataPosition, EvaluationData, TrainingData } from '../data/types';
@@ -550,7 +551,9 @@ export class Trainer {
     for (const { images, labels } of batches) {
       let outputs: tf.Tensor | undefined;
       const micro = k++;
-      const { value, grads } = tf.variableGrads(() => {
+      // Frees each gradient and saved activation once backward is past it (peak memory
+      // about half of tf.variableGrads' on ResNet-50).
+      const { value, grads } = variableGrads(() => {
         const out = this.withDropoutSeeds(
           [DROPOUT_TRAINING, this.step, micro],
           () => model.apply(images, { training: true }) as tf.Tensor2D,
@@ -568,7 +571,7 @@ export class Trainer {
       const c = countCorrect(outputs!.dataSync(), labels.dataSync(), classes);
       correct1 += c.top1;
       correct5 += c.top5;
-      const ordered = vars.map((v) => grads[v.name]);
+      const ordered = vars.map((v) => grads[v.name]!);
       if (sum === undefined) sum = ordered;
       else {
         const previous = sum;
