@@ -26,7 +26,23 @@ const model =
       : vgg16(options);
 const x = tf.randomNormal([batch, w.size, w.size, 3], 0, 1, 'float32', 1);
 const labels = tf.oneHot(tf.randomUniform([batch], 0, w.classes, 'int32', 2), w.classes);
-const optimizer = tf.train.momentum(0.01, 0.9);
+// torch.optim.SGD(lr=0.01, momentum=0.9), as bench_torch.py runs it, written the way
+// the trainer's SgdOptimizer applies it (PyTorch rule): one scope per variable, each
+// temporary freed after its use, each gradient freed once its variable is updated.
+const velocity = new Map();
+function sgdStep(grads) {
+  for (const v of model.trainableWeights.map((w) => w.val)) {
+    const g = grads[v.name];
+    tf.tidy(() => {
+      const buf = velocity.get(v.name);
+      const next = buf ? tf.tidy(() => tf.add(tf.mul(0.9, buf), g)) : g;
+      if (buf) buf.assign(next);
+      else velocity.set(v.name, tf.variable(next, false));
+      v.assign(tf.tidy(() => tf.sub(v, tf.mul(0.01, next))));
+    });
+    g.dispose();
+  }
+}
 
 function step() {
   if (!w.train) {
@@ -39,9 +55,9 @@ function step() {
   const { value, grads } = variableGrads(() =>
     tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
   );
-  optimizer.applyGradients(grads);
+  sgdStep(grads);
   value.dataSync();
-  tf.dispose([value, ...Object.values(grads)]);
+  value.dispose();
 }
 
 for (let i = 0; i < Number(warmupArg); i++) step();

@@ -61,6 +61,12 @@ export interface NativeAddon {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, params: number[]): void;
   avgPoolGrad(dy: Float32Array, dx: Float32Array, params: number[]): void;
   info(): { isa: string; threads: number };
+  /**
+   * Returns the whole pages of `array`'s buffer to the system; they read as zeros
+   * if touched again. Only for buffers nothing will read again. Returns the bytes
+   * discarded (0 where unsupported). Absent from addons built before it existed.
+   */
+  discard?(array: Float32Array): number;
 }
 
 /** Where the addon was looked for, and why each place failed. */

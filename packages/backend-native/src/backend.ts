@@ -102,15 +102,17 @@ type TensorData = ReturnType<MathBackendCPU['data']['get']>;
  */
 class NativeBackend extends MathBackendCPU {
   /** Recycled output buffers for the native kernels. */
-  readonly pool = new BufferPool(poolCapacityFromEnv());
+  readonly pool: BufferPool;
   private readonly deferred = new Map<DataId, Deferred>();
   /** How many deferred outputs were computed, and how many were disposed unread. */
   readonly deferredStats = { computed: 0, skipped: 0 };
   /** The store's own `get`, which never computes a deferred output. */
   private readonly peek: (dataId: DataId) => TensorData;
 
-  constructor() {
+  constructor(addon: NativeAddon) {
     super();
+    const discard = addon.discard?.bind(addon);
+    this.pool = new BufferPool(poolCapacityFromEnv(), undefined, undefined, discard);
     const storage = this.data;
     const get = storage.get.bind(storage);
     const set = storage.set.bind(storage);
@@ -249,7 +251,7 @@ export function registerNativeBackend(): boolean {
   // Another copy of this module (the ESM and CJS builds side by side) may
   // have registered already; tfjs keeps one registry per process.
   if (engine().registryFactory[backendName] === undefined) {
-    registerBackend(backendName, () => new NativeBackend(), priority);
+    registerBackend(backendName, () => new NativeBackend(addon), priority);
     for (const config of getKernelsForBackend('cpu')) {
       const make = nativeKernels[config.kernelName];
       registerKernel({

@@ -1,5 +1,8 @@
 import { totalmem } from 'node:os';
 
+/** Longest buffer pooled by default: 32 MiB of float32. */
+export const DEFAULT_MAX_POOLED_LENGTH = 2 ** 23;
+
 /**
  * A free list of float32 output buffers, keyed by length.
  *
@@ -33,16 +36,29 @@ export class BufferPool {
   reused = 0;
   /** Buffers allocated because the pool had none of the length asked for. */
   allocated = 0;
+  /** Freed buffers that were not pooled (too long, or the pool was full). */
+  discarded = 0;
 
   /**
    * @param capacityBytes - The most bytes the pool keeps while they are unused;
-   *   buffers freed beyond it are left to the garbage collector. 0 disables pooling.
-   * @param minLength - Buffers shorter than this are not pooled (small arrays
-   *   are cheap to allocate).
+   *   buffers freed beyond it are discarded. 0 disables pooling (and tracking).
+   * @param minLength - Buffers shorter than this are not pooled or tracked (small
+   *   arrays are cheap to allocate).
+   * @param maxLength - Buffers longer than this are tracked but never pooled.
+   *   There are few of them per step (a VGG classifier's weight, its gradient and
+   *   its optimizer temporaries), so allocating them afresh costs little next to
+   *   the work on them, while keeping them idle between uses would add their size
+   *   to the process's peak memory. glibc's malloc draws a similar line (its mmap
+   *   threshold, at most 32 MiB).
+   * @param discard - Called with each tracked buffer that is freed and not pooled,
+   *   to give its memory back at once instead of when the garbage collector runs
+   *   (the addon's `discard`). Without it such buffers are just left to the collector.
    */
   constructor(
     readonly capacityBytes: number,
     readonly minLength = 1024,
+    readonly maxLength = DEFAULT_MAX_POOLED_LENGTH,
+    private readonly discard?: (view: Float32Array) => void,
   ) {}
 
   /**
@@ -51,7 +67,7 @@ export class BufferPool {
    */
   take(length: number): Float32Array {
     if (this.capacityBytes <= 0 || length < this.minLength) return new Float32Array(length);
-    const list = this.free.get(length);
+    const list = length > this.maxLength ? undefined : this.free.get(length);
     const recycled = list?.pop();
     if (recycled) {
       const entry = this.tracked.get(recycled.buffer);
@@ -82,8 +98,10 @@ export class BufferPool {
     if (!entry || --entry.refs > 0) return;
     entry.refs = 0;
     const { view } = entry;
-    if (this.pooledBytes + view.byteLength > this.capacityBytes) {
+    if (view.length > this.maxLength || this.pooledBytes + view.byteLength > this.capacityBytes) {
       this.tracked.delete(buffer);
+      this.discarded++;
+      this.discard?.(view);
       return;
     }
     let list = this.free.get(view.length);

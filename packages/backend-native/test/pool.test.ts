@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadAddon } from '../src/addon';
 import { BufferPool } from '../src/pool';
 import { backendName, ensureNative } from './helpers';
 
@@ -77,10 +78,55 @@ describe('BufferPool', () => {
     expect(pool.freeBytes).toBe(800);
     const c = pool.take(100);
     pool.stored(c);
-    pool.released(c); // 800 + 400 > 1000: left to the garbage collector
+    pool.released(c); // 800 + 400 > 1000: discarded, like b before it
     expect(pool.freeBytes).toBe(800);
+    expect(pool.discarded).toBe(2);
     pool.clear();
     expect(pool.freeBytes).toBe(0);
+  });
+
+  it('never pools a buffer longer than maxLength, and discards every buffer it does not keep', () => {
+    const discarded: Float32Array[] = [];
+    const pool = new BufferPool(1 << 20, 4, 100, (v) => discarded.push(v));
+    const [big, fits] = [pool.take(101), pool.take(100)];
+    for (const t of [big, fits]) {
+      pool.stored(t);
+      pool.released(t);
+    }
+    expect(discarded).toEqual([big]);
+    expect(pool.freeBytes).toBe(400);
+    expect(pool.take(101)).not.toBe(big);
+    expect(pool.take(100)).toBe(fits);
+    // Still held through a view: not discarded until the last holder lets go.
+    const held = pool.take(200);
+    pool.stored(held);
+    pool.stored(held.subarray(0, 10));
+    pool.released(held);
+    expect(discarded).toHaveLength(1);
+    pool.released(held.subarray(0, 10));
+    expect(discarded).toEqual([big, held]);
+    // Values handed out are never discarded.
+    const read = pool.take(300);
+    pool.stored(read);
+    pool.escaped(read);
+    pool.released(read);
+    expect(discarded).toHaveLength(2);
+  });
+});
+
+describe("the addon's discard", () => {
+  it('returns the whole pages inside a buffer to the system, which then read as zeros', () => {
+    const { addon } = loadAddon();
+    const page = 4096;
+    const a = new Float32Array((64 * page) / 4).fill(7);
+    const bytes = addon!.discard!(a);
+    // Whole pages only: all 64 when the buffer starts on a page boundary, else 63.
+    expect([63 * page, 64 * page]).toContain(bytes);
+    const zeros = a.reduce((n, v) => n + (v === 0 ? 1 : 0), 0);
+    expect(zeros).toBe(bytes / 4);
+    // What is left of the partial pages at either end is untouched.
+    expect(a.filter((v) => v !== 0).every((v) => v === 7)).toBe(true);
+    expect(addon!.discard!(new Float32Array(10))).toBe(0);
   });
 });
 

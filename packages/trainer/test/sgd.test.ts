@@ -106,4 +106,49 @@ describe('SgdOptimizer', () => {
     );
     expect(() => new SgdOptimizer({ lr: 0.1 } as never)).toThrow(/unknown option "lr"/);
   });
+
+  it('leaves no tensor behind and holds at most a few copies of one variable at a time', () => {
+    // Two variables of n floats (4n bytes each); a probe on every kernel call records
+    // the most tensor bytes alive while apply runs, above what lived before it
+    // (weights, gradients, velocities). One scope for the whole update keeps every
+    // temporary of both variables to the end (12 copies here with the pytorch rule).
+    // Freeing each right after its use leaves at most those of the variable being
+    // updated: the new velocity, η·v (or μ·v, λ·w, the Nesterov term) and the new
+    // weight, with the old velocity and weight held until their assign — 6 at worst.
+    const n = 1 << 14;
+    const bytes = 4 * n;
+    const configs = [
+      { rule: 'pytorch' as const },
+      { rule: 'pytorch' as const, nesterov: true, weightDecay: 0.1 },
+      { rule: 'caffe' as const, nesterov: true, weightDecay: 0.1 },
+    ];
+    for (const options of configs) {
+      const vars = ['a/kernel', 'b/kernel'].map((name, i) => ({
+        name,
+        variable: tf.variable(tf.randomNormal([n], 0, 1, 'float32', i)),
+      }));
+      const sgd = new SgdOptimizer(options);
+      const grads = vars.map((_, i) => tf.randomNormal([n], 0, 1, 'float32', 10 + i));
+      sgd.apply(vars, grads, 0.1);
+      const before = tf.memory().numTensors;
+      const base = tf.memory().numBytes;
+      let peak = 0;
+      const engine = tf.engine() as unknown as { state: { numBytes: number } };
+      const original = tf.engine().runKernel.bind(tf.engine());
+      (tf.engine() as unknown as { runKernel: typeof original }).runKernel = (...args) => {
+        const out = original(...args);
+        peak = Math.max(peak, engine.state.numBytes);
+        return out;
+      };
+      try {
+        for (let step = 0; step < 3; step++) sgd.apply(vars, grads, 0.1);
+      } finally {
+        (tf.engine() as unknown as { runKernel: typeof original }).runKernel = original;
+      }
+      expect(tf.memory().numTensors, JSON.stringify(options)).toBe(before);
+      expect((peak - base) / bytes, JSON.stringify(options)).toBeLessThanOrEqual(6);
+      sgd.dispose();
+      tf.dispose([...grads, ...vars.map((v) => v.variable)]);
+    }
+  });
 });
