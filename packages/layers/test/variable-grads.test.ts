@@ -100,8 +100,8 @@ describe('variableGrads', () => {
       tf.variable(tf.scalar(1.01), true, `vg_chain_${i}`),
     );
     let seen = 0;
-    const probe = tf.customGrad((h: tf.Tensor) => ({
-      value: tf.clone(h),
+    const probe = tf.customGrad((...inputs) => ({
+      value: tf.clone(inputs[0] as tf.Tensor),
       gradFunc: (dy: tf.Tensor) => {
         seen = tf.memory().numBytes;
         return tf.clone(dy);

@@ -133,9 +133,13 @@ describe('SgdOptimizer', () => {
       const before = tf.memory().numTensors;
       const base = tf.memory().numBytes;
       let peak = 0;
-      const engine = tf.engine() as unknown as { state: { numBytes: number } };
-      const original = tf.engine().runKernel.bind(tf.engine());
-      (tf.engine() as unknown as { runKernel: typeof original }).runKernel = (...args) => {
+      type RunKernel = (...args: unknown[]) => unknown;
+      const engine = tf.engine() as unknown as {
+        state: { numBytes: number };
+        runKernel: RunKernel;
+      };
+      const original = engine.runKernel.bind(engine);
+      engine.runKernel = (...args) => {
         const out = original(...args);
         peak = Math.max(peak, engine.state.numBytes);
         return out;
@@ -143,7 +147,7 @@ describe('SgdOptimizer', () => {
       try {
         for (let step = 0; step < 3; step++) sgd.apply(vars, grads, 0.1);
       } finally {
-        (tf.engine() as unknown as { runKernel: typeof original }).runKernel = original;
+        Reflect.deleteProperty(engine, 'runKernel'); // back to the prototype's method
       }
       expect(tf.memory().numTensors, JSON.stringify(options)).toBe(before);
       expect((peak - base) / bytes, JSON.stringify(options)).toBeLessThanOrEqual(6);
