@@ -16,6 +16,7 @@ export {
   plain18,
   plain34,
   plain50,
+  RESNETS,
   resnet101,
   resnet152,
   resnet18,

@@ -339,3 +339,30 @@ export function plain101(opts: ResNetOptions = {}): LayersModel {
 export function plain152(opts: ResNetOptions = {}): LayersModel {
   return named('resnet152', true, opts);
 }
+
+/**
+ * Every ImageNet ResNet and plain factory by name, as torchvision's
+ * `get_model(name)` / `list_models()` offer them: for a command line, a
+ * config file or a loop over the family.
+ *
+ * @example
+ * ```ts
+ * for (const [name, factory] of Object.entries(RESNETS)) {
+ *   console.log(name, summarize(factory({ skipInit: true })).trainableParams);
+ * }
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
+ */
+export const RESNETS: Readonly<Record<string, (opts?: ResNetOptions) => LayersModel>> =
+  Object.freeze({
+    resnet18,
+    resnet34,
+    resnet50,
+    resnet101,
+    resnet152,
+    plain18,
+    plain34,
+    plain50,
+    plain101,
+    plain152,
+  });

@@ -5,13 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   cifarPlain,
   cifarResNet,
-  plain101,
-  plain152,
   plain18,
-  plain34,
-  plain50,
-  resnet101,
-  resnet152,
+  RESNETS,
   resnet18,
   resnet34,
   resnet50,
@@ -19,22 +14,20 @@ import {
 } from '../src';
 
 describe('every factory survives model.save → tf.loadLayersModel', () => {
-  const imagenet = {
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-    plain18,
-    plain34,
-    plain50,
-    plain101,
-    plain152,
-  };
-  it.each(Object.entries(imagenet))('%s at 32×32', async (_name, factory) => {
-    const shape = await expectSameAfterReload(
-      factory({ inputShape: [32, 32, 3], classes: 5, shortcut: 'C', strideIn: '1x1' }),
-    );
+  it('RESNETS lists the ten ImageNet networks of Table 1 and §4.1', () => {
+    const depths = [18, 34, 50, 101, 152];
+    expect(Object.keys(RESNETS)).toEqual([
+      ...depths.map((d) => `resnet${d}`),
+      ...depths.map((d) => `plain${d}`),
+    ]);
+    expect(RESNETS['resnet50']).toBe(resnet50);
+    expect(RESNETS['plain18']).toBe(plain18);
+  });
+
+  it.each(Object.entries(RESNETS))('%s at 32×32, named after its key', async (name, factory) => {
+    const net = factory({ inputShape: [32, 32, 3], classes: 5, shortcut: 'C', strideIn: '1x1' });
+    expect(net.name).toBe(name);
+    const shape = await expectSameAfterReload(net);
     expect(shape).toEqual([1, 5]);
   });
 

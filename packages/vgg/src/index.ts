@@ -13,5 +13,15 @@ export {
   type VggConfig,
   type VggLayer,
 } from './specs';
-export { buildVgg, vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19, type VggOptions } from './vgg';
+export {
+  buildVgg,
+  VGGS,
+  vgg11,
+  vgg11Lrn,
+  vgg13,
+  vgg16,
+  vgg16C,
+  vgg19,
+  type VggOptions,
+} from './vgg';
 export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';

@@ -304,3 +304,24 @@ export function vgg16(opts: VggOptions = {}): LayersModel {
 export function vgg19(opts: VggOptions = {}): LayersModel {
   return named('E', 'vgg19', opts);
 }
+
+/**
+ * Every VGG factory by its command-line name (`convnets train --arch`), as
+ * torchvision's `get_model(name)` / `list_models()` offer them: configurations
+ * A (`vgg11`), A-LRN (`vgg11-lrn`), B (`vgg13`), C (`vgg16c`), D (`vgg16`) and
+ * E (`vgg19`). Each takes `batchNorm: true` for its BN variant.
+ *
+ * @example
+ * ```ts
+ * const net = VGGS['vgg16']({ batchNorm: true, classes: 10, inputShape: [32, 32, 3] });
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1](https://arxiv.org/abs/1409.1556)
+ */
+export const VGGS: Readonly<Record<string, (opts?: VggOptions) => LayersModel>> = Object.freeze({
+  vgg11,
+  'vgg11-lrn': vgg11Lrn,
+  vgg13,
+  vgg16c: vgg16C,
+  vgg16,
+  vgg19,
+});

@@ -3,9 +3,25 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { expectSameAfterReload } from '../../../test-utils/models.ts';
 import { readSafetensors, writeSafetensors, type Float32Entry } from '@convnets/layers';
 import { describe, expect, it } from 'vitest';
-import { loadWeights, saveWeights, vgg11, vgg11Lrn, vgg13, vgg16, vgg16C, vgg19 } from '../src';
+import {
+  loadWeights,
+  saveWeights,
+  VGGS,
+  vgg11,
+  vgg11Lrn,
+  vgg13,
+  vgg16,
+  vgg16C,
+  vgg19,
+} from '../src';
 
-const factories = { vgg11, vgg11Lrn, vgg13, vgg16C, vgg16, vgg19 };
+const factories = VGGS;
+
+it('VGGS lists configurations A, A-LRN, B, C, D and E of Table 1', () => {
+  expect(Object.keys(VGGS)).toEqual(['vgg11', 'vgg11-lrn', 'vgg13', 'vgg16c', 'vgg16', 'vgg19']);
+  expect(VGGS['vgg11-lrn']).toBe(vgg11Lrn);
+  expect(VGGS['vgg16c']).toBe(vgg16C);
+});
 
 describe('every factory survives model.save → tf.loadLayersModel', () => {
   it.each(

@@ -3,26 +3,9 @@ import {
   loadWeights as loadResNetWeights,
   cifarPlain,
   cifarResNet,
-  plain101,
-  plain152,
-  plain18,
-  plain34,
-  plain50,
-  resnet101,
-  resnet152,
-  resnet18,
-  resnet34,
-  resnet50,
+  RESNETS,
 } from '@convnets/resnet';
-import {
-  loadWeights as loadVggWeights,
-  vgg11,
-  vgg11Lrn,
-  vgg13,
-  vgg16,
-  vgg16C,
-  vgg19,
-} from '@convnets/vgg';
+import { loadWeights as loadVggWeights, VGGS } from '@convnets/vgg';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -38,24 +21,7 @@ import {
 
 type Factory = (opts: Record<string, unknown>) => LayersModel;
 
-const IMAGENET: Record<string, Factory> = {
-  resnet18,
-  resnet34,
-  resnet50,
-  resnet101,
-  resnet152,
-  plain18,
-  plain34,
-  plain50,
-  plain101,
-  plain152,
-  vgg11,
-  'vgg11-lrn': vgg11Lrn,
-  vgg13,
-  vgg16,
-  vgg16c: vgg16C,
-  vgg19,
-} as Record<string, Factory>;
+const IMAGENET = { ...RESNETS, ...VGGS } as Record<string, Factory>;
 
 /** Every accepted `--arch` (CIFAR depths are any 6n + 2; these are the paper's). */
 export const ARCHITECTURES: readonly string[] = [
