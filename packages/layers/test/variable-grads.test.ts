@@ -59,6 +59,13 @@ describe('variableGrads', () => {
     expect(() => variableGrads(() => tf.mul(x, w) as unknown as tf.Scalar, [w])).toThrow(
       /must return a scalar tensor, got a rank-2 tensor/,
     );
+    // f itself throws after recording kernels that saved tensors.
+    expect(() =>
+      variableGrads(() => {
+        tf.relu(tf.matMul(x, w));
+        throw new Error('boom in f');
+      }, [w]),
+    ).toThrow(/boom in f/);
     expect(tf.memory().numTensors).toBe(before);
     // The tape was cleared: stock autodiff still works and agrees.
     const stock = tf.variableGrads(() => tf.sum(tf.mul(x, w)), [w]);

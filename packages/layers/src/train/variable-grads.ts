@@ -213,14 +213,13 @@ export function variableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): Vari
   // tf.tidy's types do not admit the `null` entries of `grads`; it handles them fine.
   const run = (): tf.TensorContainer => {
     engine.startTape();
-    let y: tf.Tensor;
     try {
-      y = tf.tidy('forward', f);
-    } finally {
-      engine.endTape();
-    }
-    const tape = engine.state.activeTape ?? [];
-    try {
+      let y: tf.Tensor;
+      try {
+        y = tf.tidy('forward', f);
+      } finally {
+        engine.endTape();
+      }
       if (!(y instanceof tf.Tensor) || y.rank !== 0) {
         throw new Error(
           `variableGrads: f must return a scalar tensor, got ${
@@ -228,6 +227,7 @@ export function variableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): Vari
           }`,
         );
       }
+      const tape = engine.state.activeTape ?? [];
       const grads = backpropagate(nodesFromXsToY(tape, trainable, y), trainable, y);
       if (grads.every((g) => g === undefined)) {
         throw new Error(
@@ -243,7 +243,11 @@ export function variableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): Vari
       if (varList !== undefined) for (const v of varList) if (!v.trainable) named[v.name] = null;
       return { value: y as tf.Scalar, grads: named } as unknown as tf.TensorContainer;
     } finally {
-      for (const node of tape) for (const t of node.saved ?? []) t.dispose();
+      // Also when f or a gradient threw: what the tape saved is freed and the tape
+      // dropped, so the engine is as before the call.
+      for (const node of engine.state.activeTape ?? []) {
+        for (const t of node.saved ?? []) t.dispose();
+      }
       engine.state.activeTape = null;
     }
   };
