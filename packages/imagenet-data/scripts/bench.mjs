@@ -29,9 +29,10 @@
 // ICC profiles colour-managed, sharp's default, to compare with ours).
 //
 // Decodes run on libuv's thread pool, so each measurement is a child process
-// started with UV_THREADPOOL_SIZE = in-flight images = 2 × cores + 2, and with
-// sharp.concurrency(1): one libvips thread per image, the images in flight
-// giving the parallelism.
+// started with UV_THREADPOOL_SIZE = in-flight images = 2 × cores (the loader's
+// default concurrency; more only added contention in trials on 2 cores), and
+// with sharp.concurrency(1): one libvips thread per image, the images in
+// flight giving the parallelism.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -307,7 +308,7 @@ function pinned(cores, command, commandArgs, env = {}) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-function runChild(cores, mode, count, inFlight = 2 * cores + 2) {
+function runChild(cores, mode, count, inFlight = 2 * cores) {
   return pinned(
     cores,
     process.execPath,
@@ -491,7 +492,7 @@ async function main() {
     ]),
   );
   console.log(
-    `\nplain sharp: read + metadata() + one sharp pipeline (bilinear resize, flop, extract) → raw bytes with sharp's defaults, the same geometry, ${2 * coreCounts.at(-1) + 2} in flight on ${coreCounts.at(-1)} cores; no floats, no batches. ` +
+    `\nplain sharp: read + metadata() + one sharp pipeline (bilinear resize, flop, extract) → raw bytes with sharp's defaults, the same geometry, ${2 * coreCounts.at(-1)} in flight on ${coreCounts.at(-1)} cores; no floats, no batches. ` +
       `img/CPU-s counts all threads and worker processes over the whole run. System load average at the end: ${loadavg()
         .map((l) => l.toFixed(2))
         .join(', ')}.`,
