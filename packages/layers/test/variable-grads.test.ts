@@ -131,4 +131,37 @@ describe('variableGrads', () => {
     expect(ours).toBeLessThan(2.01);
     tf.dispose([x, ...ws]);
   });
+
+  it('matches tf.variableGrads where a custom gradient aliases tensors or returns one it does not own', () => {
+    const v = tf.variable(tf.tensor1d([1, 2, 3]), true, 'vg_alias_v');
+    const ext = tf.tensor1d([0.25, 0.5, 0.75]);
+    // The value is the input itself: two tape nodes list the same tensor as output.
+    const passThrough = tf.customGrad((...inputs) => ({
+      value: inputs[0] as tf.Tensor,
+      gradFunc: (dy: tf.Tensor) => tf.mul(dy, 0.5),
+    }));
+    // The gradient is a tensor from outside, which must survive the call.
+    const constantGrad = tf.customGrad((...inputs) => ({
+      value: tf.mul(inputs[0] as tf.Tensor, 1),
+      gradFunc: () => ext,
+    }));
+    const cases: [string, () => tf.Scalar][] = [
+      ['value aliases the input', () => tf.sum(passThrough(tf.mul(v, 2)))],
+      ['gradient owned by the caller', () => tf.sum(tf.mul(constantGrad(tf.mul(v, 2)), 3))],
+      // tfjs-core seeds with float32 ones even for an int32 result.
+      ['int32 result', () => tf.cast(tf.sum(tf.mul(v, 2)), 'int32') as tf.Scalar],
+    ];
+    for (const [name, f] of cases) {
+      const before = tf.memory().numTensors;
+      const stock = tf.variableGrads(f, [v]);
+      const ours = variableGrads(f, [v]);
+      expect(ours.grads['vg_alias_v']!.dataSync(), name).toEqual(
+        stock.grads['vg_alias_v']!.dataSync(),
+      );
+      tf.dispose([stock.value, ours.value, stock.grads['vg_alias_v']!, ours.grads['vg_alias_v']!]);
+      expect(tf.memory().numTensors, name).toBe(before);
+      expect(ext.isDisposed, name).toBe(false);
+    }
+    tf.dispose([v, ext]);
+  });
 });

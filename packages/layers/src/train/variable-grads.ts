@@ -14,6 +14,8 @@ interface TapeNode {
 interface EngineInternals {
   state: { activeTape: TapeNode[] | null; gradientDepth: number };
   registeredVariables: Record<string, tf.Variable>;
+  /** Hands out the next tensor id (ids only grow). */
+  nextTensorId(): number;
   startTape(): void;
   endTape(): void;
 }
@@ -35,6 +37,7 @@ function engineInternals(): EngineInternals {
   if (
     typeof engine.startTape !== 'function' ||
     typeof engine.endTape !== 'function' ||
+    typeof engine.nextTensorId !== 'function' ||
     typeof engine.state?.gradientDepth !== 'number' ||
     engine.registeredVariables === undefined
   ) {
@@ -78,18 +81,30 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
 }
 
 /**
- * Reverse-mode pass over `nodes` that frees as it goes: after a node's input
- * gradients are computed, the gradients of its outputs and the tensors it saved
- * for backward are disposed, because no earlier node can need them. Returns the
- * accumulated gradient of each of `xs` (undefined where none reached it).
+ * Reverse-mode pass over `nodes` that frees as it goes: once a node's input
+ * gradients are computed, the gradients of the tensors it produced and the
+ * tensors it saved for backward are disposed, because no earlier node can need
+ * them. Returns the accumulated gradient of each of `xs` (undefined where none
+ * reached it).
+ *
+ * A tensor can appear as the output of more than one node (a `tf.customGrad`
+ * may return its input, or any existing tensor, as its value); its gradient is
+ * then kept until the earliest of them, which is where tfjs-core would read it
+ * last, and the accumulation order stays tfjs-core's.
  */
 function backpropagate(
+  engine: EngineInternals,
   nodes: TapeNode[],
   xs: tf.Tensor[],
   y: tf.Tensor,
 ): (tf.Tensor | undefined)[] {
   const keepIds = new Set(xs.map((x) => x.id));
-  const grads = new Map<number, tf.Tensor>([[y.id, tf.onesLike(y)]]);
+  const firstProducer = new Map<number, number>();
+  nodes.forEach((node, i) => {
+    for (const o of node.outputs) if (!firstProducer.has(o.id)) firstProducer.set(o.id, i);
+  });
+  // tfjs-core seeds the pass with float32 ones whatever y's dtype.
+  const grads = new Map<number, tf.Tensor>([[y.id, tf.ones(y.shape, 'float32')]]);
   for (let i = nodes.length - 1; i >= 0; i--) {
     const node = nodes[i]!;
     const dys = node.outputs.map((o) => grads.get(o.id) ?? null);
@@ -98,8 +113,9 @@ function backpropagate(
       throw new Error(`variableGrads: no gradient is registered for kernel ${node.kernelName}`);
     }
     const gradient = node.gradient;
-    const saved = node.saved ?? [];
     const names = Object.keys(node.inputs);
+    // Every tensor made from here on has an id at least this large.
+    const firstNewId = engine.nextTensorId();
     const dxs = tf.tidy(() => {
       const fns = gradient(dys);
       const seen = new Set<tf.Tensor>();
@@ -112,10 +128,11 @@ function backpropagate(
           );
         }
         let dx = fn();
-        // A gradient function may hand back dy itself or one tensor for two inputs;
-        // give each map entry a tensor of its own, so that disposing a dy, a saved
-        // tensor or another entry never frees it.
-        if (seen.has(dx) || dys.includes(dx) || saved.includes(dx)) dx = tf.clone(dx);
+        // A gradient function may hand back a tensor it did not make (dy itself, a
+        // saved tensor, a constant of its closure) or one tensor for two inputs.
+        // Each map entry gets a tensor of its own, so that disposing it frees
+        // nothing anyone else holds.
+        if (dx.id < firstNewId || seen.has(dx)) dx = tf.clone(dx);
         seen.add(dx);
         return dx;
       });
@@ -143,14 +160,13 @@ function backpropagate(
         dx.dispose();
       }
     });
+    const inputIds = new Set(names.map((name) => node.inputs[name]!.id));
     for (const o of node.outputs) {
-      const dy = grads.get(o.id);
-      if (dy !== undefined && !keepIds.has(o.id)) {
-        dy.dispose();
-        grads.delete(o.id);
-      }
+      if (firstProducer.get(o.id) !== i || inputIds.has(o.id) || keepIds.has(o.id)) continue;
+      grads.get(o.id)?.dispose();
+      grads.delete(o.id);
     }
-    for (const t of saved) t.dispose();
+    for (const t of node.saved ?? []) t.dispose();
   }
   const result = xs.map((x) => grads.get(x.id));
   for (const [id, g] of grads) if (!keepIds.has(id)) g.dispose();
@@ -228,7 +244,7 @@ export function variableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): Vari
         );
       }
       const tape = engine.state.activeTape ?? [];
-      const grads = backpropagate(nodesFromXsToY(tape, trainable, y), trainable, y);
+      const grads = backpropagate(engine, nodesFromXsToY(tape, trainable, y), trainable, y);
       if (grads.every((g) => g === undefined)) {
         throw new Error(
           'variableGrads: no variable reaches the value f returns; make sure the ' +
