@@ -30,8 +30,9 @@ const labels = tf.oneHot(tf.randomUniform([batch], 0, w.classes, 'int32', 2), w.
 // the trainer's SgdOptimizer applies it (PyTorch rule): one scope per variable, each
 // temporary freed after its use, each gradient freed once its variable is updated.
 const velocity = new Map();
+const weights = model.trainableWeights.map((w) => w.val);
 function sgdStep(grads) {
-  for (const v of model.trainableWeights.map((w) => w.val)) {
+  for (const v of weights) {
     const g = grads[v.name];
     tf.tidy(() => {
       const buf = velocity.get(v.name);
@@ -52,8 +53,9 @@ function step() {
     return;
   }
   // The trainer's gradient routine, which frees what backward has used (see @convnets/layers).
-  const { value, grads } = variableGrads(() =>
-    tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
+  const { value, grads } = variableGrads(
+    () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true })),
+    weights,
   );
   sgdStep(grads);
   value.dataSync();

@@ -124,8 +124,11 @@ class NativeBackend extends MathBackendCPU {
       return entry;
     };
     storage.set = (dataId, value) => {
-      if (storage.has(dataId)) this.pool.released(get(dataId).values);
+      // Store before releasing, so that setting the same values again never
+      // lets their buffer's count reach zero.
+      const previous = storage.has(dataId) ? get(dataId).values : undefined;
       this.pool.stored(value.values);
+      if (previous !== undefined) this.pool.released(previous);
       set(dataId, value);
     };
     storage.delete = (dataId) => {

@@ -32,11 +32,13 @@ export class BufferPool {
    */
   private readonly tracked = new WeakMap<ArrayBufferLike, Tracked>();
   private pooledBytes = 0;
+  /** Released buffers that will not be pooled, to discard at the next take(). */
+  private readonly pending = new Set<Tracked>();
   /** Buffers handed out from the pool rather than freshly allocated. */
   reused = 0;
   /** Buffers allocated because the pool had none of the length asked for. */
   allocated = 0;
-  /** Freed buffers that were not pooled (too long, or the pool was full). */
+  /** Freed buffers that were not pooled (too long, or the pool was full) and were discarded. */
   discarded = 0;
 
   /**
@@ -66,6 +68,7 @@ export class BufferPool {
    * write every element before the values can be seen.
    */
   take(length: number): Float32Array {
+    this.flushDiscards();
     if (this.capacityBytes <= 0 || length < this.minLength) return new Float32Array(length);
     const list = length > this.maxLength ? undefined : this.free.get(length);
     const recycled = list?.pop();
@@ -88,6 +91,10 @@ export class BufferPool {
     const entry = buffer && this.tracked.get(buffer);
     if (!entry) return;
     if (entry.pooled) this.unpool(entry);
+    if (entry.pendingDiscard) {
+      entry.pendingDiscard = false;
+      this.pending.delete(entry);
+    }
     entry.refs++;
   }
 
@@ -99,9 +106,11 @@ export class BufferPool {
     entry.refs = 0;
     const { view } = entry;
     if (view.length > this.maxLength || this.pooledBytes + view.byteLength > this.capacityBytes) {
-      this.tracked.delete(buffer);
-      this.discarded++;
-      this.discard?.(view);
+      // Discarded at the next take(), not now: a cpu kernel may dispose an
+      // intermediate and store its values in its output right after, and a
+      // store cancels the discard. Kernels that are not native never take().
+      entry.pendingDiscard = true;
+      this.pending.add(entry);
       return;
     }
     let list = this.free.get(view.length);
@@ -114,7 +123,10 @@ export class BufferPool {
   /** Called when `values` are handed out of the backend: they are never recycled. */
   escaped(values: unknown): void {
     const buffer = bufferOf(values);
-    if (buffer) this.tracked.delete(buffer);
+    const entry = buffer && this.tracked.get(buffer);
+    if (!entry) return;
+    this.pending.delete(entry);
+    this.tracked.delete(buffer);
   }
 
   /** Bytes held by free buffers. */
@@ -122,12 +134,24 @@ export class BufferPool {
     return this.pooledBytes;
   }
 
-  /** Drops every free buffer. */
+  /** Drops every free buffer and carries out the pending discards. */
   clear(): void {
+    this.flushDiscards();
     for (const list of this.free.values())
       for (const view of list) this.tracked.delete(view.buffer);
     this.free.clear();
     this.pooledBytes = 0;
+  }
+
+  /** Discards the buffers released unpooled since the last call, unless stored again meanwhile. */
+  flushDiscards(): void {
+    if (this.pending.size === 0) return;
+    for (const entry of this.pending) {
+      this.tracked.delete(entry.view.buffer);
+      this.discarded++;
+      this.discard?.(entry.view);
+    }
+    this.pending.clear();
   }
 
   private unpool(entry: Tracked): void {
@@ -143,6 +167,8 @@ interface Tracked {
   refs: number;
   view: Float32Array;
   pooled: boolean;
+  /** Released, not pooled, and waiting in `pending` to be discarded. */
+  pendingDiscard?: boolean;
 }
 
 /** The memory behind any typed-array view (a kernel may view a buffer as another type). */

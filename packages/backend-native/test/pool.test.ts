@@ -80,6 +80,7 @@ describe('BufferPool', () => {
     pool.stored(c);
     pool.released(c); // 800 + 400 > 1000: discarded, like b before it
     expect(pool.freeBytes).toBe(800);
+    pool.flushDiscards();
     expect(pool.discarded).toBe(2);
     pool.clear();
     expect(pool.freeBytes).toBe(0);
@@ -93,24 +94,44 @@ describe('BufferPool', () => {
       pool.stored(t);
       pool.released(t);
     }
-    expect(discarded).toEqual([big]);
+    // Discards wait for the next take(): nothing is discarded until then.
+    expect(discarded).toEqual([]);
     expect(pool.freeBytes).toBe(400);
     expect(pool.take(101)).not.toBe(big);
+    expect(discarded).toEqual([big]);
     expect(pool.take(100)).toBe(fits);
     // Still held through a view: not discarded until the last holder lets go.
     const held = pool.take(200);
     pool.stored(held);
     pool.stored(held.subarray(0, 10));
     pool.released(held);
+    pool.take(8);
     expect(discarded).toHaveLength(1);
     pool.released(held.subarray(0, 10));
+    pool.flushDiscards();
     expect(discarded).toEqual([big, held]);
     // Values handed out are never discarded.
     const read = pool.take(300);
     pool.stored(read);
     pool.escaped(read);
     pool.released(read);
+    pool.take(8);
     expect(discarded).toHaveLength(2);
+    expect(pool.discarded).toBe(2);
+  });
+
+  it('does not discard a buffer stored again before the next take (a kernel reusing a disposed intermediate)', () => {
+    const discarded: Float32Array[] = [];
+    const pool = new BufferPool(1 << 20, 4, 100, (v) => discarded.push(v));
+    const a = pool.take(500);
+    pool.stored(a);
+    pool.released(a); // the intermediate is disposed …
+    pool.stored(a); // … and its values become the kernel's output
+    pool.take(8);
+    expect(discarded).toEqual([]);
+    pool.released(a);
+    pool.take(8);
+    expect(discarded).toEqual([a]);
   });
 });
 

@@ -13,6 +13,7 @@ import {
   readMetrics,
 } from '../src';
 import { tempDir } from './helpers';
+import { architecture } from '../src/cli/architectures';
 
 // The built bin, as a user runs it (turbo builds before testing).
 const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -307,5 +308,12 @@ describe('convnets (built bin)', () => {
     expect(convnets('train', '--epochs', 'x').stderr).toMatch(
       /--epochs must be a non-negative integer/,
     );
+  });
+
+  it('accepts only names in the architecture table, not inherited object keys', () => {
+    for (const name of ['constructor', 'toString', '__proto__']) {
+      expect(() => architecture(name)).toThrow(`unknown architecture "${name}"`);
+    }
+    expect(architecture('vgg16c').family).toBe('vgg');
   });
 });

@@ -58,7 +58,7 @@ export function architecture(name: string): Architecture {
   const cifar = /^cifar-(resnet|plain)(\d+)$/.exec(name);
   const bn = /^(vgg\d+)-bn$/.exec(name);
   const base = bn ? bn[1] : name;
-  if (!cifar && !IMAGENET[base]) {
+  if (!cifar && !Object.hasOwn(IMAGENET, base)) {
     throw new Error(
       `unknown architecture "${name}"; expected one of ${ARCHITECTURES.join(', ')} (cifar-resnetN / cifar-plainN for any N = 6n + 2)`,
     );

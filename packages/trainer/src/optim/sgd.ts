@@ -195,23 +195,22 @@ export class SgdOptimizer {
         variable.assign(tf.tidy(() => tf.sub(variable, tf.mul(eta, g))));
         return;
       }
-      let v = this.velocity.get(name);
-      const fresh = v === undefined;
-      if (!v) {
-        v = tf.variable(tf.zerosLike(variable), false);
-        this.velocity.set(name, v);
-      }
-      const old = v;
+      const previous = this.velocity.get(name);
       if (rule === 'pytorch') {
-        // PyTorch starts the buffer at the first gradient (no dampening).
-        const next = fresh ? g : tf.tidy(() => tf.add(tf.mul(mu, old), g));
-        v.assign(next);
+        // PyTorch starts the buffer at the first gradient (no dampening), so a new
+        // buffer is the gradient itself, with no zeros allocated first.
+        const next = previous ? tf.tidy(() => tf.add(tf.mul(mu, previous), g)) : g;
+        if (previous) previous.assign(next);
+        else this.velocity.set(name, tf.variable(next, false));
         const direction = nesterov ? tf.tidy(() => tf.add(g, tf.mul(mu, next))) : next;
         variable.assign(tf.tidy(() => tf.sub(variable, tf.mul(eta, direction))));
       } else {
-        const next = tf.tidy(() => tf.add(tf.mul(mu, old), tf.mul(eta, g)));
+        const v = previous ?? tf.variable(tf.zerosLike(variable), false);
+        if (!previous) this.velocity.set(name, v);
+        // Both are computed before v is assigned: the Nesterov step needs the old velocity.
+        const next = tf.tidy(() => tf.add(tf.mul(mu, v), tf.mul(eta, g)));
         const step = nesterov
-          ? tf.tidy(() => tf.sub(tf.mul(tf.scalar(1 + momentum), next), tf.mul(mu, old)))
+          ? tf.tidy(() => tf.sub(tf.mul(tf.scalar(1 + momentum), next), tf.mul(mu, v)))
           : next;
         v.assign(next);
         variable.assign(tf.sub(variable, step));
