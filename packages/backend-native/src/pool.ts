@@ -91,10 +91,7 @@ export class BufferPool {
     const entry = buffer && this.tracked.get(buffer);
     if (!entry) return;
     if (entry.pooled) this.unpool(entry);
-    if (entry.pendingDiscard) {
-      entry.pendingDiscard = false;
-      this.pending.delete(entry);
-    }
+    this.pending.delete(entry); // stored again: no longer to be discarded
     entry.refs++;
   }
 
@@ -109,7 +106,6 @@ export class BufferPool {
       // Discarded at the next take(), not now: a cpu kernel may dispose an
       // intermediate and store its values in its output right after, and a
       // store cancels the discard. Kernels that are not native never take().
-      entry.pendingDiscard = true;
       this.pending.add(entry);
       return;
     }
@@ -167,8 +163,6 @@ interface Tracked {
   refs: number;
   view: Float32Array;
   pooled: boolean;
-  /** Released, not pooled, and waiting in `pending` to be discarded. */
-  pendingDiscard?: boolean;
 }
 
 /** The memory behind any typed-array view (a kernel may view a buffer as another type). */

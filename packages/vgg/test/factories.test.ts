@@ -15,8 +15,6 @@ import {
   vgg19,
 } from '../src';
 
-const factories = VGGS;
-
 it('VGGS lists configurations A, A-LRN, B, C, D and E of Table 1', () => {
   expect(Object.keys(VGGS)).toEqual(['vgg11', 'vgg11-lrn', 'vgg13', 'vgg16c', 'vgg16', 'vgg19']);
   expect(VGGS['vgg11-lrn']).toBe(vgg11Lrn);
@@ -25,7 +23,7 @@ it('VGGS lists configurations A, A-LRN, B, C, D and E of Table 1', () => {
 
 describe('every factory survives model.save → tf.loadLayersModel', () => {
   it.each(
-    Object.entries(factories).flatMap(
+    Object.entries(VGGS).flatMap(
       ([n, f]) =>
         [
           [n, f, false],

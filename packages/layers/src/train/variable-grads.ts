@@ -52,7 +52,9 @@ function engineInternals(): EngineInternals {
 /**
  * The nodes on a path from one of `xs` to `y`, in tape order, each with its
  * inputs cut down to those that depend on some x (the only ones needing a
- * gradient).
+ * gradient). tfjs-core's `getFilteredNodesXToY` does the same but is not part
+ * of its public API: it exists only as an ES module file inside its `dist/`,
+ * which this package's CommonJS build cannot require.
  */
 function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNode[] {
   const fromX = new Set(xs.map((x) => x.id));
