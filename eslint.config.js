@@ -3,7 +3,7 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/docs/site/**', '**/node_modules/**', '**/.turbo/**'] },
+  { ignores: ['**/dist/**', '**/build/**', '**/docs/site/**', '**/node_modules/**', '**/.turbo/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

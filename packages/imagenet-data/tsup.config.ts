@@ -1,3 +1,4 @@
 import { packageBuild } from '../../tsup.shared.ts';
 
-export default packageBuild();
+// `shims` gives the CJS build an `import.meta.url`, which the JPEG addon's loader uses.
+export default packageBuild({ shims: true });

@@ -63,6 +63,25 @@ export interface DecodeOptions {
    * @defaultValue 'truncated'
    */
   failOn?: 'none' | 'truncated' | 'error' | 'warning';
+  /**
+   * Who renders a transform's view of a JPEG. `'auto'`: the package's own
+   * libjpeg-turbo addon (prebuilt for linux-x64) when it loaded and the
+   * view is one it renders, sharp otherwise; `'sharp'`: always sharp.
+   *
+   * The addon decodes only the rows and columns the view needs, and resizes
+   * with Pillow's antialiased bilinear filter in Pillow's own fixed-point
+   * arithmetic, so its pixels equal torchvision's (PIL backend) exactly. It
+   * renders YCbCr, RGB and grey JPEGs with the `'linear'` kernel and the
+   * default decode options (ten-crop and multi-scale views too); everything
+   * else (other formats, CMYK, files that do not end with the JPEG end
+   * marker, padded views, other kernels, EXIF orientation or ICC profiles
+   * applied, other `failOn` levels) goes to sharp, whose `'linear'` resize differs from Pillow's by
+   * a level or two in places. {@link jpegFastPath} says whether the addon
+   * loaded.
+   *
+   * @defaultValue 'auto'
+   */
+  decoder?: 'auto' | 'sharp';
 }
 
 /** Decode options with every default filled in. */
@@ -130,6 +149,7 @@ export function resolveDecodeOptions(
     'applyIccProfile',
     'alphaBackground',
     'failOn',
+    'decoder',
   ]);
   return {
     limitInputPixels: positiveInt(
@@ -151,6 +171,7 @@ export function resolveDecodeOptions(
       'error',
       'warning',
     ]),
+    decoder: oneOf(where, 'decoder', options.decoder ?? 'auto', ['auto', 'sharp']),
   };
 }
 

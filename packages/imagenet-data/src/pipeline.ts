@@ -9,6 +9,7 @@ import {
   type DecodedImage,
   type ResolvedDecodeOptions,
 } from './decode';
+import { renderJpegView } from './fast-jpeg';
 import { renderView, type ViewGeometry } from './geometry';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
@@ -70,9 +71,10 @@ function cropPadFlip(base: DecodedImage, g: ViewGeometry): DecodedImage {
 
 /**
  * Reads one image and renders its views: header first (pixel limit), then
- * the transform's plan, then sharp. A single view is one sharp pipeline from
- * the encoded file (JPEG shrink-on-load, and decoding stops at the crop's
- * last row). Several views are grouped by their resampling (source crop and
+ * the transform's plan, then the pixels. A single view of a JPEG goes to the
+ * libjpeg-turbo addon when it can render it (see `DecodeOptions.decoder`);
+ * so do the resampled groups of several views, below. Any other single view is one sharp pipeline from the encoded file (JPEG
+ * shrink-on-load, and decoding stops at the crop's last row). Several views are grouped by their resampling (source crop and
  * resize): each group is resampled once by sharp — from the encoded file
  * when there is one group (ten-crop), from one shared decode otherwise
  * (multi-scale) — and its views' crops, padding and mirrors are byte copies.
@@ -96,7 +98,10 @@ export async function renderSample(
   }
   const encoded = { buffer, header };
   if (plan.views.length === 1) {
-    const view = await renderView(encoded, plan.views[0], path, decode, transform.kernel);
+    const g = plan.views[0];
+    const view =
+      (await renderJpegView(encoded, g, path, decode, transform.kernel)) ??
+      (await renderView(encoded, g, path, decode, transform.kernel));
     return { views: [view], rgbOffset: plan.rgbOffset };
   }
   const groups = new Map<string, ViewGeometry>();
@@ -106,14 +111,32 @@ export async function renderSample(
     groups.set(key, base);
     return key;
   });
-  const source =
-    groups.size === 1 ? encoded : await toRgb(openImage(buffer, decode, header), path, decode);
   const bases = new Map<string, DecodedImage>();
-  await Promise.all(
-    [...groups].map(async ([key, g]) =>
-      bases.set(key, await renderView(source, g, path, decode, transform.kernel)),
-    ),
-  );
+  const [[firstKey, firstGroup], ...rest] = groups;
+  const first = await renderJpegView(encoded, firstGroup, path, decode, transform.kernel);
+  if (first) {
+    // The addon renders every group from the encoded file (it decodes only
+    // what each needs); it takes all groups or none, since it decides by the
+    // file and the options alone.
+    bases.set(firstKey, first);
+    await Promise.all(
+      rest.map(async ([key, g]) =>
+        bases.set(
+          key,
+          (await renderJpegView(encoded, g, path, decode, transform.kernel)) ??
+            (await renderView(encoded, g, path, decode, transform.kernel)),
+        ),
+      ),
+    );
+  } else {
+    const source =
+      groups.size === 1 ? encoded : await toRgb(openImage(buffer, decode, header), path, decode);
+    await Promise.all(
+      [...groups].map(async ([key, g]) =>
+        bases.set(key, await renderView(source, g, path, decode, transform.kernel)),
+      ),
+    );
+  }
   const views = plan.views.map((g, i) => cropPadFlip(bases.get(keys[i])!, g));
   return { views, rgbOffset: plan.rgbOffset };
 }

@@ -1,0 +1,98 @@
+"""Writes test/fixtures/pil-views.json: views of JPEG files rendered by Pillow
+the way torchvision renders them (Image.open(...).convert('RGB'), an optional
+crop, resize(..., BILINEAR), a crop, an optional mirror), which the JPEG fast
+path must reproduce exactly.
+
+And, for each file, the SHA-256 of torchvision's own evaluation crop
+(transforms.Resize(256) then CenterCrop(224) on the PIL image), which the
+public transforms must reproduce byte for byte.
+
+Also writes two JPEGs with Pillow's encoder (Debian's libjpeg-turbo 2.1.5), in
+layouts the ImageNet photos in test/fixtures lack: a progressive 4:2:0 one and
+a baseline 4:4:4 one, both with odd sizes.
+
+Run with Debian's python3-pil and python3-torchvision (Pillow 9.4, torchvision 0.14):
+/usr/bin/python3 scripts/make-pil-fixtures.py
+"""
+import base64
+import hashlib
+import json
+import os
+import random
+
+from PIL import Image
+from torchvision import __version__ as torchvision_version
+from torchvision import transforms as T
+
+here = os.path.dirname(os.path.abspath(__file__))
+fixtures = os.path.join(here, '..', 'test', 'fixtures')
+
+source = Image.open(os.path.join(fixtures, 'ILSVRC2012_test_00000003.JPEG')).convert('RGB')
+source.crop((7, 11, 7 + 301, 11 + 217)).save(
+    os.path.join(fixtures, 'progressive-420.jpg'), quality=90, progressive=True, subsampling=2)
+source.crop((40, 3, 40 + 263, 3 + 195)).save(
+    os.path.join(fixtures, 'baseline-444.jpg'), quality=95, subsampling=0)
+
+files = [f'ILSVRC2012_test_0000000{i}.JPEG' for i in range(1, 5)]
+files += ['progressive-420.jpg', 'baseline-444.jpg']
+rng = random.Random(20261128)
+
+
+def shorter_side(width, height, s):
+    # torchvision's Resize(int): the shorter side becomes s, the longer int(s * long / short).
+    if width <= height:
+        return s, int(s * height / width)
+    return int(s * width / height), s
+
+
+views = []
+for name in files:
+    image = Image.open(os.path.join(fixtures, name)).convert('RGB')
+    width, height = image.size
+    geometries = []
+    # Shorter side to S (down, barely down, up), small crops at the corners, the
+    # centre and random places, with and without the mirror.
+    for s in (256, max(width, height) - 1, 480):
+        rw, rh = shorter_side(width, height, s)
+        cw, ch = 24, 18
+        spots = [(0, 0), (rw - cw, rh - ch), (rw - cw, 0), (0, rh - ch), ((rw - cw) // 2, (rh - ch) // 2)]
+        spots += [(rng.randrange(rw - cw + 1), rng.randrange(rh - ch + 1)) for _ in range(3)]
+        for left, top in spots:
+            geometries.append({'pre': None, 'resize': [rw, rh], 'post': [left, top, cw, ch],
+                               'flip': rng.random() < 0.5})
+    # A random-resized crop (torchvision's training preset): a crop of the
+    # source resized to 224 × 224, of which a small window is kept.
+    for _ in range(3):
+        pw, ph = rng.randrange(60, width + 1), rng.randrange(60, height + 1)
+        pre = [rng.randrange(width - pw + 1), rng.randrange(height - ph + 1), pw, ph]
+        geometries.append({'pre': pre, 'resize': [224, 224],
+                           'post': [rng.randrange(224 - 32 + 1), rng.randrange(224 - 32 + 1), 32, 32],
+                           'flip': rng.random() < 0.5})
+    # A strong reduction, whole: the filter spans several source pixels.
+    geometries.append({'pre': None, 'resize': [width // 7, height // 7],
+                       'post': [0, 0, width // 7, height // 7], 'flip': False})
+    for g in geometries:
+        view = image
+        if g['pre']:
+            l, t, w, h = g['pre']
+            view = view.crop((l, t, l + w, t + h))
+        view = view.resize(tuple(g['resize']), Image.BILINEAR)
+        l, t, w, h = g['post']
+        view = view.crop((l, t, l + w, t + h))
+        if g['flip']:
+            view = view.transpose(Image.FLIP_LEFT_RIGHT)
+        assert view.mode == 'RGB' and view.size == (w, h)
+        views.append({'file': name, **g, 'rgb': base64.b64encode(view.tobytes()).decode()})
+
+evaluation = T.Compose([T.Resize(256), T.CenterCrop(224)])
+torchvision_eval = {}
+for name in files:
+    view = evaluation(Image.open(os.path.join(fixtures, name)).convert('RGB'))
+    torchvision_eval[name] = hashlib.sha256(view.tobytes()).hexdigest()
+
+with open(os.path.join(fixtures, 'pil-views.json'), 'w') as out:
+    json.dump({'generator': 'scripts/make-pil-fixtures.py', 'pillow': Image.__version__,
+               'torchvision': torchvision_version, 'torchvisionEval': torchvision_eval,
+               'views': views}, out, indent=0)
+    out.write('\n')
+print(f'wrote {len(views)} views')

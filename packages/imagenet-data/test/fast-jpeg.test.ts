@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  centerCrop,
+  compose,
+  ImageDecodeError,
+  jpegFastPath,
+  multiScaleViews,
+  resizeShorterSide,
+  tenCropViews,
+  transformImage,
+  type Transform,
+} from '../src';
+import { readHeader, resolveDecodeOptions } from '../src/decode';
+import { renderJpegView } from '../src/fast-jpeg';
+import type { ViewGeometry } from '../src/geometry';
+import { FIXTURES, noisyJpeg, PHOTOS, tempDir, writeFile } from './helpers';
+
+// Views rendered by Pillow 9.4 as torchvision 0.14 renders them, written by
+// scripts/make-pil-fixtures.py (Debian's python3-pil/python3-torchvision).
+interface PilView {
+  file: string;
+  pre: [number, number, number, number] | null;
+  resize: [number, number];
+  post: [number, number, number, number];
+  flip: boolean;
+  rgb: string;
+}
+const fixture = JSON.parse(readFileSync(join(FIXTURES, 'pil-views.json'), 'utf8')) as {
+  torchvisionEval: Record<string, string>;
+  views: PilView[];
+};
+
+const defaults = resolveDecodeOptions('test');
+const bytesOf = (view: { data: Float32Array }) => Uint8Array.from(view.data);
+const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
+// No normalisation: values stay the 0 … 255 bytes.
+const raw = (steps: Parameters<typeof compose>[0]): Transform => compose(steps);
+
+let tmp: ReturnType<typeof tempDir>;
+beforeAll(() => {
+  tmp = tempDir();
+});
+afterAll(() => tmp.remove());
+
+describe('JPEG fast path (libjpeg-turbo addon)', () => {
+  it('loads on linux-x64, where it ships prebuilt', () => {
+    const status = jpegFastPath();
+    if (`${process.platform}-${process.arch}` === 'linux-x64') {
+      expect(status.errors).toEqual([]);
+      expect(status.libjpegTurbo).toBe('2.1.5');
+    } else {
+      expect(status.libjpegTurbo).toBeUndefined();
+    }
+  });
+
+  const fast = jpegFastPath().libjpegTurbo !== undefined;
+
+  it.runIf(fast)(
+    "renders Pillow's bilinear resize, crop and mirror byte for byte (168 views of 6 JPEGs)",
+    async () => {
+      // Baseline 4:2:0 colour and grey photos, a progressive 4:2:0 and a
+      // baseline 4:4:4 file; down- and upscaling; windows at every corner.
+      let mismatched = 0;
+      for (const v of fixture.views) {
+        const buffer = readFileSync(join(FIXTURES, v.file));
+        const header = await readHeader(buffer, v.file, defaults);
+        const [rw, rh] = v.resize;
+        const g: ViewGeometry = {
+          sourceWidth: header.width,
+          sourceHeight: header.height,
+          preCrop: v.pre
+            ? { left: v.pre[0], top: v.pre[1], width: v.pre[2], height: v.pre[3] }
+            : undefined,
+          resize: { width: rw, height: rh },
+          postCrop: { left: v.post[0], top: v.post[1], width: v.post[2], height: v.post[3] },
+          flip: v.flip,
+          width: v.post[2],
+          height: v.post[3],
+        };
+        const view = await renderJpegView({ buffer, header }, g, v.file, defaults, 'linear');
+        expect(view).not.toBeNull();
+        const expected = Buffer.from(v.rgb, 'base64');
+        if (!Buffer.from(view!.data).equals(expected)) mismatched++;
+      }
+      expect(mismatched).toBe(0);
+    },
+  );
+
+  it.runIf(fast)(
+    "gives torchvision's Resize(256) + CenterCrop(224) exactly, through the public transforms",
+    async () => {
+      for (const [file, hash] of Object.entries(fixture.torchvisionEval)) {
+        const [view] = await transformImage(
+          join(FIXTURES, file),
+          raw([resizeShorterSide(256), centerCrop(224)]),
+        );
+        expect([file, sha256(bytesOf(view))]).toEqual([file, hash]);
+      }
+    },
+  );
+
+  it.runIf(fast)(
+    "stays within a few levels of sharp's linear resize, which renders it with decoder: 'sharp'",
+    async () => {
+      const t = raw([resizeShorterSide(256), centerCrop(224)]);
+      for (const photo of PHOTOS) {
+        const [ours] = await transformImage(photo, t);
+        const [viaSharp] = await transformImage(photo, t, { decode: { decoder: 'sharp' } });
+        let sum = 0;
+        let max = 0;
+        for (let i = 0; i < ours.data.length; i++) {
+          const d = Math.abs(ours.data[i] - viaSharp.data[i]);
+          sum += d;
+          max = Math.max(max, d);
+        }
+        // Two different resamplers: close on average, never far apart.
+        expect(sum / ours.data.length).toBeLessThan(1);
+        expect(max).toBeLessThan(32);
+        expect(max).toBeGreaterThan(0);
+      }
+    },
+  );
+
+  it.runIf(fast)(
+    'cuts ten-crop and multi-scale views from the same resize as one view',
+    async () => {
+      const photo = PHOTOS[2];
+      const [centre] = await transformImage(photo, raw([resizeShorterSide(256), centerCrop(224)]));
+      const ten = await transformImage(photo, raw([resizeShorterSide(256), tenCropViews(224)]));
+      const same = (a: { data: Float32Array }, b: { data: Float32Array }) =>
+        Buffer.from(a.data.buffer).equals(Buffer.from(b.data.buffer));
+      expect(same(ten[4], centre)).toBe(true);
+      const [at384] = await transformImage(photo, raw([resizeShorterSide(384)]));
+      const scales = await transformImage(photo, raw([multiScaleViews([256, 384])]));
+      expect(same(scales[1], at384)).toBe(true);
+    },
+  );
+
+  it('leaves truncated files to sharp, which fails them naming the file', async () => {
+    const jpeg = await noisyJpeg(96, 64);
+    const path = writeFile(join(tmp.dir, 'truncated.jpg'), jpeg.subarray(0, jpeg.length >> 1));
+    const t = raw([resizeShorterSide(32), centerCrop(24)]);
+    await expect(transformImage(path, t)).rejects.toThrow(ImageDecodeError);
+    await expect(transformImage(path, t)).rejects.toThrow(path);
+  });
+
+  it('fails a damaged JPEG with the decoder’s message and the file, whichever decoder', async () => {
+    const jpeg = Buffer.from(await noisyJpeg(96, 64));
+    // Break the first Huffman table's class/id byte (after FF C4 and the length).
+    const dht = jpeg.indexOf(Buffer.from([0xff, 0xc4]));
+    jpeg[dht + 4] = 0x7f;
+    const path = writeFile(join(tmp.dir, 'bad-huffman.jpg'), jpeg);
+    const t = raw([resizeShorterSide(32), centerCrop(24)]);
+    for (const decoder of ['auto', 'sharp'] as const) {
+      const attempt = transformImage(path, t, { decode: { decoder } });
+      await expect(attempt).rejects.toThrow(ImageDecodeError);
+      await expect(transformImage(path, t, { decode: { decoder } })).rejects.toThrow(
+        /cannot decode .*bad-huffman\.jpg: .*DHT/,
+      );
+    }
+  });
+
+  it('rejects an unknown decoder, naming the option', async () => {
+    await expect(
+      transformImage(PHOTOS[0], raw([centerCrop(8)]), {
+        // @ts-expect-error: not a decoder
+        decode: { decoder: 'pil' },
+      }),
+    ).rejects.toThrow(/option "decoder" must be one of "auto", "sharp"; received "pil"/);
+  });
+});
