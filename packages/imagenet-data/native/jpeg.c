@@ -133,6 +133,7 @@ typedef struct {
   // Allocations of render(), here so that they survive its longjmp.
   Axis ax, ay;
   uint8_t *rows, *temp;
+  int32_t *sums;
   int status;  // 0 written, 1 not for this path, 2 error
   char message[JMSG_LENGTH_MAX + 64];
 } Job;
@@ -140,6 +141,130 @@ typedef struct {
 static void fail(Job *job, const char *message) {
   job->status = 2;
   snprintf(job->message, sizeof job->message, "%s", message);
+}
+
+#define HALF (1 << (PRECISION_BITS - 1))
+
+// One row of the horizontal pass with K weights per output pixel; inlined
+// with K a constant, the compiler unrolls the taps.
+static inline __attribute__((always_inline)) void horizontal_row(
+    const uint8_t *src, uint8_t *dst, int count, const int *first, const int32_t *weights,
+    int ksize, const int K) {
+  for (int i = 0; i < count; i++) {
+    const int32_t *k = weights + (size_t)i * ksize;
+    const uint8_t *s = src + (size_t)first[i] * 3;
+    int32_t s0 = HALF, s1 = HALF, s2 = HALF;
+    for (int x = 0; x < K; x++) {
+      s0 += s[3 * x] * k[x];
+      s1 += s[3 * x + 1] * k[x];
+      s2 += s[3 * x + 2] * k[x];
+    }
+    dst[3 * i] = clip8(s0);
+    dst[3 * i + 1] = clip8(s1);
+    dst[3 * i + 2] = clip8(s2);
+  }
+}
+
+// Pillow's horizontal pass for the view's columns over `nrows` rows of
+// `width` decoded pixels, into job->temp. `shift` turns a column of the
+// resized source into a column of the rows. Every output pixel is made to
+// read the same number of taps: a window running past the right edge moves
+// left and its weights move right behind zeros, which adds only zeros to
+// Pillow's sums, so the result stays Pillow's to the bit.
+// Both passes are compiled twice, for AVX2 and for plain x86-64, and the
+// loader picks the one the CPU runs (GCC's target_clones).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
+CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, size_t stride, int width,
+                           int shift, int nrows, int count) {
+  job->temp = malloc((size_t)nrows * count * 3);
+  if (!job->temp) return 0;
+  int taps = 1;
+  for (int i = 0; i < count; i++)
+    if (a->length[i] > taps) taps = a->length[i];
+  if (taps > width) taps = 0;  // too narrow an image to pad: take each window as it is
+  for (int i = 0; i < count && taps; i++) {
+    a->first[i] += shift;
+    int over = a->first[i] + taps - width;
+    if (over > 0) {
+      int32_t *w = a->weights + (size_t)i * a->ksize;
+      memmove(w + over, w, sizeof(int32_t) * a->length[i]);
+      memset(w, 0, sizeof(int32_t) * over);
+      a->first[i] -= over;
+    }
+    for (int x = a->length[i] + (over > 0 ? over : 0); x < taps; x++)
+      a->weights[(size_t)i * a->ksize + x] = 0;
+  }
+  for (int y = 0; y < nrows; y++) {
+    const uint8_t *src = rows + (size_t)y * stride;
+    uint8_t *dst = job->temp + (size_t)y * count * 3;
+#define ROW(K) horizontal_row(src, dst, count, a->first, a->weights, a->ksize, K)
+    switch (taps) {
+      case 2: ROW(2); break;
+      case 3: ROW(3); break;
+      case 4: ROW(4); break;
+      case 5: ROW(5); break;
+      case 6: ROW(6); break;
+      case 7: ROW(7); break;
+      case 8: ROW(8); break;
+      default:
+        if (taps) {
+          ROW(taps);
+          break;
+        }
+        for (int i = 0; i < count; i++) {
+          const int32_t *k = a->weights + (size_t)i * a->ksize;
+          const uint8_t *s = src + (size_t)(a->first[i] + shift) * 3;
+          int32_t s0 = HALF, s1 = HALF, s2 = HALF;
+          for (int x = 0; x < a->length[i]; x++) {
+            s0 += s[3 * x] * k[x];
+            s1 += s[3 * x + 1] * k[x];
+            s2 += s[3 * x + 2] * k[x];
+          }
+          dst[3 * i] = clip8(s0);
+          dst[3 * i + 1] = clip8(s1);
+          dst[3 * i + 2] = clip8(s2);
+        }
+    }
+#undef ROW
+  }
+  return 1;
+}
+
+// Pillow's vertical pass from job->temp (rows from a->lo) into the output,
+// a whole row of sums at a time (contiguous, so the compiler vectorises it),
+// mirrored on the way out when asked.
+CPU_CLONES static int vertical_pass(Job *job, const Axis *a, int width, int height, int flip) {
+  size_t n = (size_t)width * 3;
+  job->sums = malloc(sizeof(int32_t) * n);
+  if (!job->sums) return 0;
+  int32_t *sums = job->sums;
+  for (int j = 0; j < height; j++) {
+    const int32_t *k = a->weights + (size_t)j * a->ksize;
+    const uint8_t *src = job->temp + (size_t)(a->first[j] - a->lo) * n;
+    for (size_t c = 0; c < n; c++) sums[c] = HALF;
+    for (int y = 0; y < a->length[j]; y++) {
+      const uint8_t *s = src + (size_t)y * n;
+      int32_t w = k[y];
+      for (size_t c = 0; c < n; c++) sums[c] += s[c] * w;
+    }
+    uint8_t *dst = job->output + (size_t)j * n;
+    if (!flip) {
+      for (size_t c = 0; c < n; c++) dst[c] = clip8(sums[c]);
+    } else {
+      for (int i = 0; i < width; i++) {
+        uint8_t *o = dst + (size_t)(width - 1 - i) * 3;
+        o[0] = clip8(sums[3 * i]);
+        o[1] = clip8(sums[3 * i + 1]);
+        o[2] = clip8(sums[3 * i + 2]);
+      }
+    }
+  }
+  return 1;
 }
 
 // Rows and columns decoded beyond the ones the filters read, so that the
@@ -212,8 +337,7 @@ static void render(Job *job) {
   size_t stride = (size_t)cinfo.output_width * 3;
   int nrows = y_hi - y_lo;
   job->rows = malloc(stride * (size_t)(y_hi - ry0));
-  job->temp = malloc((size_t)nrows * post_w * 3);
-  if (!job->rows || !job->temp) {
+  if (!job->rows) {
     fail(job, "out of memory");
     goto done;
   }
@@ -223,41 +347,11 @@ static void render(Job *job) {
     jpeg_read_scanlines(&cinfo, &row, 1);
   }
   // Horizontal pass over the rows read, then vertical, as Pillow orders them.
-  int shift = pre_left - (int)xoffset;
-  for (int y = 0; y < nrows; y++) {
-    const uint8_t *src = job->rows + (size_t)(y + y_lo - ry0) * stride;
-    uint8_t *dst = job->temp + (size_t)y * post_w * 3;
-    for (int i = 0; i < post_w; i++) {
-      const int32_t *k = ax->weights + (size_t)i * ax->ksize;
-      const uint8_t *s = src + (size_t)(ax->first[i] + shift) * 3;
-      int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
-      for (int x = 0; x < ax->length[i]; x++) {
-        s0 += s[3 * x] * k[x];
-        s1 += s[3 * x + 1] * k[x];
-        s2 += s[3 * x + 2] * k[x];
-      }
-      dst[3 * i] = clip8(s0);
-      dst[3 * i + 1] = clip8(s1);
-      dst[3 * i + 2] = clip8(s2);
-    }
-  }
-  for (int j = 0; j < post_h; j++) {
-    const int32_t *k = ay->weights + (size_t)j * ay->ksize;
-    const uint8_t *src = job->temp + (size_t)(ay->first[j] - ay->lo) * post_w * 3;
-    uint8_t *dst = job->output + (size_t)j * post_w * 3;
-    for (int i = 0; i < post_w; i++) {
-      int32_t s0 = 1 << (PRECISION_BITS - 1), s1 = s0, s2 = s0;
-      for (int y = 0; y < ay->length[j]; y++) {
-        const uint8_t *s = src + ((size_t)y * post_w + i) * 3;
-        s0 += s[0] * k[y];
-        s1 += s[1] * k[y];
-        s2 += s[2] * k[y];
-      }
-      int o = flip ? post_w - 1 - i : i;
-      dst[3 * o] = clip8(s0);
-      dst[3 * o + 1] = clip8(s1);
-      dst[3 * o + 2] = clip8(s2);
-    }
+  if (!horizontal_pass(job, ax, job->rows + (size_t)(y_lo - ry0) * stride, stride,
+                       (int)cinfo.output_width, pre_left - (int)xoffset, nrows, post_w) ||
+      !vertical_pass(job, ay, post_w, post_h, flip)) {
+    fail(job, "out of memory");
+    goto done;
   }
   job->status = 0;
 done:
@@ -265,6 +359,7 @@ done:
   if (created) jpeg_destroy_decompress(&cinfo);
   free(job->rows);
   free(job->temp);
+  free(job->sums);
   axis_free(ax);
   axis_free(ay);
 }
@@ -352,6 +447,49 @@ static napi_value RenderJpeg(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// out[offset + i] = pixels[i] · a[i mod 3] + b[i mod 3], in double and then
+// rounded to float32, as the JavaScript loop it replaces computes it.
+CPU_CLONES static void affine(float *out, const uint8_t *pixels, size_t n, const double *a,
+                              const double *b) {
+  size_t i = 0;
+  for (; i + 3 <= n; i += 3) {
+    out[i] = (float)(pixels[i] * a[0] + b[0]);
+    out[i + 1] = (float)(pixels[i + 1] * a[1] + b[1]);
+    out[i + 2] = (float)(pixels[i + 2] * a[2] + b[2]);
+  }
+  for (; i < n; i++) out[i] = (float)(pixels[i] * a[i % 3] + b[i % 3]);
+}
+
+// normalize(out: Float32Array, offset, pixels: Uint8Array, [a0, a1, a2, b0, b1, b2]):
+// the per-channel normalisation of one view into a batch, synchronously.
+static napi_value Normalize(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  napi_typedarray_type type;
+  size_t out_length, n;
+  void *out, *pixels;
+  double offset, coefficients[6];
+  bool ok = argc == 4 &&
+            napi_get_typedarray_info(env, argv[0], &type, &out_length, &out, NULL, NULL) ==
+                napi_ok &&
+            type == napi_float32_array &&
+            napi_get_value_double(env, argv[1], &offset) == napi_ok &&
+            napi_get_typedarray_info(env, argv[2], &type, &n, &pixels, NULL, NULL) == napi_ok &&
+            type == napi_uint8_array;
+  for (uint32_t i = 0; ok && i < 6; i++) {
+    napi_value v;
+    ok = napi_get_element(env, argv[3], i, &v) == napi_ok &&
+         napi_get_value_double(env, v, &coefficients[i]) == napi_ok;
+  }
+  if (!ok || offset < 0 || offset != (double)(size_t)offset || (size_t)offset + n > out_length)
+    return throw_type(env,
+                      "normalize(out: Float32Array, offset, pixels: Uint8Array, 6 numbers): "
+                      "bad arguments or the pixels do not fit at offset");
+  affine((float *)out + (size_t)offset, pixels, n, coefficients, coefficients + 3);
+  return NULL;
+}
+
 static napi_value Info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result, version;
@@ -368,6 +506,8 @@ NAPI_MODULE_INIT() {
   napi_value fn;
   napi_create_function(env, "renderJpeg", NAPI_AUTO_LENGTH, RenderJpeg, NULL, &fn);
   napi_set_named_property(env, exports, "renderJpeg", fn);
+  napi_create_function(env, "normalize", NAPI_AUTO_LENGTH, Normalize, NULL, &fn);
+  napi_set_named_property(env, exports, "normalize", fn);
   napi_create_function(env, "info", NAPI_AUTO_LENGTH, Info, NULL, &fn);
   napi_set_named_property(env, exports, "info", fn);
   return exports;

@@ -12,6 +12,8 @@ interface JpegAddon {
    * the decoder's message for a damaged file.
    */
   renderJpeg(input: Uint8Array, output: Uint8Array, params: number[]): Promise<number>;
+  /** `out[offset + i] = pixels[i] · a[i mod 3] + b[i mod 3]` as float32; `ab` is `[a0, a1, a2, b0, b1, b2]`. */
+  normalize(out: Float32Array, offset: number, pixels: Uint8Array, ab: number[]): void;
   info(): { libjpegTurbo: string };
 }
 
@@ -67,6 +69,24 @@ function load(): { addon?: JpegAddon; status: JpegAddonStatus } {
  */
 export function jpegFastPath(): JpegAddonStatus {
   return load().status;
+}
+
+/**
+ * Writes `pixels[i] · a[c] + b[c]` (c = i mod 3, computed in double and
+ * rounded to float32, exactly as the JavaScript loop does) into `out` at
+ * `offset` with the addon, which is several times faster than the loop.
+ * Returns `false` without writing anything when the addon did not load.
+ */
+export function normalizeWithAddon(
+  out: Float32Array,
+  offset: number,
+  pixels: Uint8Array,
+  ab: [number, number, number, number, number, number],
+): boolean {
+  const { addon } = load();
+  if (!addon) return false;
+  addon.normalize(out, offset, pixels, ab);
+  return true;
 }
 
 /** JPEG's end-of-image marker, FF D9. */

@@ -9,7 +9,7 @@ import {
   type DecodedImage,
   type ResolvedDecodeOptions,
 } from './decode';
-import { renderJpegView } from './fast-jpeg';
+import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
 import { renderView, type ViewGeometry } from './geometry';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
@@ -163,6 +163,7 @@ export function normalizeInto(
     const b0 = (rgbOffset[0] - m[0]) / s0;
     const b1 = (rgbOffset[1] - m[1]) / s1;
     const b2 = (rgbOffset[2] - m[2]) / s2;
+    if (normalizeWithAddon(out, offset, pixels, [a0, a1, a2, b0, b1, b2])) return;
     for (let i = 0; i < length; i += 3) {
       out[offset + i] = pixels[i] * a0 + b0;
       out[offset + i + 1] = pixels[i + 1] * a1 + b1;

@@ -14,7 +14,7 @@ import {
   type Transform,
 } from '../src';
 import { readHeader, resolveDecodeOptions } from '../src/decode';
-import { renderJpegView } from '../src/fast-jpeg';
+import { normalizeWithAddon, renderJpegView } from '../src/fast-jpeg';
 import type { ViewGeometry } from '../src/geometry';
 import { FIXTURES, noisyJpeg, PHOTOS, tempDir, writeFile } from './helpers';
 
@@ -138,6 +138,35 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
       expect(same(scales[1], at384)).toBe(true);
     },
   );
+
+  it.runIf(fast)('normalises per channel exactly as fround(pixel · a + b) in double', () => {
+    const pixels = Uint8Array.from({ length: 3 * 1001 }, (_, i) => (i * 97 + 13) & 255);
+    // The torchvision preset's coefficients and some with long fractions.
+    const coefficients: [number, number, number, number, number, number][] = [
+      [
+        1 / 255 / 0.229,
+        1 / 255 / 0.224,
+        1 / 255 / 0.225,
+        -0.485 / 0.229,
+        -0.456 / 0.224,
+        -0.406 / 0.225,
+      ],
+      [1, 1, 1, -123.675, -116.28, -103.53],
+      [Math.PI, -Math.E, 1 / 3, 0.1, -1e-7, 1e5 / 7],
+    ];
+    for (const ab of coefficients) {
+      const out = new Float32Array(pixels.length + 5).fill(-1);
+      expect(normalizeWithAddon(out, 3, pixels, ab)).toBe(true);
+      const expected = new Float32Array(pixels.length + 5).fill(-1);
+      for (let i = 0; i < pixels.length; i++) {
+        expected[3 + i] = Math.fround(pixels[i] * ab[i % 3] + ab[3 + (i % 3)]);
+      }
+      expect(Buffer.from(out.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
+    }
+    expect(() => normalizeWithAddon(new Float32Array(10), 2, pixels, coefficients[0])).toThrow(
+      /do not fit at offset/,
+    );
+  });
 
   it('leaves truncated files to sharp, which fails them naming the file', async () => {
     const jpeg = await noisyJpeg(96, 64);
