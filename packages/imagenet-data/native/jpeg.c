@@ -11,6 +11,9 @@
 // params: [limitPixels, preLeft, preTop, preWidth, preHeight, resizeWidth,
 // resizeHeight, postLeft, postTop, postWidth, postHeight, flip].
 #include <node_api.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -490,6 +493,96 @@ static napi_value Normalize(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// readFile(path, maxBytes): the whole file in one thread-pool job (open,
+// fstat, read, close), where fs.promises takes four. Resolves with a Buffer,
+// or with null when anything is off (cannot open, empty, larger than
+// maxBytes, changed while read): the caller then reads it with Node's fs,
+// which reports the problem in Node's words.
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  char *path;
+  double max_bytes;
+  uint8_t *data;
+  size_t length;
+} ReadJob;
+
+static void read_execute(napi_env env, void *data) {
+  (void)env;
+  ReadJob *job = (ReadJob *)data;
+  int fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+      (double)st.st_size <= job->max_bytes) {
+    size_t length = (size_t)st.st_size, done = 0;
+    uint8_t *buffer = malloc(length);
+    while (buffer && done < length) {
+      ssize_t got = read(fd, buffer + done, length - done);
+      if (got <= 0) break;
+      done += (size_t)got;
+    }
+    uint8_t extra;
+    if (buffer && done == length && read(fd, &extra, 1) == 0) {
+      job->data = buffer;
+      job->length = length;
+    } else {
+      free(buffer);
+    }
+  }
+  close(fd);
+}
+
+static void free_data(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  free(data);
+}
+
+static void read_complete(napi_env env, napi_status status, void *data) {
+  ReadJob *job = (ReadJob *)data;
+  napi_value result;
+  if (status == napi_ok && job->data &&
+      napi_create_external_buffer(env, job->length, job->data, free_data, NULL, &result) ==
+          napi_ok) {
+    job->data = NULL;  // owned by the Buffer now
+  } else {
+    napi_get_null(env, &result);
+  }
+  napi_resolve_deferred(env, job->deferred, result);
+  napi_delete_async_work(env, job->work);
+  free(job->data);
+  free(job->path);
+  free(job);
+}
+
+static napi_value ReadFile(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  size_t length;
+  double max_bytes;
+  if (argc < 2 || napi_get_value_string_utf8(env, argv[0], NULL, 0, &length) != napi_ok ||
+      napi_get_value_double(env, argv[1], &max_bytes) != napi_ok)
+    return throw_type(env, "readFile(path: string, maxBytes: number)");
+  ReadJob *job = calloc(1, sizeof(ReadJob));
+  char *path = job ? malloc(length + 1) : NULL;
+  if (!path) {
+    free(job);
+    napi_throw_error(env, NULL, "readFile: out of memory");
+    return NULL;
+  }
+  napi_get_value_string_utf8(env, argv[0], path, length + 1, &length);
+  job->path = path;
+  job->max_bytes = max_bytes;
+  napi_value promise, name;
+  napi_create_promise(env, &job->deferred, &promise);
+  napi_create_string_utf8(env, "convnets:readFile", NAPI_AUTO_LENGTH, &name);
+  napi_create_async_work(env, NULL, name, read_execute, read_complete, job, &job->work);
+  napi_queue_async_work(env, job->work);
+  return promise;
+}
+
 static napi_value Info(napi_env env, napi_callback_info info) {
   (void)info;
   napi_value result, version;
@@ -508,6 +601,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "renderJpeg", fn);
   napi_create_function(env, "normalize", NAPI_AUTO_LENGTH, Normalize, NULL, &fn);
   napi_set_named_property(env, exports, "normalize", fn);
+  napi_create_function(env, "readFile", NAPI_AUTO_LENGTH, ReadFile, NULL, &fn);
+  napi_set_named_property(env, exports, "readFile", fn);
   napi_create_function(env, "info", NAPI_AUTO_LENGTH, Info, NULL, &fn);
   napi_set_named_property(env, exports, "info", fn);
   return exports;

@@ -48,7 +48,7 @@ mkdirSync(out, { recursive: true });
 const addon = join(out, 'convnets_jpeg.node');
 run('cc', [
   '-O3',
-  '-std=c11',
+  '-std=gnu11',
   '-Wall',
   '-Wextra',
   // normalize() must round exactly as the JavaScript it replaces: no fused multiply-adds.

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
+import { loadAddon } from './addon';
 import { bool, checkKnownOptions, oneOf, positiveInt, rgb } from './validate';
 
 /**
@@ -175,8 +176,15 @@ export function resolveDecodeOptions(
   };
 }
 
-/** Reads a file after checking its size, so a huge or empty file fails before anything is allocated. */
+/**
+ * Reads a file after checking its size, so a huge or empty file fails before
+ * anything is allocated. With the addon loaded, the common case is one
+ * thread-pool job instead of fs's four; anything unusual is read again here
+ * so that Node's fs names the problem.
+ */
 export async function readImageFile(path: string, maxFileBytes: number): Promise<Buffer> {
+  const fast = await loadAddon().addon?.readFile(path, maxFileBytes);
+  if (fast) return fast;
   let handle;
   try {
     handle = await open(path, 'r');

@@ -34,7 +34,7 @@ export {
 } from './folder';
 export { imagenetValidation, type ImageNetValidationOptions } from './validation-set';
 export { decodeImage, ImageDecodeError, type DecodeOptions, type DecodedImage } from './decode';
-export { jpegFastPath, type JpegAddonStatus } from './fast-jpeg';
+export { jpegFastPath, type JpegAddonStatus } from './addon';
 export type { Padding, Rect, ResizeKernel, ViewGeometry } from './geometry';
 export {
   centerCrop,

@@ -14,6 +14,7 @@ import {
   type Transform,
 } from '../src';
 import { readHeader, resolveDecodeOptions } from '../src/decode';
+import { loadAddon } from '../src/addon';
 import { normalizeWithAddon, renderJpegView } from '../src/fast-jpeg';
 import type { ViewGeometry } from '../src/geometry';
 import { FIXTURES, noisyJpeg, PHOTOS, tempDir, writeFile } from './helpers';
@@ -167,6 +168,22 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
       /do not fit at offset/,
     );
   });
+
+  it.runIf(fast)(
+    'reads a file in one job, and leaves every unusual file to fs (null)',
+    async () => {
+      const { addon } = loadAddon();
+      const bytes = await addon!.readFile(PHOTOS[1], 1 << 20);
+      expect(bytes && Buffer.compare(bytes, readFileSync(PHOTOS[1]))).toBe(0);
+      const size = readFileSync(PHOTOS[1]).length;
+      expect(await addon!.readFile(PHOTOS[1], size - 1)).toBeNull(); // over the limit
+      expect(await addon!.readFile(PHOTOS[1], size)).not.toBeNull(); // at the limit
+      const empty = writeFile(join(tmp.dir, 'empty.jpg'), Buffer.alloc(0));
+      expect(await addon!.readFile(empty, 1 << 20)).toBeNull();
+      expect(await addon!.readFile(join(tmp.dir, 'missing.jpg'), 1 << 20)).toBeNull();
+      expect(await addon!.readFile(tmp.dir, 1 << 20)).toBeNull(); // a folder
+    },
+  );
 
   it('leaves truncated files to sharp, which fails them naming the file', async () => {
     const jpeg = await noisyJpeg(96, 64);
