@@ -14,6 +14,9 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -168,6 +171,54 @@ static inline __attribute__((always_inline)) void horizontal_row(
   }
 }
 
+#if defined(__x86_64__) && defined(__GNUC__)
+// horizontal_row with one pixel's three channels (and a fourth byte, the
+// next pixel's, whose sum is discarded) in one vector of 32-bit sums: the
+// same products and sums as Pillow's, and clip8 is exactly a saturating pack
+// of sum >> 22. Reads and writes one byte past a pixel, hence the 4 spare
+// bytes at the end of the buffers; the stray byte written is overwritten by
+// the next pixel, or lands in those spare bytes.
+static inline __attribute__((always_inline, target("sse4.1"))) void horizontal_row_sse(
+    const uint8_t *src, uint8_t *dst, int count, const int *first, const int32_t *weights,
+    int ksize, const int K) {
+  const __m128i half = _mm_set1_epi32(HALF);
+  for (int i = 0; i < count; i++) {
+    const int32_t *k = weights + (size_t)i * ksize;
+    const uint8_t *s = src + (size_t)first[i] * 3;
+    __m128i sum = half;
+    for (int x = 0; x < K; x++) {
+      int32_t bytes;
+      memcpy(&bytes, s + 3 * x, 4);
+      __m128i p = _mm_cvtepu8_epi32(_mm_cvtsi32_si128(bytes));
+      sum = _mm_add_epi32(sum, _mm_mullo_epi32(p, _mm_set1_epi32(k[x])));
+    }
+    __m128i v = _mm_srai_epi32(sum, PRECISION_BITS);
+    v = _mm_packus_epi16(_mm_packs_epi32(v, v), v);
+    int32_t out = _mm_cvtsi128_si32(v);
+    memcpy(dst + 3 * i, &out, 4);
+  }
+}
+
+__attribute__((target("sse4.1"))) static void horizontal_rows_sse(
+    const uint8_t *rows, size_t stride, uint8_t *temp, int nrows, int count, const Axis *a,
+    int taps) {
+  for (int y = 0; y < nrows; y++) {
+    const uint8_t *src = rows + (size_t)y * stride;
+    uint8_t *dst = temp + (size_t)y * count * 3;
+#define ROW(K) horizontal_row_sse(src, dst, count, a->first, a->weights, a->ksize, K)
+    switch (taps) {
+      case 2: ROW(2); break;
+      case 3: ROW(3); break;
+      case 4: ROW(4); break;
+      case 5: ROW(5); break;
+      case 6: ROW(6); break;
+      default: ROW(taps);
+    }
+#undef ROW
+  }
+}
+#endif
+
 // Pillow's horizontal pass for the view's columns over `nrows` rows of
 // `width` decoded pixels, into job->temp. `shift` turns a column of the
 // resized source into a column of the rows. Every output pixel is made to
@@ -184,7 +235,7 @@ static inline __attribute__((always_inline)) void horizontal_row(
 
 CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, size_t stride, int width,
                            int shift, int nrows, int count) {
-  job->temp = malloc((size_t)nrows * count * 3);
+  job->temp = malloc((size_t)nrows * count * 3 + 4);  // + 4: see horizontal_row_sse
   if (!job->temp) return 0;
   int taps = 1;
   for (int i = 0; i < count; i++)
@@ -202,6 +253,12 @@ CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, si
     for (int x = a->length[i] + (over > 0 ? over : 0); x < taps; x++)
       a->weights[(size_t)i * a->ksize + x] = 0;
   }
+#if defined(__x86_64__) && defined(__GNUC__)
+  if (taps && __builtin_cpu_supports("sse4.1")) {
+    horizontal_rows_sse(rows, stride, job->temp, nrows, count, a, taps);
+    return 1;
+  }
+#endif
   for (int y = 0; y < nrows; y++) {
     const uint8_t *src = rows + (size_t)y * stride;
     uint8_t *dst = job->temp + (size_t)y * count * 3;
@@ -339,7 +396,7 @@ static void render(Job *job) {
   else xoffset = 0;
   size_t stride = (size_t)cinfo.output_width * 3;
   int nrows = y_hi - y_lo;
-  job->rows = malloc(stride * (size_t)(y_hi - ry0));
+  job->rows = malloc(stride * (size_t)(y_hi - ry0) + 4);  // + 4: see horizontal_row_sse
   if (!job->rows) {
     fail(job, "out of memory");
     goto done;
