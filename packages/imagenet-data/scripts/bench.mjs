@@ -10,6 +10,8 @@
 //    cores) when Debian's python3-torch/python3-torchvision are installed.
 //    Images/s of wall time and images per CPU-second (all threads and worker
 //    processes), which other load on the machine disturbs less.
+//    Our loader renders these JPEGs with its libjpeg-turbo fast path (see the
+//    README); the stage table also shows its sharp path.
 // 2. CPU milliseconds per image, stage by stage, on one core, one image at a
 //    time (each call's CPU time, the least of a few repetitions, averaged over
 //    the photos and a few random plans).
@@ -37,6 +39,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -182,8 +185,11 @@ async function stagesWorker(plans) {
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-cpu');
   const sharp = (await import('sharp')).default;
-  const { resnetPaperTrain, Random, transformImage, IMAGENET_MEAN_255 } =
+  const { resnetPaperTrain, Random, transformImage, IMAGENET_MEAN_255, jpegFastPath } =
     await import('../dist/index.js');
+  const addonPath = jpegFastPath().path;
+  if (!addonPath) throw new Error('bench: the JPEG fast path did not load on this machine.');
+  const jpegAddon = createRequire(import.meta.url)(addonPath);
   tf.env().set('PROD', true);
   await tf.setBackend('cpu');
   sharp.concurrency(1);
@@ -226,11 +232,27 @@ async function stagesWorker(plans) {
       (item) => pipeline(item, { ignoreIcc: false }),
     ],
     [
-      'ours: transformImage(buffer, resnetPaperTrain()): header, plan, pipeline, floats',
+      'fast path alone: partial libjpeg-turbo decode + Pillow bilinear + crop + flip → raw',
+      ({ p, g }) => {
+        const pre = { left: 0, top: 0, width: g.sourceWidth, height: g.sourceHeight };
+        const c = g.postCrop;
+        // prettier-ignore
+        const params = [1e9, pre.left, pre.top, pre.width, pre.height, g.resize.width,
+          g.resize.height, c.left, c.top, c.width, c.height, g.flip ? 1 : 0];
+        return jpegAddon.renderJpeg(buffers[p], new Uint8Array(c.width * c.height * 3), params);
+      },
+    ],
+    [
+      'ours: transformImage(buffer, resnetPaperTrain()): header, plan, fast path, floats',
       ({ p, seed }) => transformImage(buffers[p], transform, { seed }),
     ],
     [
-      'float conversion + lighting + mean subtraction (typed arrays)',
+      "  same, decode: { decoder: 'sharp' } (the sharp path)",
+      ({ p, seed }) =>
+        transformImage(buffers[p], transform, { seed, decode: { decoder: 'sharp' } }),
+    ],
+    [
+      'float conversion + lighting + mean subtraction, JavaScript loop (without the addon)',
       () => {
         for (let i = 0; i < viewSize; i += 3) {
           out[i] = pixels[i] - m0;
@@ -238,6 +260,10 @@ async function stagesWorker(plans) {
           out[i + 2] = pixels[i + 2] - m2;
         }
       },
+    ],
+    [
+      "  same, the addon's normalize (what the loader uses)",
+      () => jpegAddon.normalize(out, 0, pixels, [1, 1, 1, -m0, -m1, -m2]),
     ],
   ];
   // Interleaved (every stage on an item, then the next item), repeated, and
