@@ -12,7 +12,6 @@
 // resizeHeight, postLeft, postTop, postWidth, postHeight, flip].
 #include <node_api.h>
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -392,7 +391,12 @@ static void render(Job *job) {
   cinfo.out_color_space = JCS_RGB;
   jpeg_start_decompress(&cinfo);
   JDIMENSION xoffset = (JDIMENSION)cx0, cwidth = (JDIMENSION)(cx1 - cx0);
-  if (cwidth < (JDIMENSION)width) jpeg_crop_scanline(&cinfo, &xoffset, &cwidth);
+  // Not for progressive files: when scans are missing, libjpeg smooths their
+  // blocks with DC values up to two blocks away, and a cropped decode takes
+  // its first column for the image's edge (pixels then differ from a full
+  // decode by up to 11 levels). They decode whole rows.
+  if (cwidth < (JDIMENSION)width && !cinfo.progressive_mode)
+    jpeg_crop_scanline(&cinfo, &xoffset, &cwidth);
   else xoffset = 0;
   size_t stride = (size_t)cinfo.output_width * 3;
   int nrows = y_hi - y_lo;
@@ -487,11 +491,21 @@ static napi_value RenderJpeg(napi_env env, napi_callback_info info) {
   }
   for (uint32_t i = 0; i < PARAM_COUNT; i++) {
     napi_value v;
-    napi_get_element(env, argv[2], i, &v);
-    if (napi_get_value_double(env, v, &job->params[i]) != napi_ok) {
+    double x;
+    // The limit is positive; sizes and positions are integers in [0, 2^30],
+    // so that no sum of two of them overflows an int.
+    if (napi_get_element(env, argv[2], i, &v) != napi_ok ||
+        napi_get_value_double(env, v, &x) != napi_ok || !(x >= 0) ||
+        (i == 0 ? !(x > 0) : x != floor(x) || x > (double)(1 << 30))) {
       free(job);
-      return throw_type(env, "renderJpeg: params must be 12 numbers");
+      bool pending;
+      if (napi_is_exception_pending(env, &pending) == napi_ok && pending) return NULL;
+      napi_throw_range_error(env, NULL,
+                             "renderJpeg: params must be a positive limit and 11 integers in "
+                             "[0, 2^30]");
+      return NULL;
     }
+    job->params[i] = x;
   }
   job->input = input;
   job->input_length = input_length;
@@ -542,7 +556,8 @@ static napi_value Normalize(napi_env env, napi_callback_info info) {
     ok = napi_get_element(env, argv[3], i, &v) == napi_ok &&
          napi_get_value_double(env, v, &coefficients[i]) == napi_ok;
   }
-  if (!ok || offset < 0 || offset != (double)(size_t)offset || (size_t)offset + n > out_length)
+  if (!ok || !(offset >= 0) || offset != floor(offset) || offset > (double)out_length ||
+      n > out_length - (size_t)offset)
     return throw_type(env,
                       "normalize(out: Float32Array, offset, pixels: Uint8Array, 6 numbers): "
                       "bad arguments or the pixels do not fit at offset");
@@ -569,10 +584,13 @@ static void read_execute(napi_env env, void *data) {
   ReadJob *job = (ReadJob *)data;
   int fd = open(job->path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return;
-  struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
-      (double)st.st_size <= job->max_bytes) {
-    size_t length = (size_t)st.st_size, done = 0;
+  // The size from lseek, not fstat: fstat is versioned GLIBC_2.33 and would
+  // keep the addon from loading on older systems. A folder fails at read().
+  off_t size = lseek(fd, 0, SEEK_END);
+  // Files over 2 GiB go to fs too (Node's Buffers have a size limit).
+  if (size > 0 && (double)size <= job->max_bytes && size <= INT32_MAX &&
+      lseek(fd, 0, SEEK_SET) == 0) {
+    size_t length = (size_t)size, done = 0;
     uint8_t *buffer = malloc(length);
     while (buffer && done < length) {
       ssize_t got = read(fd, buffer + done, length - done);
@@ -599,16 +617,21 @@ static void free_data(napi_env env, void *data, void *hint) {
 static void read_complete(napi_env env, napi_status status, void *data) {
   ReadJob *job = (ReadJob *)data;
   napi_value result;
-  if (status == napi_ok && job->data &&
-      napi_create_external_buffer(env, job->length, job->data, free_data, NULL, &result) ==
+  // The caller keeps maxBytes within Buffer's limit, so the buffer is made;
+  // if it were not, Node has already called free_data (or will): the data is
+  // not freed here again.
+  if (status != napi_ok || !job->data ||
+      napi_create_external_buffer(env, job->length, job->data, free_data, NULL, &result) !=
           napi_ok) {
-    job->data = NULL;  // owned by the Buffer now
-  } else {
+    if (status != napi_ok) free(job->data);
+    napi_value ignored;
+    bool pending;
+    if (napi_is_exception_pending(env, &pending) == napi_ok && pending)
+      napi_get_and_clear_last_exception(env, &ignored);
     napi_get_null(env, &result);
   }
   napi_resolve_deferred(env, job->deferred, result);
   napi_delete_async_work(env, job->work);
-  free(job->data);
   free(job->path);
   free(job);
 }
@@ -631,6 +654,7 @@ static napi_value ReadFile(napi_env env, napi_callback_info info) {
   }
   napi_get_value_string_utf8(env, argv[0], path, length + 1, &length);
   job->path = path;
+  if (strlen(path) != length) path[0] = '\0';  // a NUL inside: open fails, fs reports it
   job->max_bytes = max_bytes;
   napi_value promise, name;
   napi_create_promise(env, &job->deferred, &promise);

@@ -70,6 +70,16 @@ run('cc', [
   '-o',
   addon,
 ]);
+// The addon must load wherever Node 20 runs: glibc 2.28 or later.
+const symbols = execFileSync('objdump', ['-T', addon], { encoding: 'utf8' });
+const newer = [...new Set(symbols.match(/GLIBC_[\d.]+/g) ?? [])].filter((v) => {
+  const [major, minor] = v.slice(6).split('.').map(Number);
+  return major > 2 || (major === 2 && minor > 28);
+});
+if (newer.length > 0) {
+  console.error(`build-native: ${addon} needs ${newer.join(', ')}; Node 20 supports glibc 2.28.`);
+  process.exit(1);
+}
 copyFileSync(join(source, 'LICENSE.md'), join(out, 'LIBJPEG-TURBO-LICENSE.md'));
 copyFileSync(join(source, 'README.ijg'), join(out, 'LIBJPEG-TURBO-README.ijg'));
 console.log(`build-native: wrote ${addon}`);

@@ -7,9 +7,9 @@ And, for each file, the SHA-256 of torchvision's own evaluation crop
 (transforms.Resize(256) then CenterCrop(224) on the PIL image), which the
 public transforms must reproduce byte for byte.
 
-Also writes two JPEGs with Pillow's encoder (Debian's libjpeg-turbo 2.1.5), in
-layouts the ImageNet photos in test/fixtures lack: a progressive 4:2:0 one and
-a baseline 4:4:4 one, both with odd sizes.
+Also writes three JPEGs with Pillow's encoder (Debian's libjpeg-turbo 2.1.5), in
+layouts the ImageNet photos in test/fixtures lack: a progressive 4:2:0 one, the
+same without its refinement scans, and a baseline 4:4:4 one, with odd sizes.
 
 Run with Debian's python3-pil and python3-torchvision (Pillow 9.4, torchvision 0.14):
 /usr/bin/python3 scripts/make-pil-fixtures.py
@@ -33,8 +33,16 @@ source.crop((7, 11, 7 + 301, 11 + 217)).save(
 source.crop((40, 3, 40 + 263, 3 + 195)).save(
     os.path.join(fixtures, 'baseline-444.jpg'), quality=95, subsampling=0)
 
+# A progressive file whose refinement scans are missing (cut before its
+# fourth scan, then the end marker): libjpeg smooths the coarse blocks with
+# their neighbours', which a decode cropped to a few columns must not change.
+whole = open(os.path.join(fixtures, 'progressive-420.jpg'), 'rb').read()
+scans = [i for i in range(len(whole) - 1) if whole[i:i + 2] == b'\xff\xda']
+with open(os.path.join(fixtures, 'progressive-partial.jpg'), 'wb') as out:
+    out.write(whole[:scans[3]] + b'\xff\xd9')
+
 files = [f'ILSVRC2012_test_0000000{i}.JPEG' for i in range(1, 5)]
-files += ['progressive-420.jpg', 'baseline-444.jpg']
+files += ['progressive-420.jpg', 'baseline-444.jpg', 'progressive-partial.jpg']
 rng = random.Random(20261128)
 
 

@@ -33,14 +33,22 @@ let loaded: { addon?: JpegAddon; status: JpegAddonStatus } | undefined;
 /** Loads the addon once; never throws. */
 export function loadAddon(): { addon?: JpegAddon; status: JpegAddonStatus } {
   if (loaded) return loaded;
-  // `src/` and `dist/` both sit one level below the package root.
-  const root = fileURLToPath(new URL('..', import.meta.url));
+  const errors: string[] = [];
+  let root: string;
+  let require: NodeJS.Require;
+  try {
+    // `src/` and `dist/` both sit one level below the package root. A bundler
+    // that leaves no `import.meta.url` (CJS without a shim) lands in catch.
+    root = fileURLToPath(new URL('..', import.meta.url));
+    require = createRequire(import.meta.url);
+  } catch (error) {
+    loaded = { status: { errors: [`cannot locate the package: ${(error as Error).message}`] } };
+    return loaded;
+  }
   const candidates = [
     process.env.CONVNETS_JPEG_ADDON,
     `${root}prebuilds/${process.platform}-${process.arch}/${fileName}`,
   ].filter((p): p is string => typeof p === 'string' && p.length > 0);
-  const errors: string[] = [];
-  const require = createRequire(import.meta.url);
   for (const path of candidates) {
     if (!existsSync(path)) {
       errors.push(`${path}: not found`);

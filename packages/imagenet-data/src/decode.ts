@@ -1,3 +1,4 @@
+import { constants } from 'node:buffer';
 import { open } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { loadAddon } from './addon';
@@ -137,6 +138,7 @@ export class ImageDecodeError extends Error {
 }
 
 const WHERE = 'decodeImage';
+const { MAX_LENGTH } = constants;
 
 /** Validates decode options and fills in the defaults. */
 export function resolveDecodeOptions(
@@ -183,7 +185,7 @@ export function resolveDecodeOptions(
  * so that Node's fs names the problem.
  */
 export async function readImageFile(path: string, maxFileBytes: number): Promise<Buffer> {
-  const fast = await loadAddon().addon?.readFile(path, maxFileBytes);
+  const fast = await loadAddon().addon?.readFile(path, Math.min(maxFileBytes, MAX_LENGTH));
   if (fast) return fast;
   let handle;
   try {

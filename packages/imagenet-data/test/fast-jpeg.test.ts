@@ -60,10 +60,11 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
   const fast = jpegFastPath().libjpegTurbo !== undefined;
 
   it.runIf(fast)(
-    "renders Pillow's bilinear resize, crop and mirror byte for byte (168 views of 6 JPEGs)",
+    "renders Pillow's bilinear resize, crop and mirror byte for byte (196 views of 7 JPEGs)",
     async () => {
-      // Baseline 4:2:0 colour and grey photos, a progressive 4:2:0 and a
-      // baseline 4:4:4 file; down- and upscaling; windows at every corner.
+      // Baseline 4:2:0 colour and grey photos, a progressive 4:2:0 file, the
+      // same without its refinement scans, a baseline 4:4:4 file; down- and
+      // upscaling; windows at every corner.
       let mismatched = 0;
       for (const v of fixture.views) {
         const buffer = readFileSync(join(FIXTURES, v.file));
@@ -182,8 +183,44 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
       expect(await addon!.readFile(empty, 1 << 20)).toBeNull();
       expect(await addon!.readFile(join(tmp.dir, 'missing.jpg'), 1 << 20)).toBeNull();
       expect(await addon!.readFile(tmp.dir, 1 << 20)).toBeNull(); // a folder
+      expect(await addon!.readFile(`${PHOTOS[1]}\0.txt`, 1 << 20)).toBeNull(); // a NUL inside
     },
   );
+
+  it.runIf(fast)('refuses geometry that is not integers in range, before any work', () => {
+    const { addon } = loadAddon();
+    const input = readFileSync(PHOTOS[0]);
+    const ok = [1e9, 0, 0, 500, 343, 50, 34, 0, 0, 2, 2, 0];
+    const out = new Uint8Array(12);
+    for (const [i, bad] of [
+      [0, Number.NaN],
+      [0, 0],
+      [1, 2 ** 31 - 1],
+      [7, 2 ** 31 - 1],
+      [3, 203.7],
+      [2, -1],
+      [10, Number.POSITIVE_INFINITY],
+    ]) {
+      const params = [...ok];
+      params[i] = bad;
+      expect(() => addon!.renderJpeg(input, out, params)).toThrow(RangeError);
+    }
+    // And geometry outside the image is an error, not a write out of bounds.
+    return expect(
+      addon!.renderJpeg(input, out, [1e9, 400, 0, 200, 343, 50, 34, 0, 0, 2, 2, 0]),
+    ).rejects.toThrow(/geometry does not fit/);
+  });
+
+  it.runIf(fast)('refuses a normalisation that would not fit in the output', () => {
+    const pixels = new Uint8Array(6);
+    const ab: [number, number, number, number, number, number] = [1, 1, 1, 0, 0, 0];
+    for (const offset of [2 ** 64 - 2048, 5, -1, 1.5, Number.NaN]) {
+      expect(() => normalizeWithAddon(new Float32Array(10), offset, pixels, ab)).toThrow(
+        /do not fit at offset/,
+      );
+    }
+    expect(normalizeWithAddon(new Float32Array(10), 4, pixels, ab)).toBe(true);
+  });
 
   it('leaves truncated files to sharp, which fails them naming the file', async () => {
     const jpeg = await noisyJpeg(96, 64);
