@@ -33,6 +33,10 @@ let loaded: { addon?: JpegAddon; status: JpegAddonStatus } | undefined;
 /** Loads the addon once; never throws. */
 export function loadAddon(): { addon?: JpegAddon; status: JpegAddonStatus } {
   if (loaded) return loaded;
+  if (process.env.CONVNETS_JPEG_ADDON === 'off') {
+    loaded = { status: { errors: ['turned off by CONVNETS_JPEG_ADDON=off'] } };
+    return loaded;
+  }
   const errors: string[] = [];
   let root: string;
   let require: NodeJS.Require;

@@ -4,14 +4,15 @@ import { consumerProject } from '../../../test-utils/consumer.ts';
 
 // `npm install @convnets/imagenet-data @tensorflow/tfjs` in a fresh project,
 // from the tarball `npm publish` would upload: the class list must be inside,
-// and sharp must decode, from both module systems.
+// sharp must decode, and the JPEG addon (in prebuilds/) must load on
+// linux-x64, from both module systems.
 const photo = fileURLToPath(new URL('./fixtures/ILSVRC2012_test_00000002.JPEG', import.meta.url));
 const program = (importLines: string) => `${importLines}
 const run = async () => {
   await tf.setBackend('cpu');
   const views = await data.transformImage(${JSON.stringify(photo)}, data.torchvisionEval());
   const rows = data.decodePredictions(Array.from({ length: 1000 }, (_, i) => (i === 281 ? 1 : 0)), 1);
-  console.log(JSON.stringify({ classes: data.IMAGENET_CLASSES.length, top: rows[0].name, view: [views[0].height, views[0].width] }));
+  console.log(JSON.stringify({ classes: data.IMAGENET_CLASSES.length, top: rows[0].name, view: [views[0].height, views[0].width], fastPath: data.jpegFastPath().libjpegTurbo ?? null }));
 };
 run();
 `;
@@ -28,6 +29,7 @@ describe('consumer install', () => {
       classes: 1000,
       top: 'tabby',
       view: [224, 224],
+      fastPath: `${process.platform}-${process.arch}` === 'linux-x64' ? '2.1.5' : null,
     });
   };
 
