@@ -125,9 +125,12 @@ export interface LoaderOptions {
    * to the number of cores (or more) to decode on all of them. The variable
    * must be in the environment before the process first uses the pool, so a
    * library cannot set it. Node's worker threads share the same pool and add
-   * no decode threads. `npm run bench` in this package shows the effect.
+   * no decode threads. More images in flight than pool threads keep a
+   * backlog in the pool, so that no thread waits while the main thread is
+   * busy (garbage collection, batching). `npm run bench` in this package
+   * shows the effect.
    *
-   * @defaultValue twice the number of cores (at least 2)
+   * @defaultValue four times the number of cores
    */
   concurrency?: number;
   /**
@@ -304,7 +307,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
     this.concurrency = positiveInt(
       WHERE,
       'concurrency',
-      options.concurrency ?? Math.max(2, 2 * availableParallelism()),
+      options.concurrency ?? 4 * availableParallelism(),
     );
     this.oneHot =
       oneOf(WHERE, 'labels', options.labels ?? 'index', ['index', 'oneHot']) === 'oneHot';
