@@ -198,6 +198,66 @@ static inline __attribute__((always_inline, target("sse4.1"))) void horizontal_r
   }
 }
 
+// horizontal_row_sse for two output pixels at once: pixel i in the low
+// 128-bit half, pixel i + 1 in the high half, each with its own weights.
+static inline __attribute__((always_inline, target("avx2"))) void horizontal_row_avx2(
+    const uint8_t *src, uint8_t *dst, int count, const int *first, const int32_t *weights,
+    int ksize, const int K) {
+  const __m256i half = _mm256_set1_epi32(HALF);
+  int i = 0;
+  for (; i + 2 <= count; i += 2) {
+    const int32_t *k0 = weights + (size_t)i * ksize;
+    const int32_t *k1 = k0 + ksize;
+    const uint8_t *s0 = src + (size_t)first[i] * 3;
+    const uint8_t *s1 = src + (size_t)first[i + 1] * 3;
+    __m256i sum = half;
+    for (int x = 0; x < K; x++) {
+      int32_t b0, b1;
+      memcpy(&b0, s0 + 3 * x, 4);
+      memcpy(&b1, s1 + 3 * x, 4);
+      __m256i p = _mm256_cvtepu8_epi32(_mm_insert_epi32(_mm_cvtsi32_si128(b0), b1, 1));
+      __m256i w = _mm256_set_m128i(_mm_set1_epi32(k1[x]), _mm_set1_epi32(k0[x]));
+      sum = _mm256_add_epi32(sum, _mm256_mullo_epi32(p, w));
+    }
+    __m256i v = _mm256_srai_epi32(sum, PRECISION_BITS);
+    v = _mm256_packus_epi16(_mm256_packs_epi32(v, v), v);
+    int32_t out0 = _mm256_extract_epi32(v, 0), out1 = _mm256_extract_epi32(v, 4);
+    memcpy(dst + 3 * i, &out0, 4);
+    memcpy(dst + 3 * i + 3, &out1, 4);
+  }
+  if (i < count)
+    horizontal_row_sse(src + 0, dst + 3 * i, 1, first + i, weights + (size_t)i * ksize, ksize, K);
+}
+
+__attribute__((target("avx2"))) static void horizontal_rows_avx2(
+    const uint8_t *rows, size_t stride, uint8_t *temp, int nrows, int count, const Axis *a,
+    int taps) {
+  for (int y = 0; y < nrows; y++) {
+    const uint8_t *src = rows + (size_t)y * stride;
+    uint8_t *dst = temp + (size_t)y * count * 3;
+#define ROW(K) horizontal_row_avx2(src, dst, count, a->first, a->weights, a->ksize, K)
+    switch (taps) {
+      case 2: ROW(2); break;
+      case 3: ROW(3); break;
+      case 4: ROW(4); break;
+      case 5: ROW(5); break;
+      case 6: ROW(6); break;
+      default: ROW(taps);
+    }
+#undef ROW
+  }
+}
+
+// 2 for AVX2, 1 for SSE4.1, 0 for neither; CONVNETS_JPEG_SIMD=sse4.1 or
+// none caps it, so that tests can run every version of the horizontal pass.
+static int simd_level(void) {
+  int level = __builtin_cpu_supports("avx2") ? 2 : __builtin_cpu_supports("sse4.1") ? 1 : 0;
+  const char *cap = getenv("CONVNETS_JPEG_SIMD");
+  if (cap && strcmp(cap, "sse4.1") == 0 && level > 1) level = 1;
+  if (cap && strcmp(cap, "none") == 0) level = 0;
+  return level;
+}
+
 __attribute__((target("sse4.1"))) static void horizontal_rows_sse(
     const uint8_t *rows, size_t stride, uint8_t *temp, int nrows, int count, const Axis *a,
     int taps) {
@@ -253,7 +313,12 @@ CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, si
       a->weights[(size_t)i * a->ksize + x] = 0;
   }
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (taps && __builtin_cpu_supports("sse4.1")) {
+  int level = simd_level();
+  if (taps && level >= 2) {
+    horizontal_rows_avx2(rows, stride, job->temp, nrows, count, a, taps);
+    return 1;
+  }
+  if (taps && level >= 1) {
     horizontal_rows_sse(rows, stride, job->temp, nrows, count, a, taps);
     return 1;
   }

@@ -59,9 +59,11 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
 
   const fast = jpegFastPath().libjpegTurbo !== undefined;
 
-  it.runIf(fast)(
-    "renders Pillow's bilinear resize, crop and mirror byte for byte (196 views of 7 JPEGs)",
-    async () => {
+  // Each version of the horizontal pass: AVX2, SSE4.1 and plain C.
+  it.runIf(fast).each(['avx2', 'sse4.1', 'none'])(
+    "renders Pillow's bilinear resize, crop and mirror byte for byte (196 views of 7 JPEGs; SIMD: %s)",
+    async (simd) => {
+      process.env.CONVNETS_JPEG_SIMD = simd;
       // Baseline 4:2:0 colour and grey photos, a progressive 4:2:0 file, the
       // same without its refinement scans, a baseline 4:4:4 file; down- and
       // upscaling; windows at every corner.
@@ -87,6 +89,7 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
         const expected = Buffer.from(v.rgb, 'base64');
         if (!Buffer.from(view!.data).equals(expected)) mismatched++;
       }
+      delete process.env.CONVNETS_JPEG_SIMD;
       expect(mismatched).toBe(0);
     },
   );
