@@ -150,6 +150,14 @@ static void fail(Job *job, const char *message) {
 
 #define HALF (1 << (PRECISION_BITS - 1))
 
+// Both passes are compiled twice, for AVX2 and for plain x86-64, and the
+// loader picks the one the CPU runs (GCC's target_clones).
+#if defined(__x86_64__) && defined(__GNUC__)
+#define CPU_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define CPU_CLONES
+#endif
+
 // One row of the horizontal pass with K weights per output pixel; inlined
 // with K a constant, the compiler unrolls the taps.
 static inline __attribute__((always_inline)) void horizontal_row(
@@ -169,6 +177,27 @@ static inline __attribute__((always_inline)) void horizontal_row(
     dst[3 * i + 2] = clip8(s2);
   }
 }
+
+// The loop over the rows around one of the row functions, with the common
+// numbers of taps as constants so that each is unrolled.
+#define DEFINE_HORIZONTAL_ROWS(name, row, attributes)                                         \
+  attributes static void name(const uint8_t *rows, size_t stride, uint8_t *temp, int nrows,   \
+                              int count, const Axis *a, int taps) {                           \
+    for (int y = 0; y < nrows; y++) {                                                         \
+      const uint8_t *src = rows + (size_t)y * stride;                                         \
+      uint8_t *dst = temp + (size_t)y * count * 3;                                            \
+      switch (taps) {                                                                         \
+        case 2: row(src, dst, count, a->first, a->weights, a->ksize, 2); break;               \
+        case 3: row(src, dst, count, a->first, a->weights, a->ksize, 3); break;               \
+        case 4: row(src, dst, count, a->first, a->weights, a->ksize, 4); break;               \
+        case 5: row(src, dst, count, a->first, a->weights, a->ksize, 5); break;               \
+        case 6: row(src, dst, count, a->first, a->weights, a->ksize, 6); break;               \
+        default: row(src, dst, count, a->first, a->weights, a->ksize, taps);                  \
+      }                                                                                       \
+    }                                                                                         \
+  }
+
+DEFINE_HORIZONTAL_ROWS(horizontal_rows_c, horizontal_row, CPU_CLONES)
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // horizontal_row with one pixel's three channels (and a fourth byte, the
@@ -226,27 +255,11 @@ static inline __attribute__((always_inline, target("avx2"))) void horizontal_row
     memcpy(dst + 3 * i + 3, &out1, 4);
   }
   if (i < count)
-    horizontal_row_sse(src + 0, dst + 3 * i, 1, first + i, weights + (size_t)i * ksize, ksize, K);
+    horizontal_row_sse(src, dst + 3 * i, 1, first + i, weights + (size_t)i * ksize, ksize, K);
 }
 
-__attribute__((target("avx2"))) static void horizontal_rows_avx2(
-    const uint8_t *rows, size_t stride, uint8_t *temp, int nrows, int count, const Axis *a,
-    int taps) {
-  for (int y = 0; y < nrows; y++) {
-    const uint8_t *src = rows + (size_t)y * stride;
-    uint8_t *dst = temp + (size_t)y * count * 3;
-#define ROW(K) horizontal_row_avx2(src, dst, count, a->first, a->weights, a->ksize, K)
-    switch (taps) {
-      case 2: ROW(2); break;
-      case 3: ROW(3); break;
-      case 4: ROW(4); break;
-      case 5: ROW(5); break;
-      case 6: ROW(6); break;
-      default: ROW(taps);
-    }
-#undef ROW
-  }
-}
+DEFINE_HORIZONTAL_ROWS(horizontal_rows_sse, horizontal_row_sse, __attribute__((target("sse4.1"))))
+DEFINE_HORIZONTAL_ROWS(horizontal_rows_avx2, horizontal_row_avx2, __attribute__((target("avx2"))))
 
 // 2 for AVX2, 1 for SSE4.1, 0 for neither; CONVNETS_JPEG_SIMD=sse4.1 or
 // none caps it, so that tests can run every version of the horizontal pass.
@@ -258,50 +271,33 @@ static int simd_level(void) {
   return level;
 }
 
-__attribute__((target("sse4.1"))) static void horizontal_rows_sse(
-    const uint8_t *rows, size_t stride, uint8_t *temp, int nrows, int count, const Axis *a,
-    int taps) {
-  for (int y = 0; y < nrows; y++) {
-    const uint8_t *src = rows + (size_t)y * stride;
-    uint8_t *dst = temp + (size_t)y * count * 3;
-#define ROW(K) horizontal_row_sse(src, dst, count, a->first, a->weights, a->ksize, K)
-    switch (taps) {
-      case 2: ROW(2); break;
-      case 3: ROW(3); break;
-      case 4: ROW(4); break;
-      case 5: ROW(5); break;
-      case 6: ROW(6); break;
-      default: ROW(taps);
-    }
-#undef ROW
-  }
-}
 #endif
 
 // Pillow's horizontal pass for the view's columns over `nrows` rows of
 // `width` decoded pixels, into job->temp. `shift` turns a column of the
 // resized source into a column of the rows. Every output pixel is made to
 // read the same number of taps: a window running past the right edge moves
-// left and its weights move right behind zeros, which adds only zeros to
-// Pillow's sums, so the result stays Pillow's to the bit.
-// Both passes are compiled twice, for AVX2 and for plain x86-64, and the
-// loader picks the one the CPU runs (GCC's target_clones).
-#if defined(__x86_64__) && defined(__GNUC__)
-#define CPU_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define CPU_CLONES
-#endif
-
-CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, size_t stride, int width,
+// left and its weights move right behind zeros (the weights past a window's
+// length are already zero), which adds only zeros to Pillow's sums, so the
+// result stays Pillow's to the bit.
+static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, size_t stride, int width,
                            int shift, int nrows, int count) {
   job->temp = malloc((size_t)nrows * count * 3 + 4);  // + 4: see horizontal_row_sse
   if (!job->temp) return 0;
   int taps = 1;
-  for (int i = 0; i < count; i++)
-    if (a->length[i] > taps) taps = a->length[i];
-  if (taps > width) taps = 0;  // too narrow an image to pad: take each window as it is
-  for (int i = 0; i < count && taps; i++) {
+  for (int i = 0; i < count; i++) {
     a->first[i] += shift;
+    if (a->length[i] > taps) taps = a->length[i];
+  }
+  if (taps > width) {
+    // Too narrow an image to pad the windows: take each as it is.
+    for (int y = 0; y < nrows; y++)
+      for (int i = 0; i < count; i++)
+        horizontal_row(rows + (size_t)y * stride, job->temp + ((size_t)y * count + i) * 3, 1,
+                       a->first + i, a->weights + (size_t)i * a->ksize, a->ksize, a->length[i]);
+    return 1;
+  }
+  for (int i = 0; i < count; i++) {
     int over = a->first[i] + taps - width;
     if (over > 0) {
       int32_t *w = a->weights + (size_t)i * a->ksize;
@@ -309,53 +305,19 @@ CPU_CLONES static int horizontal_pass(Job *job, Axis *a, const uint8_t *rows, si
       memset(w, 0, sizeof(int32_t) * over);
       a->first[i] -= over;
     }
-    for (int x = a->length[i] + (over > 0 ? over : 0); x < taps; x++)
-      a->weights[(size_t)i * a->ksize + x] = 0;
   }
 #if defined(__x86_64__) && defined(__GNUC__)
   int level = simd_level();
-  if (taps && level >= 2) {
+  if (level >= 2) {
     horizontal_rows_avx2(rows, stride, job->temp, nrows, count, a, taps);
     return 1;
   }
-  if (taps && level >= 1) {
+  if (level >= 1) {
     horizontal_rows_sse(rows, stride, job->temp, nrows, count, a, taps);
     return 1;
   }
 #endif
-  for (int y = 0; y < nrows; y++) {
-    const uint8_t *src = rows + (size_t)y * stride;
-    uint8_t *dst = job->temp + (size_t)y * count * 3;
-#define ROW(K) horizontal_row(src, dst, count, a->first, a->weights, a->ksize, K)
-    switch (taps) {
-      case 2: ROW(2); break;
-      case 3: ROW(3); break;
-      case 4: ROW(4); break;
-      case 5: ROW(5); break;
-      case 6: ROW(6); break;
-      case 7: ROW(7); break;
-      case 8: ROW(8); break;
-      default:
-        if (taps) {
-          ROW(taps);
-          break;
-        }
-        for (int i = 0; i < count; i++) {
-          const int32_t *k = a->weights + (size_t)i * a->ksize;
-          const uint8_t *s = src + (size_t)(a->first[i] + shift) * 3;
-          int32_t s0 = HALF, s1 = HALF, s2 = HALF;
-          for (int x = 0; x < a->length[i]; x++) {
-            s0 += s[3 * x] * k[x];
-            s1 += s[3 * x + 1] * k[x];
-            s2 += s[3 * x + 2] * k[x];
-          }
-          dst[3 * i] = clip8(s0);
-          dst[3 * i + 1] = clip8(s1);
-          dst[3 * i + 2] = clip8(s2);
-        }
-    }
-#undef ROW
-  }
+  horizontal_rows_c(rows, stride, job->temp, nrows, count, a, taps);
   return 1;
 }
 
