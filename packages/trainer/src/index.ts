@@ -88,6 +88,7 @@ export {
   readCheckpoint,
   writeCheckpoint,
   type Checkpoint,
+  type CheckpointHooks,
   type CheckpointState,
   type CheckpointTensors,
   type ResumeKey,

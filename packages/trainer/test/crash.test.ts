@@ -43,6 +43,18 @@ describe('atomic checkpoints', () => {
     expect(checkpoint.weights.map((w) => w.data[0])).toEqual([1, 2, 3, 4]);
   });
 
+  it('a process killed between the two renames of a same-step rewrite keeps that step (the new weights)', async () => {
+    const dir = tempDir();
+    dirs.push(dir);
+    await killWhen(dir, 'swap', 'MIDWAY');
+    const latest = (await latestCheckpoint(dir))!;
+    expect(latest?.endsWith('step-00000001')).toBe(true);
+    const checkpoint = await readCheckpoint(latest);
+    expect(checkpoint.weights.map((w) => w.data[0])).toEqual([9, 9, 9, 9]);
+    // Nothing is left aside.
+    expect(readdirSync(join(dir, 'checkpoints'))).toEqual(['step-00000001']);
+  });
+
   it('killed at arbitrary moments, the newest complete checkpoint always loads', async () => {
     for (const delay of [5, 37, 90]) {
       const dir = tempDir();

@@ -2,11 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { readSafetensors, toFloat32, writeSafetensors, type Float32Entry } from '@convnets/layers';
 import { createHash } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, writeSync } from 'node:fs';
 import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { DataPosition } from '../data/types';
 import type { ScheduleState } from '../optim/schedules';
+import { fsyncDirectory, writeFileDurably } from './files';
 
 /** Format tag of {@link CheckpointState}. */
 export const CHECKPOINT_FORMAT = 'convnets-checkpoint-v1';
@@ -188,32 +188,6 @@ export function compareResumeKeys(saved: ResumeKey, current: ResumeKey): string[
   return out;
 }
 
-function writeFileDurably(path: string, data: Uint8Array | string): void {
-  const fd = openSync(path, 'w');
-  try {
-    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
-    let offset = 0;
-    while (offset < bytes.byteLength)
-      offset += writeSync(fd, bytes, offset, bytes.byteLength - offset);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function fsyncDirectory(path: string): void {
-  try {
-    const fd = openSync(path, 'r');
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch {
-    // Not every platform can open a directory for fsync (Windows); rename is still atomic.
-  }
-}
-
 /**
  * The folder name of a checkpoint, `step-` and eight digits (so names sort by step).
  *
@@ -295,6 +269,56 @@ function entry(tensor: tf.Tensor): Float32Entry {
   };
 }
 
+/** Test hooks of {@link writeCheckpoint}, awaited at the moments a crash is most harmful. */
+export interface CheckpointHooks {
+  /**
+   * After everything is flushed, before the folder is renamed into place.
+   * @defaultValue none
+   */
+  beforeRename?: () => Promise<void>;
+  /**
+   * When the same step is written again: after the old folder is moved aside, before the new one takes its place.
+   * @defaultValue none
+   */
+  betweenRenames?: () => Promise<void>;
+}
+
+/**
+ * Finishes same-step swaps that a crash interrupted between their two renames
+ * (`step-N` moved aside as `.tmp-step-N-…-old`, the new `.tmp-step-N-…` not yet
+ * renamed): the new folder, complete by then, becomes `step-N` (the old one if
+ * the new one is not complete), and the old one is deleted. Errors (e.g. a
+ * read-only folder) are ignored: listing still works.
+ */
+async function recoverSwaps(dir: string): Promise<void> {
+  try {
+    for (const name of await readdir(dir)) {
+      const m = /^\.tmp-(step-\d+)-.+-old$/.exec(name);
+      if (!m) continue;
+      const aside = join(dir, name);
+      const final = join(dir, m[1]);
+      if (!(await isComplete(final))) {
+        const fresh = aside.slice(0, -'-old'.length);
+        await rm(final, { recursive: true, force: true });
+        await rename((await isComplete(fresh)) ? fresh : aside, final);
+        fsyncDirectory(dir);
+      }
+      await rm(aside, { recursive: true, force: true });
+    }
+  } catch {
+    // Recovery is best effort; what is complete stays listed.
+  }
+}
+
+async function isComplete(path: string): Promise<boolean> {
+  try {
+    await readFile(join(path, 'state.json'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Writes a checkpoint atomically: everything goes into a temporary folder next
  * to the final one, is flushed to disk, and the folder is then renamed into
@@ -306,7 +330,7 @@ function entry(tensor: tf.Tensor): Float32Entry {
  * @param dir - The checkpoints folder (created if needed); the checkpoint goes to `dir/step-NNNNNNNN`.
  * @param state - Everything but the tensors.
  * @param tensors - Model weights and momentum buffers.
- * @param hooks - `beforeRename`, awaited between flushing and renaming (for crash tests); default `{}`: no hooks.
+ * @param hooks - Awaited at the risky moments, for crash tests (see {@link CheckpointHooks}); default `{}`: no hooks.
  * @returns The checkpoint's folder.
  * @throws {@link NonFiniteWeightsError} when a weight holds NaN or ±Infinity (nothing is written).
  * @throws Error from the file system when the folder cannot be created or written (e.g. `ENOSPC`, `EACCES`); earlier checkpoints stay intact.
@@ -324,7 +348,7 @@ export async function writeCheckpoint(
   dir: string,
   state: Omit<CheckpointState, 'format' | 'time' | 'slots'>,
   tensors: CheckpointTensors,
-  hooks: { beforeRename?: () => Promise<void> } = {},
+  hooks: CheckpointHooks = {},
 ): Promise<string> {
   const bad = tensors.weights.filter(({ tensor }) => {
     const values = tensor.dataSync();
@@ -371,9 +395,11 @@ export async function writeCheckpoint(
       (error as NodeJS.ErrnoException).code !== 'EEXIST'
     )
       throw error;
-    // Same step written again (e.g. a stop right after an epoch-end checkpoint): swap.
+    // Same step written again: swap. A crash between the two renames leaves
+    // both complete folders under temporary names; recoverSwaps puts the new one in place.
     old = `${temporary}-old`;
     await rename(final, old);
+    await hooks.betweenRenames?.();
     await rename(temporary, final);
   }
   fsyncDirectory(dir);
@@ -421,7 +447,8 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 
 /**
  * Every complete checkpoint in a checkpoints folder (folders `step-*` holding
- * a `state.json`), oldest first. Half-written ones are left out.
+ * a `state.json`), oldest first. Half-written ones are left out; a same-step
+ * rewrite that a crash cut off between its two renames is completed first.
  *
  * @param dir - The checkpoints folder (`<run>/checkpoints`); a missing folder has none.
  * @returns Each checkpoint's folder and step, by increasing step (empty when there are none; unreadable folders are skipped, not errors).
@@ -438,6 +465,7 @@ export async function listCheckpoints(dir: string): Promise<
     step: number;
   }[]
 > {
+  await recoverSwaps(dir);
   let names: string[];
   try {
     names = await readdir(dir);
@@ -448,12 +476,8 @@ export async function listCheckpoints(dir: string): Promise<
   for (const name of names) {
     const m = /^step-(\d+)$/.exec(name);
     if (!m) continue;
-    try {
-      await readFile(join(dir, name, 'state.json'));
-      out.push({ path: join(dir, name), step: Number(m[1]) });
-    } catch {
-      // incomplete: not a checkpoint
-    }
+    // A folder without state.json is incomplete: not a checkpoint.
+    if (await isComplete(join(dir, name))) out.push({ path: join(dir, name), step: Number(m[1]) });
   }
   return out.sort((a, b) => a.step - b.step);
 }
@@ -491,6 +515,7 @@ export async function pruneCheckpoints(
   keep: number,
   bestStep: number | undefined,
 ): Promise<void> {
+  await recoverSwaps(dir);
   for (const name of await readdir(dir).catch(() => [] as string[]))
     if (name.startsWith('.tmp-') && !name.includes(`-${process.pid}-`))
       await rm(join(dir, name), { recursive: true, force: true });

@@ -19,6 +19,7 @@ import {
   readCheckpoint,
   ResumeMismatchError,
   writeCheckpoint,
+  type CheckpointHooks,
   type ResumeKey,
 } from './checkpoint';
 import { countCorrect, evaluate, outputsProbabilities, type EvaluationResult } from './evaluate';
@@ -846,7 +847,7 @@ async function writeCheckpointNamingLr(
 }
 
 /** Test hooks into checkpoint writing (internal). @internal */
-export const checkpointHooks: { beforeRename?: () => Promise<void> } = {};
+export const checkpointHooks: CheckpointHooks = {};
 
 /**
  * Trains a model: `new Trainer(options).run()`, with the optimizer's buffers
