@@ -87,7 +87,7 @@ describe('readSafetensors', () => {
     [
       'a negative dimension',
       file({ a: entry('F32', [-1], [0, 4]) }, new Uint8Array(4)),
-      /"a" has shape \[-1\]; expected an array of non-negative integers/,
+      /"a" has shape \[-1\]; expected a flat array of non-negative safe integers/,
     ],
     [
       'a fractional dimension',

@@ -9,6 +9,8 @@
  * allocation sized by the header).
  */
 
+import { excerpt, quote, show } from './excerpt';
+
 /** A safetensors element type, as written in a file's header (`F32` is float32, `BF16` bfloat16, …). */
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
@@ -57,8 +59,240 @@ export interface ReadSafetensorsOptions {
 
 const FLOAT_DTYPES: readonly SafetensorsDtype[] = ['F64', 'F32', 'F16', 'BF16'];
 
+/**
+ * Deepest JSON nesting accepted in a header. A safetensors header needs 3
+ * (the header object, a tensor's entry, its shape array); the margin leaves
+ * room for other writers' extensions.
+ */
+const MAX_HEADER_DEPTH = 8;
+
+/** A checked shape as `[a, b, …]`, cut with {@link excerpt}. */
+function showShape(shape: number[]): string {
+  return excerpt(`[${shape.join(', ')}]`);
+}
+
 function bad(reason: string): never {
   throw new Error(`Invalid safetensors data: ${reason}.`);
+}
+
+/**
+ * Checks the header's JSON text before `JSON.parse` sees it, in one pass
+ * without recursion: nesting deeper than {@link MAX_HEADER_DEPTH} (which would
+ * overflow the stack of anything recursive downstream) and duplicate keys in
+ * any object (which `JSON.parse` silently resolves to the last). Malformed
+ * JSON is left to `JSON.parse` to report.
+ */
+function checkHeaderText(text: string): void {
+  // One entry per open container: its keys so far for an object, null for an array.
+  const open: (Set<string> | null)[] = [];
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      // A string: find its closing quote, skipping escapes.
+      let j = i + 1;
+      let escaped = false;
+      for (; j < text.length; j++) {
+        const d = text.charCodeAt(j);
+        if (d === 0x22) break;
+        if (d === 0x5c) {
+          escaped = true;
+          j++;
+        }
+      }
+      if (j >= text.length) return;
+      const keys = open[open.length - 1];
+      if (expectKey && keys) {
+        let key: string;
+        try {
+          key = escaped ? (JSON.parse(text.slice(i, j + 1)) as string) : text.slice(i + 1, j);
+        } catch {
+          return;
+        }
+        if (keys.has(key)) {
+          bad(
+            `duplicate key ${quote(key)} in the header (at character ${i}); expected each key once`,
+          );
+        }
+        keys.add(key);
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b || c === 0x5b) {
+      if (open.length >= MAX_HEADER_DEPTH) {
+        bad(
+          `the header nests JSON ${open.length + 1} levels deep at character ${i}; at most ${MAX_HEADER_DEPTH} expected (a tensor's shape is a flat array)`,
+        );
+      }
+      open.push(c === 0x7b ? new Set() : null);
+      expectKey = c === 0x7b;
+    } else if (c === 0x7d || c === 0x5d) {
+      open.pop();
+      expectKey = false;
+    } else if (c === 0x2c) {
+      expectKey = open.length > 0 && open[open.length - 1] !== null;
+    }
+  }
+}
+
+/** One tensor's entry in a checked header; offsets are relative to the data. */
+export interface HeaderEntry {
+  /** Tensor name. */
+  name: string;
+  /** Element type. */
+  dtype: SafetensorsDtype;
+  /** Shape, row-major. */
+  shape: number[];
+  /** First byte, relative to the data (after the header). */
+  begin: number;
+  /** One past the last byte, relative to the data. */
+  end: number;
+}
+
+/** A checked header: where the data starts, the tensors' entries and the metadata. */
+export interface CheckedHeader {
+  /** Offset of the data in the file: 8 + the header's length. */
+  dataStart: number;
+  /** The tensors' entries, in header order. */
+  entries: HeaderEntry[];
+  /** The `__metadata__` string map. */
+  metadata: Record<string, string>;
+}
+
+/**
+ * How many bytes of a file {@link checkSafetensorsHeader} needs, given its
+ * first 8 bytes (or fewer for a shorter file): 8 + the declared header length,
+ * capped by the file's size and the header limit (beyond either, the check
+ * fails without reading the header).
+ *
+ * @internal
+ */
+export function safetensorsPrefixLength(
+  first: Uint8Array,
+  fileLength: number,
+  maxHeaderBytes = 100_000_000,
+): number {
+  if (first.byteLength < 8 || fileLength < 8) return Math.min(8, fileLength);
+  const declared = new DataView(first.buffer, first.byteOffset, 8).getBigUint64(0, true);
+  const cap = BigInt(Math.min(fileLength - 8, maxHeaderBytes));
+  return 8 + Number(declared < cap ? declared : cap);
+}
+
+/**
+ * Checks a safetensors header against the file's size, without needing the
+ * data: everything {@link readSafetensors} checks but the tensors' bytes.
+ *
+ * @param prefix - The file's first {@link safetensorsPrefixLength} bytes (or more).
+ * @param fileLength - The file's size in bytes.
+ * @param opts - Header size limit.
+ * @returns Where the data starts, the entries and the metadata.
+ * @throws Error ("Invalid safetensors data: …") as {@link readSafetensors} documents.
+ * @internal
+ */
+export function checkSafetensorsHeader(
+  prefix: Uint8Array,
+  fileLength: number,
+  opts: ReadSafetensorsOptions = {},
+): CheckedHeader {
+  const maxHeader = opts.maxHeaderBytes ?? 100_000_000;
+  if (fileLength < 8)
+    bad(`${fileLength} bytes is too short: expected at least the 8-byte header length`);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  const declared = view.getBigUint64(0, true);
+  if (declared > BigInt(fileLength - 8)) {
+    bad(`the header length is ${declared} bytes but only ${fileLength - 8} bytes follow it`);
+  }
+  const headerLength = Number(declared);
+  if (headerLength > maxHeader)
+    bad(`the header is ${headerLength} bytes, more than the limit of ${maxHeader}`);
+
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(prefix.subarray(8, 8 + headerLength));
+  } catch (e) {
+    bad(`the header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  checkHeaderText(text);
+  let header: unknown;
+  try {
+    header = JSON.parse(text);
+  } catch (e) {
+    bad(`the header is not valid UTF-8 JSON (${excerpt((e as Error).message)})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    bad('the header must be a JSON object');
+  }
+
+  const dataStart = 8 + headerLength;
+  const dataLength = fileLength - dataStart;
+  const entries: HeaderEntry[] = [];
+  const metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+        bad(`"__metadata__" is ${show(entry)}; expected an object of strings`);
+      for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+        if (typeof value !== 'string')
+          bad(`the "__metadata__" value of ${quote(key)} is ${show(value)}; expected a string`);
+        metadata[key] = value;
+      }
+      continue;
+    }
+    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (e === null || typeof e !== 'object' || Array.isArray(e))
+      bad(`the entry of ${quote(name)} is not an object`);
+    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
+      bad(
+        `${quote(name)} has dtype ${show(e.dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`,
+      );
+    }
+    const dtype = e.dtype as SafetensorsDtype;
+    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+      bad(
+        `${quote(name)} has shape ${show(e.shape)}; expected a flat array of non-negative safe integers`,
+      );
+    }
+    const shape = e.shape as number[];
+    // The byte count is bounded by the bytes actually present before it is
+    // trusted; a zero dimension makes it 0 whatever the others are.
+    let expectedBytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
+    for (const d of shape) {
+      expectedBytes *= d;
+      if (expectedBytes > dataLength) {
+        bad(
+          `${quote(name)} declares shape ${showShape(shape)} of ${dtype}, larger than the ${dataLength} bytes of data in the file`,
+        );
+      }
+    }
+    const offsets = e.data_offsets;
+    if (
+      !Array.isArray(offsets) ||
+      offsets.length !== 2 ||
+      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+      offsets[0] > offsets[1] ||
+      offsets[1] > dataLength
+    ) {
+      bad(
+        `${quote(name)} has data_offsets ${show(offsets)}; expected [begin, end] with 0 ≤ begin ≤ end ≤ ${dataLength}`,
+      );
+    }
+    const [begin, end] = offsets as [number, number];
+    if (end - begin !== expectedBytes) {
+      bad(
+        `${quote(name)} spans ${end - begin} bytes but shape ${showShape(shape)} of ${dtype} needs ${expectedBytes}`,
+      );
+    }
+    entries.push({ name, dtype, shape, begin, end });
+  }
+  const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const { begin, end, name } of spans) {
+    if (begin < covered) bad(`the bytes of ${quote(name)} overlap another tensor's`);
+    if (begin > covered) bad(`bytes ${covered}–${begin} of the data belong to no tensor`);
+    covered = end;
+  }
+  if (covered !== dataLength) bad(`bytes ${covered}–${dataLength} of the data belong to no tensor`);
+  return { dataStart, entries, metadata };
 }
 
 /**
@@ -71,9 +305,12 @@ function bad(reason: string): never {
  * @returns The tensors by name, in header order, and the `__metadata__` map.
  * @throws Error ("Invalid safetensors data: …"), before any large allocation,
  *   for data shorter than 8 bytes, a header length beyond the data or above
- *   `maxHeaderBytes`, a header that is not a UTF-8 JSON object, an unknown
- *   dtype, a malformed or absurd shape, offsets out of range, overlapping or
- *   leaving holes, or a byte count that does not match the shape.
+ *   `maxHeaderBytes`, a header that is not a UTF-8 JSON object, JSON nested
+ *   more than 8 levels deep, a key repeated within an object, a metadata value
+ *   that is not a string, an unknown dtype, a shape that is not a flat array of
+ *   non-negative safe integers, offsets out of range, overlapping or leaving
+ *   holes, or a byte count that does not match the shape. Content quoted in
+ *   the message (a name, a value) is cut to 200 characters, with its length.
  *
  * @example
  * ```ts
@@ -89,95 +326,11 @@ export function readSafetensors(
   opts: ReadSafetensorsOptions = {},
 ): SafetensorsFile {
   const bytes = data instanceof Uint8Array ? data : new Uint8Array(data);
-  const maxHeader = opts.maxHeaderBytes ?? 100_000_000;
-  if (bytes.byteLength < 8)
-    bad(`${bytes.byteLength} bytes is too short: expected at least the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const declared = view.getBigUint64(0, true);
-  if (declared > BigInt(bytes.byteLength - 8)) {
-    bad(`the header length is ${declared} bytes but only ${bytes.byteLength - 8} bytes follow it`);
-  }
-  const headerLength = Number(declared);
-  if (headerLength > maxHeader)
-    bad(`the header is ${headerLength} bytes, more than the limit of ${maxHeader}`);
-
-  let header: unknown;
-  try {
-    header = JSON.parse(
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)),
-    );
-  } catch (e) {
-    bad(`the header is not valid UTF-8 JSON (${(e as Error).message})`);
-  }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
-    bad('the header must be a JSON object');
-  }
-
-  const dataStart = 8 + headerLength;
-  const dataLength = bytes.byteLength - dataStart;
+  const { dataStart, entries, metadata } = checkSafetensorsHeader(bytes, bytes.byteLength, opts);
   const tensors = new Map<string, SafetensorsTensor>();
-  const spans: [number, number, string][] = [];
-  let metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
-        bad('"__metadata__" must be an object');
-      metadata = entry as Record<string, string>;
-      continue;
-    }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (e === null || typeof e !== 'object') bad(`the entry of "${name}" is not an object`);
-    if (typeof e.dtype !== 'string' || !(e.dtype in DTYPE_BYTES)) {
-      bad(
-        `"${name}" has dtype ${JSON.stringify(e.dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`,
-      );
-    }
-    const dtype = e.dtype as SafetensorsDtype;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      bad(
-        `"${name}" has shape ${JSON.stringify(e.shape)}; expected an array of non-negative integers`,
-      );
-    }
-    const shape = e.shape as number[];
-    // The element count is bounded by the bytes actually present before it is trusted.
-    let expectedBytes = DTYPE_BYTES[dtype];
-    for (const d of shape) {
-      expectedBytes *= d;
-      if (expectedBytes > dataLength) {
-        bad(
-          `"${name}" declares shape [${shape.join(', ')}] of ${dtype}, larger than the ${dataLength} bytes of data in the file`,
-        );
-      }
-    }
-    const offsets = e.data_offsets;
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-      offsets[0] > offsets[1] ||
-      offsets[1] > dataLength
-    ) {
-      bad(
-        `"${name}" has data_offsets ${JSON.stringify(offsets)}; expected [begin, end] with 0 ≤ begin ≤ end ≤ ${dataLength}`,
-      );
-    }
-    const [begin, end] = offsets as [number, number];
-    if (end - begin !== expectedBytes) {
-      bad(
-        `"${name}" spans ${end - begin} bytes but shape [${shape.join(', ')}] of ${dtype} needs ${expectedBytes}`,
-      );
-    }
-    spans.push([begin, end, name]);
+  for (const { name, dtype, shape, begin, end } of entries) {
     tensors.set(name, { dtype, shape, bytes: bytes.subarray(dataStart + begin, dataStart + end) });
   }
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let covered = 0;
-  for (const [begin, end, name] of spans) {
-    if (begin < covered) bad(`the bytes of "${name}" overlap another tensor's`);
-    if (begin > covered) bad(`bytes ${covered}–${begin} of the data belong to no tensor`);
-    covered = end;
-  }
-  if (covered !== dataLength) bad(`bytes ${covered}–${dataLength} of the data belong to no tensor`);
   return { tensors, metadata };
 }
 
@@ -284,7 +437,7 @@ export function writeSafetensors(
     const count = shape.reduce((a, d) => a * d, 1);
     if (count !== data.length) {
       throw new Error(
-        `writeSafetensors: "${name}" has shape [${shape.join(', ')}] (${count} values) but ${data.length} values.`,
+        `writeSafetensors: ${quote(name)} has shape [${shape.join(', ')}] (${count} values) but ${data.length} values.`,
       );
     }
     header[name] = { dtype: 'F32', shape, data_offsets: [offset, offset + 4 * count] };
