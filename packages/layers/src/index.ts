@@ -56,11 +56,14 @@ export {
   saveSafetensorsWeights,
   torchBatchNormWeight,
   type LoadSafetensorsOptions,
+  type LoadWeightsReport,
+  type NonFiniteTensor,
   type OurWeight,
   type StateDictFormat,
   type TorchLayout,
   type TorchWeight,
   type WeightSource,
+  type WeightsWarning,
 } from './weights/state-dict';
 export {
   CLASSIFIER_OPTION_KEYS,

@@ -8,6 +8,8 @@ import {
   type Float32Entry,
   type SafetensorsTensor,
 } from './safetensors';
+import { excerpt, quote } from './excerpt';
+import { readSafetensorsFile } from './read-file';
 
 /**
  * How a tensor is laid out in a PyTorch state dict, relative to ours:
@@ -174,6 +176,64 @@ function listProblems(title: string, problems: string[]): string {
   return `${title}:\n${shown.join('\n')}`;
 }
 
+/** A loaded tensor that holds NaN or infinite values (after conversion to float32). */
+export interface NonFiniteTensor {
+  /** Its state-dict key, e.g. `layer1.0.bn1.running_var`. */
+  key: string;
+  /** The weight of ours it was loaded into, `layer/weight`, e.g. `conv2_block1_1_bn/moving_variance`. */
+  weight: string;
+  /** How many values it has. */
+  size: number;
+  /** How many of them are NaN. */
+  nan: number;
+  /** How many are `+Infinity` or `-Infinity` (F64 values beyond float32's range included). */
+  infinite: number;
+}
+
+/**
+ * What loading weights found worth knowing without refusing the file, as
+ * {@link importStateDict} and {@link loadSafetensorsWeights} return it.
+ * PyTorch's `load_state_dict` loads such values silently; so do we, and report them.
+ */
+export interface LoadWeightsReport {
+  /** The loaded tensors holding NaN or infinite values, in the model's weight order; empty when all are finite. */
+  nonFinite: NonFiniteTensor[];
+}
+
+/**
+ * A warning passed to {@link LoadSafetensorsOptions.onWarning}. There is one
+ * kind for now: some loaded tensors hold NaN or infinite values (they are
+ * loaded as they are; a model with them predicts NaN).
+ */
+export interface WeightsWarning {
+  /** What the warning is about. */
+  kind: 'non-finite';
+  /**
+   * A message ready to print, naming the file (for a path) and each tensor
+   * (up to 25, then a count), one per line, e.g.
+   * `w.safetensors: 1 of 62 loaded tensors hold NaN or infinite values:\n  - "fc.bias" (fc/bias): 3 NaN of 1000 values`.
+   */
+  message: string;
+  /** The file's path, when loading from a path. */
+  path?: string;
+  /** Every tensor with NaN or infinite values (not cut to 25). */
+  nonFinite: NonFiniteTensor[];
+}
+
+/** Counts the NaN and infinite values of a tensor's data. */
+function countNonFinite(values: Float32Array): { nan: number; infinite: number } {
+  let nan = 0;
+  let infinite = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v - v !== 0) {
+      if (v !== v) nan++;
+      else infinite++;
+    }
+  }
+  return { nan, infinite };
+}
+
 /**
  * Sets every weight of `model` from a PyTorch state dict (as parsed safetensors
  * tensors), converting names and layouts with `format`.
@@ -184,24 +244,27 @@ function listProblems(title: string, problems: string[]): string {
  * @param model - The model whose weights are overwritten.
  * @param tensors - The state dict, e.g. `readSafetensors(bytes).tensors`.
  * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @returns The tensors that hold NaN or infinite values (loaded nonetheless);
+ *   see {@link LoadWeightsReport}. Nothing is printed.
  * @throws Error listing every problem (up to 25, then a count): a weight
  *   without a counterpart in the format, a missing or unexpected key, a wrong
- *   shape, or a non-floating-point dtype. Nothing is loaded then.
+ *   shape, or a non-floating-point dtype. Keys quoted are cut to 200
+ *   characters. Nothing is loaded then.
  *
  * @example
  * ```ts
  * import { TORCHVISION_RESNET } from '@convnets/resnet';
- * importStateDict(model, readSafetensors(bytes).tensors, TORCHVISION_RESNET);
+ * const { nonFinite } = importStateDict(model, readSafetensors(bytes).tensors, TORCHVISION_RESNET);
  * ```
  */
 export function importStateDict(
   model: LayersModel,
   tensors: Map<string, SafetensorsTensor>,
   format: StateDictFormat,
-): void {
+): LoadWeightsReport {
   const problems: string[] = [];
   const used = new Set<string>();
-  const pending: { write: () => void }[] = [];
+  const pending: { write: () => NonFiniteTensor | null }[] = [];
   for (const { variable, ours } of ourWeights(model)) {
     const target = format.map(ours, model);
     const label = `${ours.layer}/${ours.weight}`;
@@ -214,31 +277,38 @@ export function importStateDict(
     used.add(target.key);
     const found = tensors.get(target.key);
     if (found === undefined) {
-      problems.push(`missing key "${target.key}" (for ${label})`);
+      problems.push(`missing key ${quote(target.key)} (for ${label})`);
       continue;
     }
     const expected = torchShape(ours.shape, target.layout);
     if (found.shape.join(',') !== expected.join(',')) {
       problems.push(
-        `"${target.key}" has shape [${found.shape.join(', ')}], expected [${expected.join(', ')}] (for ${label})`,
+        `${quote(target.key)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`,
       );
       continue;
     }
     if (!isFloatDtype(found.dtype)) {
-      problems.push(`"${target.key}" has dtype ${found.dtype}; expected F32, F16, BF16 or F64`);
+      problems.push(
+        `${quote(target.key)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`,
+      );
       continue;
     }
     pending.push({
       write: () => {
-        const values = fromTorch(toFloat32(found), ours.shape, target.layout);
+        const decoded = toFloat32(found);
+        const values = fromTorch(decoded, ours.shape, target.layout);
         tidy(() => {
           variable.write(tensor(values, ours.shape, 'float32'));
         });
+        const { nan, infinite } = countNonFinite(decoded);
+        return nan + infinite === 0
+          ? null
+          : { key: target.key, weight: label, size: decoded.length, nan, infinite };
       },
     });
   }
   for (const key of tensors.keys()) {
-    if (!used.has(key) && !format.ignore?.test(key)) problems.push(`unexpected key "${key}"`);
+    if (!used.has(key) && !format.ignore?.test(key)) problems.push(`unexpected key ${quote(key)}`);
   }
   if (problems.length > 0) {
     throw new Error(
@@ -248,7 +318,25 @@ export function importStateDict(
       ),
     );
   }
-  for (const p of pending) p.write();
+  const nonFinite: NonFiniteTensor[] = [];
+  for (const p of pending) {
+    const counted = p.write();
+    if (counted) nonFinite.push(counted);
+  }
+  return { nonFinite };
+}
+
+/** The message of a {@link WeightsWarning} about non-finite tensors. */
+function nonFiniteMessage(nonFinite: NonFiniteTensor[], loaded: number): string {
+  return listProblems(
+    `${nonFinite.length} of ${loaded} loaded tensors hold NaN or infinite values`,
+    nonFinite.map(({ key, weight, size, nan, infinite }) => {
+      const counts = [nan > 0 ? `${nan} NaN` : '', infinite > 0 ? `${infinite} infinite` : '']
+        .filter(Boolean)
+        .join(' and ');
+      return `${quote(key)} (${weight}): ${counts} of ${size} values`;
+    }),
+  );
 }
 
 /**
@@ -303,24 +391,46 @@ export interface LoadSafetensorsOptions {
    * @defaultValue `4 * 1024 ** 3` (4 GiB)
    */
   maxFileBytes?: number;
+  /**
+   * Called once per load with each {@link WeightsWarning}, after the weights
+   * are set: for now, when some loaded tensors hold NaN or infinite values
+   * (their keys and counts are in the warning). The same tensors are in the
+   * returned {@link LoadWeightsReport}. Should it throw, the load rejects
+   * with its error, the weights being set already.
+   *
+   * @param warning - What was found, with a message ready to print.
+   * @defaultValue `undefined`: each warning's message goes to `console.warn`
+   */
+  onWarning?: (warning: WeightsWarning) => void;
 }
 
 /**
  * Reads a safetensors file or buffer and imports it into `model` with
- * {@link importStateDict}. A path's size is checked before it is read.
+ * {@link importStateDict}. A path must name a regular file; its size and
+ * header are checked before its data is read.
+ *
+ * Tensors holding NaN or infinite values are loaded as they are (as PyTorch
+ * does) and reported: in the result, and to `opts.onWarning` (by default,
+ * `console.warn`).
  *
  * @param model - The model whose weights are overwritten.
  * @param source - A file path (Node only), a `Uint8Array` or an `ArrayBuffer`.
  * @param format - How names and layouts map; see {@link StateDictFormat}.
- * @param opts - File size limit; see {@link LoadSafetensorsOptions}.
- * @throws Error for a source of another type, a file larger than
- *   `maxFileBytes`, a file that cannot be read, invalid safetensors data (see
+ * @param opts - File size limit and warning handler; see {@link LoadSafetensorsOptions}.
+ * @returns The tensors that hold NaN or infinite values; see {@link LoadWeightsReport}.
+ * @throws Error for a source of another type, a path that is not a regular
+ *   file (a directory, FIFO, device…), a file larger than `maxFileBytes`, a
+ *   file that cannot be read, invalid safetensors data (see
  *   {@link readSafetensors}) or a state dict that does not fit (see
- *   {@link importStateDict}). Nothing is loaded then.
+ *   {@link importStateDict}); for a path, the message starts with it. Nothing
+ *   is loaded then.
  *
  * @example
  * ```ts
- * await loadSafetensorsWeights(model, 'weights.safetensors', myFormat, { maxFileBytes: 2 ** 30 });
+ * const { nonFinite } = await loadSafetensorsWeights(model, 'weights.safetensors', myFormat, {
+ *   maxFileBytes: 2 ** 30,
+ *   onWarning: (w) => process.stderr.write(`warning: ${w.message}\n`),
+ * });
  * ```
  */
 export async function loadSafetensorsWeights(
@@ -328,26 +438,37 @@ export async function loadSafetensorsWeights(
   source: WeightSource,
   format: StateDictFormat,
   opts: LoadSafetensorsOptions = {},
-): Promise<void> {
-  let bytes: Uint8Array;
+): Promise<LoadWeightsReport> {
+  let report: LoadWeightsReport;
+  let path: string | undefined;
   if (typeof source === 'string') {
-    const { readFile, stat } = await import('node:fs/promises');
-    const limit = opts.maxFileBytes ?? 4 * 1024 ** 3;
-    const { size } = await stat(source);
-    if (size > limit) {
-      throw new Error(
-        `${source}: the file is ${size} bytes, more than the limit of ${limit} (option "maxFileBytes").`,
-      );
+    path = source;
+    try {
+      const bytes = await readSafetensorsFile(source, opts.maxFileBytes ?? 4 * 1024 ** 3);
+      report = importStateDict(model, readSafetensors(bytes).tensors, format);
+    } catch (e) {
+      throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
     }
-    bytes = new Uint8Array(await readFile(source));
   } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
-    bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
+    report = importStateDict(model, readSafetensors(bytes).tensors, format);
   } else {
     throw new Error(
       `loadWeights: the source must be a file path, a Uint8Array or an ArrayBuffer; received ${String(source)}.`,
     );
   }
-  importStateDict(model, readSafetensors(bytes).tensors, format);
+  if (report.nonFinite.length > 0) {
+    const message = nonFiniteMessage(report.nonFinite, model.weights.length);
+    const warning: WeightsWarning = {
+      kind: 'non-finite',
+      message: path === undefined ? message : `${path}: ${message}`,
+      ...(path === undefined ? {} : { path }),
+      nonFinite: report.nonFinite,
+    };
+    if (opts.onWarning) opts.onWarning(warning);
+    else console.warn(warning.message);
+  }
+  return report;
 }
 
 /**
@@ -398,7 +519,8 @@ export interface LoadTorchWeightsOptions extends LoadSafetensorsOptions {
  * @param model - The model whose weights are overwritten.
  * @param source - A file path (Node only), a `Uint8Array` or an `ArrayBuffer`.
  * @param format - The family's convention, e.g. `TORCHVISION_RESNET`.
- * @param opts - `from: 'torchvision'` and an optional `maxFileBytes`.
+ * @param opts - `from: 'torchvision'`, and optionally `maxFileBytes` and `onWarning`.
+ * @returns The tensors that hold NaN or infinite values; see {@link LoadWeightsReport}.
  * @throws Error when `opts.from` is not `'torchvision'`, or for any reason
  *   {@link loadSafetensorsWeights} gives. Nothing is loaded then.
  *
@@ -413,12 +535,12 @@ export async function loadTorchWeights(
   source: WeightSource,
   format: StateDictFormat,
   opts: LoadTorchWeightsOptions,
-): Promise<void> {
+): Promise<LoadWeightsReport> {
   if (opts?.from !== 'torchvision') {
     throw new Error(
       `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
     );
   }
   const { from: _from, ...rest } = opts;
-  await loadSafetensorsWeights(model, source, format, rest);
+  return loadSafetensorsWeights(model, source, format, rest);
 }

@@ -1,0 +1,203 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { layers, sequential, type LayersModel } from '@tensorflow/tfjs-layers';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  importStateDict,
+  loadSafetensorsWeights,
+  loadTorchWeights,
+  readSafetensors,
+  writeSafetensors,
+  type StateDictFormat,
+  type WeightsWarning,
+} from '../src';
+
+// Hostile files and non-finite weights (issue #13): each of these failed on
+// the loader as it was before.
+
+/** A file with the given raw header text and data bytes. */
+function file(header: string, data = new Uint8Array(0)): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+/** The error `f` throws (failing the test if it does not). */
+function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}
+
+/** A dense layer "head" (2 → 3), stored as PyTorch's `fc.weight` [3, 2] and `fc.bias` [3]. */
+function head(): LayersModel {
+  return sequential({
+    name: 'tiny',
+    layers: [layers.dense({ name: 'head', units: 3, inputShape: [2] })],
+  });
+}
+const HEAD: StateDictFormat = {
+  name: 'test head',
+  map: ({ layer, weight }) =>
+    layer !== 'head'
+      ? null
+      : weight === 'kernel'
+        ? { key: 'fc.weight', layout: 'linear' }
+        : { key: 'fc.bias', layout: 'vector' },
+};
+function headFile(weight: number[], bias: number[]): Uint8Array {
+  return writeSafetensors({
+    'fc.weight': { shape: [3, 2], data: new Float32Array(weight) },
+    'fc.bias': { shape: [3], data: new Float32Array(bias) },
+  });
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'convnets-weights-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadSafetensorsWeights on hostile files', () => {
+  it('refuses a directory, naming it', async () => {
+    await expect(loadSafetensorsWeights(head(), dir, HEAD)).rejects.toThrow(
+      `${dir}: not a regular file (a directory); expected a .safetensors file`,
+    );
+  });
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a character device such as /dev/zero without reading it',
+    async () => {
+      await expect(loadSafetensorsWeights(head(), '/dev/zero', HEAD)).rejects.toThrow(
+        '/dev/zero: not a regular file (a character device); expected a .safetensors file',
+      );
+    },
+    10_000,
+  );
+
+  it.skipIf(process.platform === 'win32')(
+    'refuses a FIFO without blocking on it',
+    async () => {
+      const fifo = join(dir, 'pipe.safetensors');
+      execFileSync('mkfifo', [fifo]);
+      await expect(loadSafetensorsWeights(head(), fifo, HEAD)).rejects.toThrow(
+        `${fifo}: not a regular file (a FIFO); expected a .safetensors file`,
+      );
+    },
+    10_000,
+  );
+
+  it('names the file when a 3 GiB file is invalid, without reading it whole', async () => {
+    const big = join(dir, 'big.safetensors');
+    writeFileSync(big, '');
+    truncateSync(big, 3 * 1024 ** 3); // sparse: 3 GiB of zeros, no disk used
+    const before = process.memoryUsage().arrayBuffers;
+    await expect(loadSafetensorsWeights(head(), big, HEAD)).rejects.toThrow(
+      `${big}: Invalid safetensors data: the header is not valid UTF-8 JSON`,
+    );
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 ** 30);
+  });
+
+  it('names the file in every error: invalid data, then a state dict that does not fit', async () => {
+    const invalid = join(dir, 'invalid.safetensors');
+    writeFileSync(invalid, file('{"a": 1}'));
+    await expect(loadSafetensorsWeights(head(), invalid, HEAD)).rejects.toThrow(
+      `${invalid}: Invalid safetensors data: the entry of "a" is not an object`,
+    );
+    const misfit = join(dir, 'misfit.safetensors');
+    writeFileSync(
+      misfit,
+      writeSafetensors({ 'fc.bias': { shape: [3], data: new Float32Array(3) } }),
+    );
+    await expect(loadTorchWeights(head(), misfit, HEAD, { from: 'torchvision' })).rejects.toThrow(
+      `${misfit}: Cannot load test head weights into model "tiny"`,
+    );
+  });
+
+  it('cuts a huge unexpected key to an excerpt', () => {
+    const model = head();
+    const bytes = writeSafetensors({
+      'fc.weight': { shape: [3, 2], data: new Float32Array(6) },
+      'fc.bias': { shape: [3], data: new Float32Array(3) },
+      ['k'.repeat(20_000_000)]: { shape: [1], data: new Float32Array(1) },
+    });
+    const error = thrown(() => importStateDict(model, readSafetensors(bytes).tensors, HEAD));
+    expect(error.message.length).toBeLessThan(1000);
+    expect(error.message).toMatch(/unexpected key "k+… \(20000000 characters\)"/);
+  });
+});
+
+describe('non-finite weights', () => {
+  const nanAndInf = () => headFile([1, NaN, 2, NaN, 3, 4], [0, Infinity, -Infinity]);
+
+  it('loads them and reports each tensor with NaN or Inf to onWarning, and in the result', async () => {
+    const model = head();
+    const warnings: WeightsWarning[] = [];
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const report = await loadSafetensorsWeights(model, nanAndInf(), HEAD, {
+      onWarning: (w) => warnings.push(w),
+    });
+    expect(spy).not.toHaveBeenCalled();
+    spy.mockRestore();
+    const nonFinite = [
+      { key: 'fc.weight', weight: 'head/kernel', size: 6, nan: 2, infinite: 0 },
+      { key: 'fc.bias', weight: 'head/bias', size: 3, nan: 0, infinite: 2 },
+    ];
+    expect(report).toEqual({ nonFinite });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatchObject({ kind: 'non-finite', nonFinite });
+    expect(warnings[0].message).toBe(
+      '2 of 2 loaded tensors hold NaN or infinite values:\n' +
+        '  - "fc.weight" (head/kernel): 2 NaN of 6 values\n' +
+        '  - "fc.bias" (head/bias): 2 infinite of 3 values',
+    );
+    const bias = model.getLayer('head').getWeights()[1].dataSync();
+    expect(Array.from(bias)).toEqual([0, Infinity, -Infinity]);
+  });
+
+  it('names the file in the warning when loading a path', async () => {
+    const path = join(dir, 'nan.safetensors');
+    writeFileSync(path, nanAndInf());
+    const onWarning = vi.fn();
+    await loadTorchWeights(head(), path, HEAD, { from: 'torchvision', onWarning });
+    expect(onWarning).toHaveBeenCalledOnce();
+    expect(onWarning.mock.calls[0][0].message).toMatch(
+      new RegExp(`^${path.replace(/[.\\]/g, '\\$&')}: 2 of 2 loaded tensors hold NaN`),
+    );
+  });
+
+  it('warns on the console without onWarning', async () => {
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    await loadSafetensorsWeights(head(), nanAndInf(), HEAD);
+    expect(spy).toHaveBeenCalledOnce();
+    expect(spy.mock.calls[0][0]).toMatch(/"fc.weight" \(head\/kernel\): 2 NaN of 6 values/);
+    spy.mockRestore();
+  });
+
+  it('reports nothing for finite weights', async () => {
+    const onWarning = vi.fn();
+    const report = await loadSafetensorsWeights(
+      head(),
+      headFile([1, 2, 3, 4, 5, 6], [0, 0, 0]),
+      HEAD,
+      {
+        onWarning,
+      },
+    );
+    expect(onWarning).not.toHaveBeenCalled();
+    expect(report).toEqual({ nonFinite: [] });
+  });
+
+  it('importStateDict returns the report without warning', () => {
+    const spy = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    const report = importStateDict(head(), readSafetensors(nanAndInf()).tensors, HEAD);
+    expect(report.nonFinite.map((t) => t.key)).toEqual(['fc.weight', 'fc.bias']);
+    expect(spy).not.toHaveBeenCalled();
+    spy.mockRestore();
+  });
+});
