@@ -91,6 +91,7 @@ export {
   type CheckpointHooks,
   type CheckpointState,
   type CheckpointTensors,
+  type EpochTotals,
   type ResumeKey,
 } from './run/checkpoint';
 export {
@@ -101,6 +102,7 @@ export {
   type EvaluationResult,
 } from './run/evaluate';
 export { METRICS_COLUMNS, MetricsLog, readMetrics, type MetricsRow } from './run/metrics-log';
+export { RUN_FILES, RunExistsError, existingRun } from './run/run-folder';
 export { renderCurves, writeCurves, type CurveSeries } from './run/charts';
 export {
   NonFiniteLossError,

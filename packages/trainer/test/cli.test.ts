@@ -174,6 +174,25 @@ describe('convnets (built bin)', () => {
     });
   }
 
+  it('train --out on a folder holding a run refuses and changes nothing; --overwrite replaces it', () => {
+    const out = join(dir, 'twice');
+    const args = ['train', ...tiny, '--data', data, '--steps', '2', '--batch-size', '8'];
+    ok(...args, '--out', out, '--backend', 'cpu', '--no-plot');
+    const files = () =>
+      readdirSync(out, { recursive: true, withFileTypes: true })
+        .filter((e) => e.isFile())
+        .map((e) => [join(e.parentPath, e.name), readFileSync(join(e.parentPath, e.name))]);
+    const before = files();
+    const again = convnets(...args, '--out', out, '--backend', 'cpu', '--no-plot');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(
+      /--out .*twice already holds a run \(run\.json, metrics\.jsonl, metrics\.csv, checkpoints\); nothing was changed\. Continue it with --resume/,
+    );
+    expect(files()).toEqual(before);
+    ok(...args, '--out', out, '--backend', 'cpu', '--no-plot', '--overwrite');
+    expect(readMetrics(join(out, 'metrics.jsonl')).filter((r) => r.step === 1)).toHaveLength(1);
+  });
+
   it('SIGINT finishes the step, writes a checkpoint and exits', async () => {
     const out = join(dir, 'interrupted');
     const child = trainUntilSignalled(out);

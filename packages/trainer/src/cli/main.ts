@@ -26,6 +26,7 @@ import {
 import { evaluate, outputsProbabilities } from '../run/evaluate';
 import { readMetrics } from '../run/metrics-log';
 import { writeCurves } from '../run/charts';
+import { existingRun } from '../run/run-folder';
 import { train } from '../run/trainer';
 import type { ScheduleSpec } from '../optim/schedules';
 import { architecture, type Preprocessing } from './architectures';
@@ -250,6 +251,7 @@ interface TrainFlags {
   seed?: number;
   out?: string;
   resume?: string;
+  overwrite?: boolean;
   backend?: string;
   imageSize?: number;
   checkpointEvery?: number;
@@ -292,9 +294,13 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
   if (cli.resume) {
     const runJson = join(cli.resume, 'run.json');
     if (!existsSync(runJson)) fail(`--resume ${cli.resume}: not a run folder (no run.json)`);
-    flags = {
-      ...((JSON.parse(readFileSync(runJson, 'utf8')) as { config?: TrainFlags }).config ?? {}),
-    };
+    let run: { config?: TrainFlags };
+    try {
+      run = JSON.parse(readFileSync(runJson, 'utf8')) as { config?: TrainFlags };
+    } catch (error) {
+      fail(`--resume ${cli.resume}: ${runJson} is not valid JSON (${(error as Error).message})`);
+    }
+    flags = { ...(run.config ?? {}) };
   }
   if (cli.config) flags = { ...flags, ...(readConfig(cli.config) as TrainFlags) };
   flags = {
@@ -305,6 +311,11 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
   if (!flags.arch) fail('train needs --arch (e.g. --arch cifar-resnet20)');
   if (!flags.data) fail('train needs --data <image folder>');
   if (!flags.out) fail('train needs --out <run folder> (or --resume <run folder>)');
+  const found = cli.resume || cli.overwrite ? [] : existingRun(flags.out);
+  if (found.length > 0)
+    fail(
+      `--out ${flags.out} already holds a run (${found.join(', ')}); nothing was changed. Continue it with --resume ${flags.out}, choose another --out, or pass --overwrite to replace it`,
+    );
   const a = architecture(flags.arch);
   const backend = await useBackend(flags.backend ?? 'auto', true);
   const split = splitData(flags.data);
@@ -326,7 +337,12 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
       })
     : undefined;
   const isVgg = a.family === 'vgg';
-  const config: TrainFlags = { ...flags, resume: undefined, config: undefined };
+  const config: TrainFlags = {
+    ...flags,
+    resume: undefined,
+    config: undefined,
+    overwrite: undefined,
+  };
   console.log(
     `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes, backend ${backend}`,
   );
@@ -351,6 +367,7 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
     accumulate: flags.accumulate ?? 1,
     outDir: flags.out,
     resume: cli.resume ? true : undefined,
+    overwrite: Boolean(cli.overwrite),
     seed: flags.seed ?? 0,
     checkpointEvery: flags.checkpointEvery ?? 0,
     keepLast: flags.keep ?? 3,
@@ -476,6 +493,10 @@ program
   .option(
     '--resume <dir>',
     'continue the run in this folder from its newest checkpoint (its flags are reused; flags given override)',
+  )
+  .option(
+    '--overwrite',
+    'start from scratch even if --out holds a run (its run.json, metrics, checkpoints and curves are deleted)',
   )
   .addOption(backendOption())
   .option('--image-size <px>', 'input size (default 32 CIFAR, 224 ImageNet)', int('image-size'))

@@ -27,6 +27,22 @@ export interface ResumeKey {
   readonly data: Readonly<Record<string, string | number>>;
 }
 
+/** Running sums of the epoch in progress, kept in checkpoints so that a resumed run's epoch figures cover the whole epoch. */
+export interface EpochTotals {
+  /** Updates done in the epoch. */
+  readonly updates: number;
+  /** Training images those updates saw. */
+  readonly images: number;
+  /** Sum of the updates' losses. */
+  readonly lossSum: number;
+  /** Images whose label scored highest. */
+  readonly correct1: number;
+  /** Images whose label was among the five highest scores. */
+  readonly correct5: number;
+  /** Seconds the epoch has run. */
+  readonly seconds: number;
+}
+
 /** The `state.json` of a checkpoint: everything but the tensors. */
 export interface CheckpointState {
   /** Always {@link CHECKPOINT_FORMAT}. */
@@ -58,6 +74,11 @@ export interface CheckpointState {
     /** The step it was measured after. */
     readonly step: number;
   };
+  /**
+   * The running sums of the epoch in progress (zero at an epoch end).
+   * @defaultValue absent in older checkpoints (a resumed epoch's figures then restart)
+   */
+  readonly epochTotals?: EpochTotals;
   /** Names of the optimizer's slot entries, by trainable-weight index. */
   readonly slots: readonly string[];
   /** When it was written (ISO 8601). */

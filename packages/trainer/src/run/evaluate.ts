@@ -50,7 +50,10 @@ export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): t
 
 /**
  * Counts the rows of a score matrix whose label scores highest, and within
- * the five highest (ties count in the label's favour, as `tf.inTopK`).
+ * the five highest. Unlike `tf.inTopK`, a tie is never in the label's favour:
+ * a label counts at top-k only when fewer than k other classes score at least
+ * as high, and a row holding NaN counts as wrong. So a model whose outputs are
+ * all equal (zero weights) or NaN scores 0% correct, not 100%.
  *
  * @param scores - `n × classes` scores (logits or probabilities), row-major.
  * @param labels - `n` class indices.
@@ -59,6 +62,7 @@ export function toProbabilities(outputs: tf.Tensor2D, probabilities: boolean): t
  * @example
  * ```ts
  * countCorrect([0.1, 0.7, 0.2, 0.5, 0.3, 0.2], [1, 2], 3); // { top1: 1, top5: 2 }
+ * countCorrect([0.5, 0.5, 0], [0], 3); // { top1: 0, top5: 1 }: tied at top-1
  * ```
  */
 export function countCorrect(
@@ -74,14 +78,19 @@ export function countCorrect(
   const k = Math.min(5, classes);
   let top1 = 0;
   let top5 = 0;
-  for (let i = 0; i < labels.length; i++) {
+  rows: for (let i = 0; i < labels.length; i++) {
     const o = i * classes;
-    const target = scores[o + labels[i]];
-    // Rank = how many classes score strictly higher (ties in the label's favour, as tf.inTopK).
-    let higher = 0;
-    for (let c = 0; c < classes; c++) if (scores[o + c] > target) higher++;
-    if (higher === 0) top1++;
-    if (higher < k) top5++;
+    const label = labels[i];
+    const target = scores[o + label];
+    // Rank = how many other classes score at least as high (ties count against the label).
+    let rivals = 0;
+    for (let c = 0; c < classes; c++) {
+      const score = scores[o + c];
+      if (Number.isNaN(score)) continue rows;
+      if (c !== label && score >= target) rivals++;
+    }
+    if (rivals === 0) top1++;
+    if (rivals < k) top5++;
   }
   return { top1, top5 };
 }

@@ -1,5 +1,6 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { writeFileAtomic } from './files';
 
 /**
  * One row of `metrics.jsonl` / `metrics.csv`. Step rows (`kind: 'step'`)
@@ -62,8 +63,8 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
  * Reads a `metrics.jsonl` file.
  *
  * @param path - The file; a missing file has no rows.
- * @returns Its rows, in order.
- * @throws Error (from `JSON.parse`) on a malformed line.
+ * @returns Its rows, in order. A last line cut short by a crash (no newline, not valid JSON) is left out.
+ * @throws Error naming the file and line on any other malformed line.
  * @see He et al., arXiv 1512.03385, Figure 4 (the curves these rows feed, via {@link renderCurves}): https://arxiv.org/abs/1512.03385
  * @example
  * ```ts
@@ -72,10 +73,22 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
  */
 export function readMetrics(path: string): MetricsRow[] {
   if (!existsSync(path)) return [];
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as MetricsRow);
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const rows: MetricsRow[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    try {
+      rows.push(JSON.parse(line) as MetricsRow);
+    } catch (error) {
+      // The last line has no newline only when an append was cut short.
+      if (i === lines.length - 1) return;
+      throw new Error(
+        `${path}, line ${i + 1}: not a metrics row (${(error as Error).message}): ${line.length > 80 ? `${line.slice(0, 80)}…` : line}`,
+        { cause: error },
+      );
+    }
+  });
+  return rows;
 }
 
 /**
@@ -110,15 +123,21 @@ export class MetricsLog {
   }
 
   /**
-   * Drops the rows after a step (what a resumed run will redo), from both files.
+   * Drops the rows a resumed run will redo, from both files, which are
+   * replaced atomically (a crash leaves the old files or the new ones).
    *
    * @param step - The last step kept.
-   * @throws Error from the file system when a file cannot be written, or from `JSON.parse` on a malformed line.
+   * @param epochsCompleted - Also drop the epoch rows of this epoch and later
+   * ones (epochs the resumed run will finish and write again); default: keep
+   * every epoch row up to `step`.
+   * @throws Error from the file system when a file cannot be written, or naming the file and line on a malformed row.
    */
-  truncateAfter(step: number): void {
-    const rows = readMetrics(this.jsonlPath).filter((r) => r.step <= step);
-    writeFileSync(this.jsonlPath, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
-    writeFileSync(
+  truncateAfter(step: number, epochsCompleted = Infinity): void {
+    const rows = readMetrics(this.jsonlPath).filter(
+      (r) => r.step <= step && !(r.kind === 'epoch' && r.epoch >= epochsCompleted),
+    );
+    writeFileAtomic(this.jsonlPath, rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    writeFileAtomic(
       this.csvPath,
       [METRICS_COLUMNS.join(','), ...rows.map(csvLine)].join('\n') + '\n',
     );

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { variableGrads } from '@convnets/layers';
 import { Random } from '@convnets/imagenet-data';
@@ -20,10 +20,13 @@ import {
   ResumeMismatchError,
   writeCheckpoint,
   type CheckpointHooks,
+  type EpochTotals,
   type ResumeKey,
 } from './checkpoint';
 import { countCorrect, evaluate, outputsProbabilities, type EvaluationResult } from './evaluate';
+import { writeFileAtomic } from './files';
 import { MetricsLog, type MetricsRow } from './metrics-log';
+import { clearRun, existingRun, RunExistsError } from './run-folder';
 
 /** What callbacks receive after each optimizer update. */
 export interface StepInfo {
@@ -45,7 +48,10 @@ export interface StepInfo {
   readonly totalSteps: number;
 }
 
-/** What callbacks receive after each epoch. */
+/**
+ * What callbacks receive after each epoch: `loss`, `trainTop1`, `trainTop5`
+ * and `imagesPerSec` are over the whole epoch (before and after a resume).
+ */
 export interface EpochInfo extends StepInfo {
   /**
    * Validation result, when there is validation data.
@@ -134,10 +140,19 @@ export interface TrainerOptions {
    */
   keepLast?: number;
   /**
-   * Continue from a checkpoint folder, or `true` for the newest in `outDir` (from scratch if it has none).
-   * @defaultValue false: start from scratch
+   * Continue from a checkpoint folder, or `true` for the newest in `outDir`
+   * (from scratch if it has none, dropping any metrics rows left by a run
+   * killed before its first checkpoint).
+   * @defaultValue false: start from scratch (in an `outDir` that holds no run, see `overwrite`)
    */
   resume?: string | boolean;
+  /**
+   * Start from scratch even if `outDir` already holds a run: its
+   * {@link RUN_FILES} are deleted first. Without it, such a folder is refused
+   * with a {@link RunExistsError} and left as it was.
+   * @defaultValue false
+   */
+  overwrite?: boolean;
   /**
    * The run's seed: Dropout masks are drawn from it (the data's own seed
    * drives shuffling and augmentation). Recorded in checkpoints; a resume
@@ -289,6 +304,14 @@ const DROPOUT_TRAINING = 0x7a1;
 const DROPOUT_PRECISE_BN = 0xb4;
 
 const WHERE = 'Trainer';
+const NO_TOTALS: EpochTotals = {
+  updates: 0,
+  images: 0,
+  lossSum: 0,
+  correct1: 0,
+  correct5: 0,
+  seconds: 0,
+};
 const OPTION_KEYS = [
   'model',
   'data',
@@ -304,6 +327,7 @@ const OPTION_KEYS = [
   'checkpointEvery',
   'keepLast',
   'resume',
+  'overwrite',
   'seed',
   'logEvery',
   'preciseBnBatches',
@@ -360,6 +384,9 @@ export class Trainer {
   private step = 0;
   private epoch = 0;
   private position: DataPosition = { epoch: 0, position: 0 };
+  private totals: EpochTotals = NO_TOTALS;
+  /** When the epoch in progress started, less the seconds it ran before a resume. */
+  private epochStarted = 0;
   private best: { top1: number; step: number } | undefined;
   private lastCheckpoint: string | undefined;
 
@@ -381,6 +408,12 @@ export class Trainer {
       throw new Error(
         `${WHERE}: option "data" must be TrainingData (see folderTrainingData / arrayTrainingData).`,
       );
+    const classes = options.data.classes;
+    if (classes.length < 2)
+      throw new Error(
+        `${WHERE}: the training data has ${classes.length} class${classes.length === 1 ? ` ("${classes[0]}")` : 'es'}; classification needs at least 2.`,
+      );
+    if (options.overwrite !== undefined) bool(WHERE, 'overwrite', options.overwrite);
     this.options = options;
     this.accumulate = positiveInt(WHERE, 'accumulate', options.accumulate ?? 1);
     this.stepsPerEpoch = Math.floor(options.data.batchesPerEpoch / this.accumulate);
@@ -478,6 +511,7 @@ export class Trainer {
     const path = resume === true ? await latestCheckpoint(outDir!) : resume;
     if (!path) {
       this.log(`no checkpoint in ${join(outDir!, 'checkpoints')}: starting from scratch`);
+      if (log && existsSync(log.jsonlPath)) log.truncateAfter(0);
       return;
     }
     const checkpoint = await readCheckpoint(path);
@@ -501,8 +535,11 @@ export class Trainer {
     this.epoch = checkpoint.state.epoch;
     this.position = checkpoint.state.data;
     this.best = checkpoint.state.best;
+    const midEpoch = this.position.epoch === this.epoch && this.position.position > 0;
+    this.totals = midEpoch ? (checkpoint.state.epochTotals ?? NO_TOTALS) : NO_TOTALS;
     this.lastCheckpoint = path;
-    log?.truncateAfter(this.step);
+    // Epoch rows of epochs this run will finish are written again when they end.
+    log?.truncateAfter(this.step, this.step < this.totalSteps ? this.epoch : Infinity);
     this.log(`resumed from ${path} at step ${this.step} (epoch ${this.epoch})`);
   }
 
@@ -524,6 +561,7 @@ export class Trainer {
         key: this.resumeKey(),
         valTop1,
         best: this.best,
+        epochTotals: { ...this.totals, seconds: (performance.now() - this.epochStarted) / 1000 },
       },
       {
         weights: model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
@@ -637,6 +675,14 @@ export class Trainer {
    */
   async run(): Promise<TrainResult> {
     const o = this.options;
+    if (o.outDir && !o.resume) {
+      const found = existingRun(o.outDir);
+      if (found.length > 0 && !o.overwrite) throw new RunExistsError(o.outDir, found);
+      if (found.length > 0) {
+        this.log(`overwriting the run in ${o.outDir} (${found.join(', ')})`);
+        clearRun(o.outDir);
+      }
+    }
     if (o.patchCpuKernels !== false && tf.getBackend() === 'cpu') patchCpuKernels();
     const log = o.outDir
       ? new MetricsLog(join(o.outDir, 'metrics.jsonl'), join(o.outDir, 'metrics.csv'))
@@ -644,7 +690,7 @@ export class Trainer {
     await this.restore(log);
     if (o.outDir) {
       mkdirSync(o.outDir, { recursive: true });
-      writeFileSync(
+      writeFileAtomic(
         join(o.outDir, 'run.json'),
         `${JSON.stringify(
           {
@@ -698,24 +744,24 @@ export class Trainer {
     try {
       while (this.step < this.totalSteps && !this.stopRequested) {
         const epoch = this.epoch;
-        const epochStart = performance.now();
-        let images = 0;
-        let correct1 = 0;
-        let correct5 = 0;
-        let lossSum = 0;
-        let updates = 0;
+        // Updates of this epoch done so far, also those before a resume.
+        const epochUpdates = () => this.step - epoch * this.stepsPerEpoch;
+        this.epochStarted = performance.now() - this.totals.seconds * 1000;
+        // Figures over the whole epoch, resumed or not.
+        const epochInfo = (): StepInfo => {
+          const t = this.totals;
+          return {
+            step: this.step,
+            epoch,
+            loss: t.updates > 0 ? t.lossSum / t.updates : NaN,
+            lr: this.schedule.at(Math.max(0, this.step - 1)),
+            trainTop1: t.images > 0 ? (100 * (t.images - t.correct1)) / t.images : NaN,
+            trainTop5: t.images > 0 ? (100 * (t.images - t.correct5)) / t.images : NaN,
+            imagesPerSec: t.images / ((performance.now() - this.epochStarted) / 1000),
+            totalSteps: this.totalSteps,
+          };
+        };
         let pending: { images: tf.Tensor4D; labels: tf.Tensor1D; next: DataPosition }[] = [];
-        const lastInfo = (): StepInfo => ({
-          step: this.step,
-          epoch,
-          loss: updates > 0 ? lossSum / updates : NaN,
-          lr: this.schedule.at(Math.max(0, this.step - 1)),
-          trainTop1: images > 0 ? (100 * (images - correct1)) / images : NaN,
-          trainTop5: images > 0 ? (100 * (images - correct5)) / images : NaN,
-          imagesPerSec: images / ((performance.now() - epochStart) / 1000),
-          totalSteps: this.totalSteps,
-        });
-        let info: StepInfo = lastInfo();
         const iterator = o.data.batches(
           epoch,
           this.position.epoch === epoch ? this.position.position : 0,
@@ -735,12 +781,16 @@ export class Trainer {
             this.position = pending[pending.length - 1].next;
             pending = [];
             this.step++;
-            updates++;
-            images += n;
-            correct1 += result.correct1;
-            correct5 += result.correct5;
-            lossSum += result.loss;
-            info = { ...lastInfo(), loss: result.loss, lr };
+            const t = this.totals;
+            this.totals = {
+              updates: t.updates + 1,
+              images: t.images + n,
+              lossSum: t.lossSum + result.loss,
+              correct1: t.correct1 + result.correct1,
+              correct5: t.correct5 + result.correct5,
+              seconds: t.seconds,
+            };
+            const info: StepInfo = { ...epochInfo(), loss: result.loss, lr };
             if (baseline === undefined) baseline = tf.memory().numTensors;
             if (log && this.step % (o.logEvery ?? 1) === 0) {
               log.append({
@@ -756,7 +806,8 @@ export class Trainer {
               });
             }
             if (o.callbacks?.onStep) await leakCheck('onStep', () => o.callbacks!.onStep!(info));
-            const endOfEpoch = updates === this.stepsPerEpoch;
+            // The epoch's last update is checkpointed once, by the epoch end below.
+            const endOfEpoch = epochUpdates() >= this.stepsPerEpoch;
             const done = this.step >= this.totalSteps;
             if (endOfEpoch || done || this.stopRequested) break;
             if (o.checkpointEvery && this.step % o.checkpointEvery === 0) await this.checkpoint();
@@ -764,21 +815,27 @@ export class Trainer {
         } finally {
           tf.dispose(pending.flatMap((b) => [b.images, b.labels]));
         }
-        if (updates < this.stepsPerEpoch && (this.stopRequested || this.step >= this.totalSteps)) {
+        const epochDone = epochUpdates() >= this.stepsPerEpoch;
+        const finished = this.step >= this.totalSteps;
+        if (this.stopRequested && !epochDone && !finished) {
           // Stopped mid-epoch: checkpoint where the data stands.
           await this.checkpoint();
           break;
         }
-        // Epoch end.
-        this.epoch = epoch + 1;
-        this.position = { epoch: epoch + 1, position: 0 };
+        // Epoch end, or the run's end inside an epoch (`steps`): validate, one row, checkpoint.
+        const info = epochInfo();
+        if (epochDone || !finished) {
+          this.epoch = epoch + 1;
+          this.position = { epoch: epoch + 1, position: 0 };
+        }
         if (o.validation) {
           await this.recomputeBatchNorm(o.preciseBnBatches ?? 0);
           validation = await evaluate(o.model, o.validation);
           if (!this.best || validation.top1 < this.best.top1)
             this.best = { top1: validation.top1, step: this.step };
         }
-        const lrCut = this.schedule.epochEnd(validation?.top1);
+        // A run that ends inside an epoch has not reached the epoch's end (the plateau rule waits for it).
+        const lrCut = this.epoch > epoch && this.schedule.epochEnd(validation?.top1);
         if (lrCut)
           this.log(`validation error plateaued: learning rate now ${this.schedule.at(this.step)}`);
         const row: MetricsRow = {
@@ -799,11 +856,13 @@ export class Trainer {
             valLoss: validation.loss,
           });
         log?.append(row);
+        if (this.epoch > epoch) {
+          this.totals = NO_TOTALS;
+          this.epochStarted = performance.now();
+        }
         await this.checkpoint(validation?.top1);
         if (o.callbacks?.onEpoch)
-          await leakCheck('onEpoch', () =>
-            o.callbacks!.onEpoch!({ ...info, loss: lossSum / updates, validation, lrCut }),
-          );
+          await leakCheck('onEpoch', () => o.callbacks!.onEpoch!({ ...info, validation, lrCut }));
       }
     } finally {
       if (handleSignals) {
