@@ -10,8 +10,10 @@
 // sharp). It rejects with the decoder's message for a damaged file.
 // params: [limitPixels, preLeft, preTop, preWidth, preHeight, resizeWidth,
 // resizeHeight, postLeft, postTop, postWidth, postHeight, flip].
+#define _GNU_SOURCE  // statx
 #include <node_api.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #if defined(__x86_64__) && defined(__GNUC__)
 #include <immintrin.h>
@@ -593,10 +595,10 @@ static napi_value Normalize(napi_env env, napi_callback_info info) {
 }
 
 // readFile(path, maxBytes): the whole file in one thread-pool job (open,
-// fstat, read, close), where fs.promises takes four. Resolves with a Buffer,
-// or with null when anything is off (cannot open, empty, larger than
-// maxBytes, changed while read): the caller then reads it with Node's fs,
-// which reports the problem in Node's words.
+// statx, read, close), where fs.promises takes four. Resolves with a Buffer,
+// or with null when anything is off (cannot open, not a regular file, empty,
+// larger than maxBytes, changed while read): the caller then reads it with
+// Node's fs, which reports the problem.
 typedef struct {
   napi_async_work work;
   napi_deferred deferred;
@@ -609,10 +611,20 @@ typedef struct {
 static void read_execute(napi_env env, void *data) {
   (void)env;
   ReadJob *job = (ReadJob *)data;
-  int fd = open(job->path, O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer,
+  // holding this thread-pool thread forever. Regular files ignore it.
+  int fd = open(job->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return;
-  // The size from lseek, not fstat: fstat is versioned GLIBC_2.33 and would
-  // keep the addon from loading on older systems. A folder fails at read().
+  // Only regular files are read: a FIFO, socket, device or folder goes back
+  // to fs, which names it. statx, not fstat: fstat is versioned GLIBC_2.33
+  // and would keep the addon from loading on older systems (statx is 2.28);
+  // where the kernel lacks statx, fs reads the file.
+  struct statx sx;
+  if (statx(fd, "", AT_EMPTY_PATH, STATX_TYPE, &sx) != 0 || !(sx.stx_mask & STATX_TYPE) ||
+      !S_ISREG(sx.stx_mode)) {
+    close(fd);
+    return;
+  }
   off_t size = lseek(fd, 0, SEEK_END);
   // Files over 2 GiB go to fs too (Node's Buffers have a size limit).
   if (size > 0 && (double)size <= job->max_bytes && size <= INT32_MAX &&

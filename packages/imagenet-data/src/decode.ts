@@ -1,4 +1,5 @@
 import { constants } from 'node:buffer';
+import { constants as fsConstants, type Stats } from 'node:fs';
 import { open } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { loadAddon } from './addon';
@@ -178,9 +179,20 @@ export function resolveDecodeOptions(
   };
 }
 
+/** What a file that is not a regular file is, for an error message. */
+function fileKind(stats: Stats): string {
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isSocket()) return 'a socket';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  return 'a special file';
+}
+
 /**
- * Reads a file after checking its size, so a huge or empty file fails before
- * anything is allocated. With the addon loaded, the common case is one
+ * Reads a file after checking that it is a regular file (a FIFO, socket,
+ * device or folder fails at once, naming what it is) and its size, so a huge
+ * or empty file fails before anything is allocated. With the addon loaded, the common case is one
  * thread-pool job instead of fs's four; anything unusual is read again here
  * so that Node's fs names the problem.
  */
@@ -189,12 +201,20 @@ export async function readImageFile(path: string, maxFileBytes: number): Promise
   if (fast) return fast;
   let handle;
   try {
-    handle = await open(path, 'r');
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever.
+    handle = await open(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     throw new ImageDecodeError(path, (error as Error).message);
   }
   try {
-    const { size } = await handle.stat();
+    const stats = await handle.stat();
+    if (!stats.isFile()) {
+      throw new ImageDecodeError(
+        path,
+        `it is ${fileKind(stats)}, not a regular file; only regular files are read`,
+      );
+    }
+    const { size } = stats;
     if (size === 0) throw new ImageDecodeError(path, 'the file is empty (0 bytes)');
     if (size > maxFileBytes) {
       throw new ImageDecodeError(
@@ -202,7 +222,11 @@ export async function readImageFile(path: string, maxFileBytes: number): Promise
         `the file has ${size} bytes, more than maxFileBytes (${maxFileBytes})`,
       );
     }
-    return await handle.readFile();
+    try {
+      return await handle.readFile();
+    } catch (error) {
+      throw new ImageDecodeError(path, (error as Error).message);
+    }
   } finally {
     await handle.close();
   }

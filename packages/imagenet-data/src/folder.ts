@@ -25,7 +25,11 @@ export interface ImageDataset {
 export interface ImageFolderDataset extends ImageDataset {
   /** The folder that was listed. */
   readonly root: string;
-  /** Files that are not images (by extension), skipped and counted. */
+  /**
+   * Entries skipped and counted: files that are not images (by extension),
+   * and symbolic links to the root or to a folder above them (which would
+   * list the same images forever).
+   */
   readonly ignored: readonly string[];
 }
 
@@ -84,38 +88,78 @@ export function byCodeUnit(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-async function isDirectory(
+/**
+ * The identity (device and inode) of the folder an entry is or links to, or
+ * `null` when it is not a folder. A symbolic link that cannot be followed
+ * (dangling, or a loop of links) is not a folder: it is listed like a file,
+ * and reading it fails like an unreadable image, naming the link.
+ */
+async function folderIdentity(
   path: string,
   entry: { isDirectory(): boolean; isSymbolicLink(): boolean },
-) {
-  if (entry.isDirectory()) return true;
-  return entry.isSymbolicLink() ? (await stat(path)).isDirectory() : false;
+): Promise<string | null> {
+  if (!entry.isDirectory() && !entry.isSymbolicLink()) return null;
+  let stats;
+  try {
+    stats = await stat(path, { bigint: true });
+  } catch (error) {
+    if (entry.isSymbolicLink()) return null;
+    throw new Error(`${WHERE}: cannot read folder ${path}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  return stats.isDirectory() ? `${stats.dev}:${stats.ino}` : null;
 }
 
-/** Lists the image files under `dir` (recursively), sorted, and the non-image files. */
+async function readFolder(dir: string) {
+  try {
+    return (await readdir(dir, { withFileTypes: true })).sort((a, b) => byCodeUnit(a.name, b.name));
+  } catch (error) {
+    throw new Error(`${WHERE}: cannot list folder ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+async function listInto(
+  dir: string,
+  extensions: readonly string[],
+  above: ReadonlySet<string>,
+  out: { images: string[]; ignored: string[] },
+): Promise<void> {
+  for (const entry of await readFolder(dir)) {
+    if (isHidden(entry.name)) continue;
+    const path = join(dir, entry.name);
+    const id = await folderIdentity(path, entry);
+    if (id !== null) {
+      // A link back to this folder or one above it would list forever: skipped.
+      if (above.has(id)) out.ignored.push(path);
+      else await listInto(path, extensions, new Set([...above, id]), out);
+    } else if (extensions.includes(extname(entry.name).toLowerCase())) {
+      out.images.push(path);
+    } else {
+      out.ignored.push(path);
+    }
+  }
+}
+
+/**
+ * Lists the image files under `dir` (recursively, following symbolic links),
+ * sorted, and the entries skipped: files that are not images by extension,
+ * and symbolic links back to `dir` or a folder between (which would list
+ * forever). Entries named like images that are not regular files (FIFOs,
+ * dangling links) are listed; reading them fails like an unreadable image.
+ * `above` holds the identities of the folders above `dir`, if any.
+ */
 export async function listImages(
   dir: string,
   extensions: readonly string[],
+  above: ReadonlySet<string> = new Set(),
 ): Promise<{ images: string[]; ignored: string[] }> {
-  const images: string[] = [];
-  const ignored: string[] = [];
-  const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
-    byCodeUnit(a.name, b.name),
-  );
-  for (const entry of entries) {
-    if (isHidden(entry.name)) continue;
-    const path = join(dir, entry.name);
-    if (await isDirectory(path, entry)) {
-      const inner = await listImages(path, extensions);
-      images.push(...inner.images);
-      ignored.push(...inner.ignored);
-    } else if (extensions.includes(extname(entry.name).toLowerCase())) {
-      images.push(path);
-    } else {
-      ignored.push(path);
-    }
-  }
-  return { images, ignored };
+  const out = { images: [] as string[], ignored: [] as string[] };
+  const id = await folderIdentity(dir, { isDirectory: () => true, isSymbolicLink: () => false });
+  await listInto(dir, extensions, id === null ? above : new Set([...above, id]), out);
+  return out;
 }
 
 function checkClassList(where: string, classes: unknown): readonly string[] {
@@ -139,7 +183,11 @@ function checkClassList(where: string, classes: unknown): readonly string[] {
  *
  * Hidden files and folders are never classes or samples; extensions match
  * case-insensitively; images in nested folders of a class belong to it;
- * files that are not images are skipped and listed in `ignored`.
+ * files that are not images are skipped and listed in `ignored`, as are
+ * symbolic links that loop back to a folder above them. Symbolic links are
+ * followed; an entry named like an image that is not a regular file (a FIFO,
+ * a dangling link, a loop of links) is listed, and reading it fails like any
+ * unreadable image, naming it.
  *
  * @example
  * ```ts
@@ -176,10 +224,17 @@ export async function imageFolder(
   }
   const folders: string[] = [];
   const ignored: string[] = [];
+  const rootId = await folderIdentity(root, {
+    isDirectory: () => true,
+    isSymbolicLink: () => false,
+  });
+  const above = new Set(rootId === null ? [] : [rootId]);
   for (const entry of entries) {
     if (isHidden(entry.name)) continue;
     const path = join(root, entry.name);
-    if (await isDirectory(path, entry)) folders.push(entry.name);
+    const id = await folderIdentity(path, entry);
+    // A class folder that links back to the root would list the dataset again.
+    if (id !== null && !above.has(id)) folders.push(entry.name);
     else ignored.push(path);
   }
   folders.sort(byCodeUnit);
@@ -198,7 +253,7 @@ export async function imageFolder(
         `${WHERE}: folder ${join(root, folder)} is not one of the ${classes.length} classes given in option "classes".`,
       );
     }
-    const listed = await listImages(join(root, folder), extensions);
+    const listed = await listImages(join(root, folder), extensions, above);
     if (listed.images.length === 0 && !allowEmpty) {
       throw new Error(
         `${WHERE}: class folder ${join(root, folder)} contains no image (extensions ${extensions.join(', ')}); remove it or pass allowEmptyClasses: true.`,
