@@ -86,7 +86,7 @@ export async function compareWithTorchvision(
     model: LayersModel,
     source: Uint8Array,
     opts: { from: 'torchvision' },
-  ) => Promise<void>,
+  ) => Promise<unknown>,
 ): Promise<{ rows: number; maxDiff: number; maxLogit: number }> {
   await loadWeights(net, formulaStateDict(fixture), { from: 'torchvision' });
   const { data, shape } = formulaInputNHWC(fixture.inputShapeNCHW);

@@ -3,6 +3,7 @@ import {
   saveSafetensorsWeights,
   torchBatchNormWeight,
   type LoadTorchWeightsOptions,
+  type LoadWeightsReport,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
@@ -52,8 +53,9 @@ export const TORCHVISION_RESNET: StateDictFormat = {
 };
 
 /**
- * Options of {@link loadWeights}: `from: 'torchvision'` (required) and an
- * optional `maxFileBytes` limit (default 4 GiB).
+ * Options of {@link loadWeights}: `from: 'torchvision'` (required), an
+ * optional `maxFileBytes` limit (default 4 GiB) and `onWarning`, told of
+ * tensors holding NaN or infinite values (default: `console.warn`).
  */
 export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
@@ -69,8 +71,8 @@ export type LoadWeightsOptions = LoadTorchWeightsOptions;
  *   shortcuts (the default) and classes; `strideIn` does not change the weights'
  *   shapes, but torchvision's are trained with `'3x3'`, the default.
  * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
- * @param opts - `from: 'torchvision'` (required) and an optional `maxFileBytes`; see {@link LoadWeightsOptions}.
- * @returns A promise that resolves once every weight is set.
+ * @param opts - `from: 'torchvision'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
+ * @returns Once every weight is set: which loaded tensors hold NaN or infinite values (also passed to `onWarning`).
  * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
  *   the source is neither a path nor bytes, the file is larger than
  *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
@@ -87,8 +89,8 @@ export async function loadWeights(
   model: LayersModel,
   source: WeightSource,
   opts: LoadWeightsOptions,
-): Promise<void> {
-  await loadTorchWeights(model, source, TORCHVISION_RESNET, opts);
+): Promise<LoadWeightsReport> {
+  return loadTorchWeights(model, source, TORCHVISION_RESNET, opts);
 }
 
 /**

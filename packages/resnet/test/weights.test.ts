@@ -105,7 +105,25 @@ describe('torchvision weight import', () => {
     const withCounter = edited((e) =>
       e.set('bn1.num_batches_tracked', { shape: [], data: new Float32Array([7]) }),
     );
-    await expect(loadWeights(net, withCounter, { from: 'torchvision' })).resolves.toBeUndefined();
+    await expect(loadWeights(net, withCounter, { from: 'torchvision' })).resolves.toEqual({
+      nonFinite: [],
+    });
+    // NaN and Inf load (as PyTorch's load_state_dict) but are reported, by tensor.
+    const poisoned = edited((e) => {
+      e.get('fc.bias')!.data[3] = NaN;
+      e.get('bn1.running_var')!.data[0] = -Infinity;
+    });
+    const warnings: string[] = [];
+    const report = await loadWeights(net, poisoned, {
+      from: 'torchvision',
+      onWarning: (w) => warnings.push(w.message),
+    });
+    expect(report.nonFinite.map((t) => [t.key, t.nan, t.infinite]).sort()).toEqual([
+      ['bn1.running_var', 0, 1],
+      ['fc.bias', 1, 0],
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/"fc\.bias"[\s\S]*1 NaN/);
     net.dispose();
   });
 
