@@ -35,7 +35,7 @@
 typedef struct {
   struct jpeg_error_mgr pub;
   jmp_buf jump;
-  char message[JMSG_LENGTH_MAX];
+  char message[JMSG_LENGTH_MAX + 128];
 } ErrorManager;
 
 static void on_error(j_common_ptr cinfo) {
@@ -45,12 +45,45 @@ static void on_error(j_common_ptr cinfo) {
 }
 
 // Warnings pass (as with libvips' fail_on=truncated), except the end of the
-// data arriving early: a truncated file fails.
+// data arriving early: a truncated file fails. So does the 100th warning of
+// one decode, as libvips (sharp) fails it whatever its fail_on, so that a
+// file that sharp refuses (a progressive JPEG whose scans are repeated gives
+// a warning per coefficient of each repeat) is refused here too.
+#define MAX_WARNINGS 100
 static void on_message(j_common_ptr cinfo, int level) {
-  if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) {
-    ErrorManager *err = (ErrorManager *)cinfo->err;
+  if (level >= 0) return;
+  ErrorManager *err = (ErrorManager *)cinfo->err;
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
     snprintf(err->message, sizeof err->message,
              "the JPEG data ends early (truncated file)");
+    longjmp(err->jump, 1);
+  }
+  if (++cinfo->err->num_warnings >= MAX_WARNINGS) {
+    char last[JMSG_LENGTH_MAX];
+    (*cinfo->err->format_message)(cinfo, last);
+    snprintf(err->message, sizeof err->message,
+             "the JPEG decoder gave %d warnings, where sharp (libvips) refuses a file too; "
+             "the last: %s",
+             MAX_WARNINGS, last);
+    longjmp(err->jump, 1);
+  }
+}
+
+// libjpeg-turbo's scan limit (its TurboJPEG API and djpeg -maxscans): a
+// progress monitor that fails once input_scan_number passes the limit, so
+// that a small file with its scans repeated thousands of times (each scan a
+// pass over every block) fails at once instead of decoding for seconds.
+// 500 is TurboJPEG's limit; readHeader() refuses such files before either
+// decoder sees them (see MAX_JPEG_SCANS in src/decode.ts), this is the same
+// limit where libjpeg itself counts.
+#define MAX_SCANS 500
+static void on_progress(j_common_ptr cinfo) {
+  if (!cinfo->is_decompressor) return;
+  int scans = ((j_decompress_ptr)cinfo)->input_scan_number;
+  if (scans > MAX_SCANS) {
+    ErrorManager *err = (ErrorManager *)cinfo->err;
+    snprintf(err->message, sizeof err->message,
+             "the JPEG has more than %d scans (libjpeg-turbo's scan limit)", MAX_SCANS);
     longjmp(err->jump, 1);
   }
 }
@@ -142,7 +175,7 @@ typedef struct {
   uint8_t *rows, *temp;
   int32_t *sums;
   int status;  // 0 written, 1 not for this path, 2 error
-  char message[JMSG_LENGTH_MAX + 64];
+  char message[JMSG_LENGTH_MAX + 128];
 } Job;
 
 static void fail(Job *job, const char *message) {
@@ -370,6 +403,7 @@ static void render(Job *job) {
 
   struct jpeg_decompress_struct cinfo;
   ErrorManager err;
+  struct jpeg_progress_mgr progress = {.progress_monitor = on_progress};
   Axis *ax = &job->ax, *ay = &job->ay;
   volatile int created = 0;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -381,6 +415,7 @@ static void render(Job *job) {
   }
   jpeg_create_decompress(&cinfo);
   created = 1;
+  cinfo.progress = &progress;
   jpeg_mem_src(&cinfo, job->input, (unsigned long)job->input_length);
   jpeg_read_header(&cinfo, TRUE);
   J_COLOR_SPACE space = cinfo.jpeg_color_space;

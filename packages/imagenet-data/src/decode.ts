@@ -10,7 +10,9 @@ import { bool, checkKnownOptions, oneOf, positiveInt, rgb } from './validate';
  * embedded ICC profiles are ignored (as TensorFlow's and torchvision's
  * ImageNet pipelines do, and as the published accuracies assume), truncated
  * files fail, and anything larger than 64 megapixels or 64 MiB is refused
- * before it is decoded.
+ * before it is decoded, as is a JPEG with more than 500 scans (libjpeg-turbo's
+ * scan limit). Whichever decoder reads a JPEG, the 100th decoder warning
+ * fails it (libvips' rule, which the JPEG addon follows).
  */
 export interface DecodeOptions {
   /**
@@ -293,6 +295,67 @@ export function jpegFrame(input: Uint8Array): JpegFrame | null {
   return null;
 }
 
+/**
+ * The most scans a JPEG may have: libjpeg-turbo's scan limit (its TurboJPEG
+ * API's, which djpeg's `-maxscans` also offers). Each scan is a pass over
+ * every block of the image, so a small file with one scan repeated thousands
+ * of times costs seconds to decode; encoders write one scan, or about ten
+ * for a progressive file (libjpeg's and mozjpeg's scripts write 10 for a
+ * colour image). libvips has no such limit (it stops at the 100th decoder warning, which
+ * repeated refinement scans reach, but not repeated first scans), so the
+ * limit is applied here, to the file, before sharp or the JPEG addon decodes
+ * it: the checker and the loader refuse the same files. The addon applies
+ * it again as libjpeg-turbo does, with a progress monitor.
+ */
+export const MAX_JPEG_SCANS = 500;
+
+/**
+ * Counts the scans (SOS markers) of a JPEG as libjpeg reads them: segment
+ * by segment, skipping each scan's data to the next marker that is not a
+ * stuffed `FF 00` or a restart marker, up to the end-of-image marker. Stops
+ * counting at `limit + 1`.
+ */
+export function jpegScanCount(input: Buffer, limit: number): number {
+  let scans = 0;
+  let i = 2;
+  while (i + 1 < input.length) {
+    if (input[i] !== 0xff) {
+      // Stray bytes between segments: libjpeg skips them (with a warning).
+      i = input.indexOf(0xff, i);
+      if (i < 0) break;
+      continue;
+    }
+    const marker = input[i + 1];
+    if (marker === 0xd9) break;
+    if (marker === 0xff) {
+      i++; // fill byte
+      continue;
+    }
+    // Markers without a segment: TEM, RSTn, SOI (and a stray FF 00).
+    if (marker === 0x00 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd8)) {
+      i += 2;
+      continue;
+    }
+    if (i + 3 >= input.length) break;
+    i += 2 + ((input[i + 2] << 8) | input[i + 3]);
+    if (marker !== 0xda) continue;
+    if (++scans > limit) break;
+    // The scan's data, to the next marker.
+    for (;;) {
+      const ff = input.indexOf(0xff, i);
+      if (ff < 0 || ff + 1 >= input.length) return scans;
+      const next = input[ff + 1];
+      if (next === 0x00 || (next >= 0xd0 && next <= 0xd7)) i = ff + 2;
+      else if (next === 0xff) i = ff + 1;
+      else {
+        i = ff;
+        break;
+      }
+    }
+  }
+  return scans;
+}
+
 /** libvips' colour-space names for a JPEG's component count (YCbCr and RGB both read as sRGB). */
 const JPEG_SPACES: Record<number, string> = { 1: 'b-w', 3: 'srgb', 4: 'cmyk' };
 
@@ -313,8 +376,9 @@ function checkedHeader(
 
 /**
  * Reads and checks an image's header; throws {@link ImageDecodeError}. A
- * JPEG's size is read from its frame header directly when EXIF orientation is
- * not applied; any other input (and any JPEG whose header is unusual) goes
+ * JPEG with more than {@link MAX_JPEG_SCANS} scans is refused. A JPEG's size
+ * is read from its frame header directly when EXIF orientation is not
+ * applied; any other input (and any JPEG whose header is unusual) goes
  * through sharp's `metadata()`.
  */
 export async function readHeader(
@@ -322,6 +386,15 @@ export async function readHeader(
   path: string,
   options: ResolvedDecodeOptions,
 ): Promise<ImageHeader> {
+  // libvips recognises a JPEG by FF D8 FF.
+  if (input.length >= 3 && input[0] === 0xff && input[1] === 0xd8 && input[2] === 0xff) {
+    if (jpegScanCount(input, MAX_JPEG_SCANS) > MAX_JPEG_SCANS) {
+      throw new ImageDecodeError(
+        path,
+        `the JPEG has more than ${MAX_JPEG_SCANS} scans (libjpeg-turbo's scan limit)`,
+      );
+    }
+  }
   const frame = options.applyExifOrientation ? null : jpegFrame(input);
   if (frame) {
     return checkedHeader(path, options, {
