@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Random } from './rng';
-import { checkKnownOptions, nonNegativeInt, oneOf, positiveInt } from './validate';
+import { checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
 
 /** Options of {@link synthesizeImageFolder}. */
 export interface SynthesizeOptions {
@@ -25,7 +25,8 @@ export interface SynthesizeOptions {
    */
   valPerClass?: number;
   /**
-   * Image side in pixels (images are square).
+   * Image side in pixels (images are square), at most 8000 (so that the
+   * loader's default `limitInputPixels`, 64,000,000, reads them).
    *
    * @defaultValue 64
    */
@@ -43,6 +44,9 @@ export interface SynthesizeOptions {
    */
   format?: 'jpeg' | 'png';
 }
+
+/** The largest image side {@link synthesizeImageFolder} writes: 8000² pixels is the loader's default `limitInputPixels`. */
+const MAX_SIZE = 8000;
 
 /** What {@link synthesizeImageFolder} wrote. */
 export interface SynthesizedFolder {
@@ -182,7 +186,18 @@ export async function synthesizeImageFolder(
     'valPerClass',
     options.valPerClass ?? Math.max(1, Math.floor(perClass / 4)),
   );
-  const size = positiveInt(where, 'size', options.size ?? 64);
+  const size = options.size ?? 64;
+  // Images of 8000 × 8000 at most: larger ones would be refused by the
+  // loader's default limitInputPixels (and 100,000 × 100,000 cannot even be
+  // allocated).
+  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
+    fail(
+      where,
+      'size',
+      size,
+      `an integer from 1 to ${MAX_SIZE} (${MAX_SIZE} × ${MAX_SIZE} = ${(MAX_SIZE * MAX_SIZE).toLocaleString('en-US')} pixels, the loader's default limitInputPixels)`,
+    );
+  }
   const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
   const format = oneOf(where, 'format', options.format ?? 'jpeg', ['jpeg', 'png']);
   const digits = String(classes - 1).length;

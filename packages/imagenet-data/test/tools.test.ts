@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { checkImageFolder, computeMean, imageFolder, synthesizeImageFolder } from '../src';
@@ -78,6 +78,18 @@ describe('synthesizeImageFolder', () => {
     const horizontal = ratios.filter((x) => x.label === 2).map((x) => x.r);
     const vertical = ratios.filter((x) => x.label === 3).map((x) => x.r);
     expect(Math.min(...horizontal)).toBeGreaterThan(Math.max(...vertical));
+  });
+});
+
+describe('synthesizeImageFolder limits', () => {
+  it('refuses a size it cannot write or read back, naming the limit, before writing anything', async () => {
+    const dir = join(tmp.dir, 'huge');
+    for (const size of [100_000, 8001]) {
+      await expect(synthesizeImageFolder(dir, { size })).rejects.toThrow(
+        `synthesizeImageFolder: option "size" must be an integer from 1 to 8000 (8000 × 8000 = 64,000,000 pixels, the loader's default limitInputPixels); received ${size}.`,
+      );
+    }
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
