@@ -1,4 +1,5 @@
-import { extname } from 'node:path';
+import { readdir } from 'node:fs/promises';
+import { extname, join } from 'node:path';
 import {
   ImageDecodeError,
   openImage,
@@ -7,8 +8,9 @@ import {
   resolveDecodeOptions,
   toRgb,
   type DecodeOptions,
+  type ResolvedDecodeOptions,
 } from './decode';
-import { imageFolder } from './folder';
+import { byCodeUnit, imageFolder, imageFolderSplits, isHidden } from './folder';
 import { checkKnownOptions, positiveInt } from './validate';
 
 /** What {@link checkImageFolder} found. */
@@ -29,8 +31,20 @@ export interface ImageFolderReport {
   readonly mislabelledFormats: readonly { readonly path: string; readonly format: string }[];
   /** Every file that cannot be decoded, with why. */
   readonly unreadable: readonly { readonly path: string; readonly reason: string }[];
-  /** Files that are not images by extension (skipped by the loader). */
+  /**
+   * Files that are not images by extension (skipped by the loader); on a
+   * root with splits, also the root's other entries (not checked).
+   */
   readonly ignored: readonly string[];
+  /**
+   * Present when `root` holds `train/` (and `val/`), the layout that the
+   * trainer's `--data` accepts: each split's own report, `val` checked
+   * against the training classes as training reads it. The fields above then
+   * cover both: `classes` are the training classes with their images in both
+   * splits, `emptyClasses` name the split (`train/<class>`, `val/<class>`),
+   * and the counts and lists add up the splits'.
+   */
+  readonly splits?: { readonly train: ImageFolderReport; readonly val?: ImageFolderReport };
 }
 
 /** Options of {@link checkImageFolder}. */
@@ -76,19 +90,24 @@ function bump(counts: Record<string, number>, key: string): void {
  * Checks an image folder (`root/<class>/<image>`) before a long run: counts
  * per class, formats, colour spaces, mislabelled formats, and every file that
  * cannot be decoded, so that bad files are found in minutes, not at epoch 40.
+ * A root that holds `train/` (and `val/`), the layout that the trainer's
+ * `--data` accepts, is checked split by split (see `splits` in the report),
+ * not as a folder whose classes are `train` and `val`.
  *
  * @example
  * ```ts
  * const report = await checkImageFolder('/data/imagenet/train');
  * for (const { path, reason } of report.unreadable) console.warn(path, reason);
  * ```
- * @param root - The dataset folder, laid out as `root/<class>/<image>`.
+ * @param root - The dataset folder, laid out as `root/<class>/<image>`, or a
+ *   root holding `train/<class>/<image>` and optionally `val/<class>/<image>`.
  * @param options - Full decode or headers only, concurrency and decode
  *   options (default `{}`: full decode, 8 at once, default decoding).
  * @returns The report; unreadable files are listed in it, not thrown.
  * @throws Error when an option is unknown or invalid, or when `root` cannot be
  *   listed as an image folder (missing, or without class folders; see
- *   {@link imageFolder}). Empty class folders are reported, not thrown.
+ *   {@link imageFolder}), or when `val/` has a class folder that `train/`
+ *   lacks (as training fails). Empty class folders are reported, not thrown.
  */
 export async function checkImageFolder(
   root: string,
@@ -96,10 +115,55 @@ export async function checkImageFolder(
 ): Promise<ImageFolderReport> {
   const where = 'checkImageFolder';
   checkKnownOptions(where, options, ['fullDecode', 'concurrency', 'decode']);
-  const fullDecode = options.fullDecode ?? true;
-  const concurrency = positiveInt(where, 'concurrency', options.concurrency ?? 8);
-  const decode = resolveDecodeOptions(where, options.decode);
-  const folder = await imageFolder(root, { allowEmptyClasses: true });
+  const settings = {
+    fullDecode: options.fullDecode ?? true,
+    concurrency: positiveInt(where, 'concurrency', options.concurrency ?? 8),
+    decode: resolveDecodeOptions(where, options.decode),
+  };
+  const splits = await imageFolderSplits(root);
+  if (!splits) return checkOne(root, settings);
+  const train = await checkOne(splits.train, settings);
+  const classes = train.classes.map((c) => c.name);
+  const val = splits.val ? await checkOne(splits.val, settings, classes) : undefined;
+  const reports = val ? [train, val] : [train];
+  const checked = val ? ['train', 'val'] : ['train'];
+  const others = (await readdir(root))
+    .filter((name) => !isHidden(name) && !checked.includes(name))
+    .map((name) => join(root, name));
+  const sum = (key: 'formats' | 'colourSpaces') => {
+    const counts: Record<string, number> = {};
+    for (const r of reports)
+      for (const [k, n] of Object.entries(r[key])) counts[k] = (counts[k] ?? 0) + n;
+    return counts;
+  };
+  return {
+    root,
+    classes: classes.map((name, i) => ({
+      name,
+      count: reports.reduce((n, r) => n + r.classes[i].count, 0),
+    })),
+    emptyClasses: [
+      ...train.emptyClasses.map((c) => `train/${c}`),
+      ...(val?.emptyClasses.map((c) => `val/${c}`) ?? []),
+    ],
+    images: reports.reduce((n, r) => n + r.images, 0),
+    formats: sum('formats'),
+    colourSpaces: sum('colourSpaces'),
+    mislabelledFormats: reports.flatMap((r) => r.mislabelledFormats),
+    unreadable: reports.flatMap((r) => r.unreadable),
+    ignored: [...others, ...reports.flatMap((r) => r.ignored)].sort(byCodeUnit),
+    splits: val ? { train, val } : { train },
+  };
+}
+
+/** Checks one image folder, `root/<class>/<image>`, with the given classes if any. */
+async function checkOne(
+  root: string,
+  settings: { fullDecode: boolean; concurrency: number; decode: ResolvedDecodeOptions },
+  classes?: readonly string[],
+): Promise<ImageFolderReport> {
+  const { fullDecode, concurrency, decode } = settings;
+  const folder = await imageFolder(root, { allowEmptyClasses: true, classes });
   const counts = new Array<number>(folder.classes.length).fill(0);
   for (const s of folder.samples) counts[s.label]++;
   const formats: Record<string, number> = {};

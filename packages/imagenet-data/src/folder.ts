@@ -264,3 +264,27 @@ export async function imageFolder(
   }
   return { root, classes, samples, ignored: ignored.sort(byCodeUnit) };
 }
+
+/**
+ * The splits of a dataset root laid out as `root/train/<class>/…` (with
+ * `root/val/<class>/…` when there is one), the layout that the trainer's
+ * `--data` accepts; `null` when `root` has no `train` folder (it is then one
+ * image folder, `root/<class>/…`). Symbolic links to folders count as folders.
+ *
+ * @param root - The dataset root.
+ * @returns The `train` folder and the `val` folder if there is one, or `null`.
+ * @throws Nothing (a root that cannot be read has no splits).
+ */
+export async function imageFolderSplits(
+  root: string,
+): Promise<{ readonly train: string; readonly val?: string } | null> {
+  const isFolder = (path: string) =>
+    stat(path).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
+  const train = join(root, 'train');
+  if (!(await isFolder(train))) return null;
+  const val = join(root, 'val');
+  return (await isFolder(val)) ? { train, val } : { train };
+}

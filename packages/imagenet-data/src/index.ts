@@ -27,6 +27,7 @@ export { decodePredictions, type PredictionRow } from './predictions';
 export {
   IMAGE_EXTENSIONS,
   imageFolder,
+  imageFolderSplits,
   type ImageDataset,
   type ImageFolderDataset,
   type ImageFolderOptions,

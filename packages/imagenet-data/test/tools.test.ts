@@ -94,6 +94,40 @@ describe('synthesizeImageFolder limits', () => {
 });
 
 describe('checkImageFolder', () => {
+  it('checks each split of a root with train/ and val/ (the layout `train --data` accepts)', async () => {
+    const root = join(tmp.dir, 'splits');
+    await synthesizeImageFolder(root, { classes: 3, perClass: 2, valPerClass: 1, size: 16 });
+    writeFile(join(root, 'README.txt'), 'not an image');
+    const report = await checkImageFolder(root);
+    const names = ['class_0', 'class_1', 'class_2'];
+    expect(report.splits?.train.root).toBe(join(root, 'train'));
+    expect(report.splits?.train.classes).toEqual(names.map((name) => ({ name, count: 2 })));
+    expect(report.splits?.val?.root).toBe(join(root, 'val'));
+    expect(report.splits?.val?.classes).toEqual(names.map((name) => ({ name, count: 1 })));
+    expect(report.classes).toEqual(names.map((name) => ({ name, count: 3 })));
+    expect(report.images).toBe(9);
+    expect(report.formats).toEqual({ jpeg: 9 });
+    expect(report.emptyClasses).toEqual([]);
+    expect(report.unreadable).toEqual([]);
+    expect(report.ignored).toEqual([join(root, 'README.txt')]);
+
+    // A validation class that training does not have is named, as training names it.
+    mkdirSync(join(root, 'val', 'class_9'));
+    await expect(checkImageFolder(root)).rejects.toThrow(
+      `folder ${join(root, 'val', 'class_9')} is not one of the 3 classes`,
+    );
+  });
+
+  it('names the split of an empty class on a root with splits', async () => {
+    const root = join(tmp.dir, 'splits-empty');
+    await synthesizeImageFolder(root, { classes: 2, perClass: 1, valPerClass: 1, size: 16 });
+    mkdirSync(join(root, 'train', 'class_2'));
+    const report = await checkImageFolder(root);
+    expect(report.emptyClasses).toEqual(['train/class_2', 'val/class_2']);
+    expect(report.splits?.train.emptyClasses).toEqual(['class_2']);
+    expect(report.classes.map((c) => c.name)).toEqual(['class_0', 'class_1', 'class_2']);
+  });
+
   it('reports counts, formats, colour spaces, mislabelled and unreadable files', async () => {
     const root = join(tmp.dir, 'check');
     writeFile(join(root, 'a', '1.JPEG'), await solid(8, 8, [1, 2, 3], 'jpeg'));
