@@ -4,6 +4,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,7 @@ struct Args {
   napi_value argv[8];
   size_t argc = 8;
   bool failed = false;
+  std::vector<int64_t> lengths = std::vector<int64_t>(8, -1);  // of the Float32Array arguments
 
   Args(napi_env e, napi_callback_info info) : env(e) {
     napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
@@ -63,7 +65,26 @@ struct Args {
       fail("argument " + std::to_string(i) + " must be a Float32Array");
       return nullptr;
     }
-    return static_cast<float*>(data);
+    if (i < lengths.size()) lengths[i] = static_cast<int64_t>(length);
+    // An empty array may have no storage (a null pointer); the kernels never
+    // read it, but they may pass it to memcpy with a length of 0, which must
+    // not get a null pointer.
+    static float none = 0.f;
+    return length == 0 || data == nullptr ? &none : static_cast<float*>(data);
+  }
+
+  // Fails unless Float32Array argument i (already read with f32) holds
+  // exactly `want` floats: a kernel given a shorter buffer than its geometry
+  // says would read or write past its end.
+  bool expect_length(size_t i, int64_t want, const char* what) {
+    if (failed) return false;
+    const int64_t have = i < lengths.size() ? lengths[i] : -1;
+    if (want < 0 || have != want) {
+      fail(std::string(what) + " has " + std::to_string(have) + " values but the shape needs " +
+           std::to_string(want));
+      return false;
+    }
+    return true;
   }
 
   // An array of integers of any length.
@@ -122,6 +143,35 @@ ConvGeometry geometry(const int64_t* p) {
                       p[8], p[9], p[10], p[11], p[12], p[13], p[14]};
 }
 
+// Whether a convolution or pooling geometry is one the kernels handle: no
+// negative sizes, strides and dilations at least 1. Fails with a message
+// naming the first bad value otherwise.
+bool valid_geometry(Args& a, const ConvGeometry& g, const char* kernel) {
+  const struct {
+    const char* name;
+    int64_t value;
+    int64_t min;
+  } checks[] = {{"batch", g.batch, 0},           {"input height", g.in_h, 0},
+                {"input width", g.in_w, 0},      {"input channels", g.in_c, 0},
+                {"filter height", g.k_h, 0},     {"filter width", g.k_w, 0},
+                {"output channels", g.out_c, 0}, {"output height", g.out_h, 0},
+                {"output width", g.out_w, 0},    {"stride height", g.stride_h, 1},
+                {"stride width", g.stride_w, 1}, {"dilation height", g.dilation_h, 1},
+                {"dilation width", g.dilation_w, 1}};
+  for (const auto& c : checks) {
+    if (c.value < c.min) {
+      a.fail(std::string(kernel) + ": " + c.name + " is " + std::to_string(c.value) +
+             ", expected at least " + std::to_string(c.min));
+      return false;
+    }
+  }
+  return true;
+}
+
+int64_t input_size(const ConvGeometry& g) { return g.batch * g.in_h * g.in_w * g.in_c; }
+int64_t output_size(const ConvGeometry& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
+int64_t filter_size(const ConvGeometry& g) { return g.k_h * g.k_w * g.in_c * g.out_c; }
+
 // conv2d(x, filter, bias | null, y, [geometry..., activation])
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   Args a(env, info);
@@ -131,7 +181,13 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
   float* bias = a.f32(2, true);
   float* y = a.f32(3);
   if (a.failed || !a.ints(4, p, 16)) return nullptr;
-  conv2d(geometry(p), x, filter, bias, static_cast<Activation>(p[15]), y);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "conv2d") || !a.expect_length(0, input_size(g), "conv2d: x") ||
+      !a.expect_length(1, filter_size(g), "conv2d: filter") ||
+      (bias && !a.expect_length(2, g.out_c, "conv2d: bias")) ||
+      !a.expect_length(3, output_size(g), "conv2d: y"))
+    return nullptr;
+  conv2d(g, x, filter, bias, static_cast<Activation>(p[15]), y);
   return nullptr;
 }
 
@@ -143,7 +199,13 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   float* filter = a.f32(1);
   float* dx = a.f32(2);
   if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  conv2d_backprop_input(geometry(p), dy, filter, dx);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "conv2dBackpropInput") ||
+      !a.expect_length(0, output_size(g), "conv2dBackpropInput: dy") ||
+      !a.expect_length(1, filter_size(g), "conv2dBackpropInput: filter") ||
+      !a.expect_length(2, input_size(g), "conv2dBackpropInput: dx"))
+    return nullptr;
+  conv2d_backprop_input(g, dy, filter, dx);
   return nullptr;
 }
 
@@ -155,7 +217,13 @@ napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   float* dy = a.f32(1);
   float* df = a.f32(2);
   if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  conv2d_backprop_filter(geometry(p), x, dy, df);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "conv2dBackpropFilter") ||
+      !a.expect_length(0, input_size(g), "conv2dBackpropFilter: x") ||
+      !a.expect_length(1, output_size(g), "conv2dBackpropFilter: dy") ||
+      !a.expect_length(2, filter_size(g), "conv2dBackpropFilter: dfilter"))
+    return nullptr;
+  conv2d_backprop_filter(g, x, dy, df);
   return nullptr;
 }
 
@@ -169,6 +237,19 @@ napi_value MatMul(napi_env env, napi_callback_info info) {
   float* out = a.f32(3);
   if (a.failed || !a.ints(4, p, 9)) return nullptr;
   MatMulShape s{p[0], p[1], p[2], p[3], p[4], p[5] != 0, p[6] != 0};
+  if (s.batch_a < 0 || s.batch_b < 0 || s.m < 0 || s.n < 0 || s.k < 0 ||
+      (s.batch_a != s.batch_b && s.batch_a != 1 && s.batch_b != 1)) {
+    a.fail("matMul: batches " + std::to_string(s.batch_a) + " and " + std::to_string(s.batch_b) +
+           ", m " + std::to_string(s.m) + ", n " + std::to_string(s.n) + ", k " +
+           std::to_string(s.k) + ": expected sizes of at least 0 and batches equal or 1");
+    return nullptr;
+  }
+  const int64_t batch = s.batch_a == 0 || s.batch_b == 0 ? 0 : std::max(s.batch_a, s.batch_b);
+  if (!a.expect_length(0, s.batch_a * s.m * s.k, "matMul: a") ||
+      !a.expect_length(1, s.batch_b * s.k * s.n, "matMul: b") ||
+      (bias && !a.expect_length(2, p[7] == 1 ? 1 : s.n, "matMul: bias")) ||
+      !a.expect_length(3, batch * s.m * s.n, "matMul: c"))
+    return nullptr;
   matmul(s, lhs, rhs, bias, p[7], static_cast<Activation>(p[8]), out);
   return nullptr;
 }
@@ -333,8 +414,16 @@ napi_value Pool(napi_env env, napi_callback_info info) {
   float* y = a.f32(2);
   int64_t p[15];
   if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  if (kind == 0) max_pool(geometry(p), x, y);
-  else avg_pool(geometry(p), x, y);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "pool") || !a.expect_length(1, input_size(g), "pool: x") ||
+      !a.expect_length(2, output_size(g), "pool: y"))
+    return nullptr;
+  if (g.in_c != g.out_c) {
+    a.fail("pool: input and output channels differ");
+    return nullptr;
+  }
+  if (kind == 0) max_pool(g, x, y);
+  else avg_pool(g, x, y);
   return nullptr;
 }
 
@@ -346,7 +435,17 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   float* dx = a.f32(2);
   int64_t p[15];
   if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  max_pool_grad(geometry(p), x, dy, dx);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "maxPoolGrad") ||
+      !a.expect_length(0, input_size(g), "maxPoolGrad: x") ||
+      !a.expect_length(1, output_size(g), "maxPoolGrad: dy") ||
+      !a.expect_length(2, input_size(g), "maxPoolGrad: dx"))
+    return nullptr;
+  if (g.in_c != g.out_c) {
+    a.fail("maxPoolGrad: input and output channels differ");
+    return nullptr;
+  }
+  max_pool_grad(g, x, dy, dx);
   return nullptr;
 }
 
@@ -357,7 +456,16 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   float* dx = a.f32(1);
   int64_t p[15];
   if (a.failed || !a.ints(2, p, 15)) return nullptr;
-  avg_pool_grad(geometry(p), dy, dx);
+  const ConvGeometry g = geometry(p);
+  if (!valid_geometry(a, g, "avgPoolGrad") ||
+      !a.expect_length(0, output_size(g), "avgPoolGrad: dy") ||
+      !a.expect_length(1, input_size(g), "avgPoolGrad: dx"))
+    return nullptr;
+  if (g.in_c != g.out_c) {
+    a.fail("avgPoolGrad: input and output channels differ");
+    return nullptr;
+  }
+  avg_pool_grad(g, dy, dx);
   return nullptr;
 }
 

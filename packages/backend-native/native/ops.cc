@@ -160,6 +160,7 @@ struct Epilogue {
 template <class PackA>
 void gemm_parallel(const Isa& isa, int64_t M, int64_t N, int64_t K, PackA&& pack_a,
                    const float* bp, float* c, int64_t ldc, const Epilogue& ep) {
+  if (M <= 0 || N <= 0) return;  // an empty output: nothing to write (and no block sizes)
   const int64_t threads = pool().size();
   const int64_t unit = 24;  // a multiple of every ISA's MR
   int64_t mc = std::min<int64_t>(192, round_up(M, unit));
@@ -259,7 +260,14 @@ void conv2d_indirect(const ConvGeometry& g, const float* x, const float* b, int6
     for (int64_t i = 0; i < round_up(rows, mr); ++i) {
       int64_t* o = &origin[4 * i];
       if (i >= rows) {
+        // A padding row of the last tile: it reads the zero row at every tap.
+        // All four entries are written, flags included: `origin` is
+        // thread_local, and a flag left from an earlier call marking the row
+        // "inside the image" made it read a window at image -1, before the
+        // start of x (a wild read, and a SIGSEGV where that memory was not
+        // mapped, e.g. an empty dy in a gradient).
         o[0] = -1;
+        o[1] = o[2] = o[3] = 0;
         continue;
       }
       o[0] = n;
@@ -599,6 +607,9 @@ void matmul(const MatMulShape& s, const float* a, const float* b, const float* b
             int64_t bias_len, Activation act, float* c) {
   const Isa& cpu = isa();
   const int64_t batch = std::max(s.batch_a, s.batch_b);
+  // An empty output (a batch, M or N of 0) has nothing to write; K = 0 writes
+  // the epilogue of zeros through gemm_block.
+  if (s.batch_a <= 0 || s.batch_b <= 0 || s.m <= 0 || s.n <= 0 || s.k < 0) return;
   const int64_t a_rs = s.transpose_a ? 1 : s.k, a_cs = s.transpose_a ? s.m : 1;
   const int64_t b_rs = s.transpose_b ? 1 : s.n, b_cs = s.transpose_b ? s.k : 1;
   std::vector<float> expanded_bias;

@@ -11,8 +11,10 @@ import type { NativeAddon } from '../addon';
 import {
   alloc,
   convGeometry,
+  checkOutputSize,
   cpuKernel,
   deferred,
+  emptyOutput,
   finishFused,
   float32Values,
   nativeActivations,
@@ -34,6 +36,7 @@ type ConvInfoParams = Parameters<typeof backend_util.computeConv2DInfo>;
  * defaults to 1 (the gradient kernels take none).
  */
 function nhwcConvInfo(
+  kernelName: string,
   xShape: number[],
   filterShape: number[],
   attrs: {
@@ -43,7 +46,11 @@ function nhwcConvInfo(
     dimRoundingMode?: ConvInfoParams[5];
   },
 ): backend_util.Conv2DInfo {
-  return backend_util.computeConv2DInfo(
+  if (xShape.length !== 4 || filterShape.length !== 4 || xShape[3] !== filterShape[2])
+    throw new Error(
+      `${kernelName}: the input has shape [${xShape.join(', ')}] and the filter [${filterShape.join(', ')}]; expected an NHWC input and an HWIO filter whose input channels (${filterShape[2]}) match the input's (${xShape[3]})`,
+    );
+  const info = backend_util.computeConv2DInfo(
     xShape as ConvInfoParams[0],
     filterShape as ConvInfoParams[1],
     attrs.strides,
@@ -53,6 +60,16 @@ function nhwcConvInfo(
     false,
     'channelsLast',
   );
+  checkOutputSize(kernelName, info);
+  return info;
+}
+
+/** Throws unless a gradient's `dy` has the shape of the forward convolution's output. */
+function checkShape(kernelName: string, name: string, shape: number[], expected: number[]): void {
+  if (util.arraysEqual(shape, expected)) return;
+  throw new Error(
+    `${kernelName}: ${name} has shape [${shape.join(', ')}], expected the convolution's output shape [${expected.join(', ')}]`,
+  );
 }
 
 /** `Conv2D`: implicit-im2col GEMM. */
@@ -60,7 +77,9 @@ export const conv2D = (addon: NativeAddon) => (args: Args<Conv2DAttrs>) => {
   const { inputs, backend, attrs } = args;
   const { x, filter } = inputs;
   if (!supported(attrs.dataFormat, x, filter)) return cpuKernel('Conv2D')(args);
-  const info = nhwcConvInfo(x.shape, filter.shape, attrs);
+  const info = nhwcConvInfo('Conv2D', x.shape, filter.shape, attrs);
+  const empty = emptyOutput(backend, info.outShape);
+  if (empty) return empty;
   const y = alloc(backend, info.outShape);
   addon.conv2d(float32Values(backend, x), float32Values(backend, filter), null, y, [
     ...convGeometry(info),
@@ -78,7 +97,9 @@ export const fusedConv2D = (addon: NativeAddon) => (args: Args<FusedConv2DAttrs>
   const { x, filter, bias, preluActivationWeights } = inputs;
   const { activation, leakyreluAlpha } = attrs;
   if (!supported(attrs.dataFormat, x, filter, bias)) return cpuKernel('FusedConv2D')(args);
-  const info = nhwcConvInfo(x.shape, filter.shape, attrs);
+  const info = nhwcConvInfo('FusedConv2D', x.shape, filter.shape, attrs);
+  // An empty output: the cpu kernel checks the bias and activation and returns it.
+  if (util.sizeFromShape(info.outShape) === 0) return cpuKernel('FusedConv2D')(args);
   const channels = info.outChannels;
   let biasValues: Float32Array | null = null;
   let separateBias = false;
@@ -120,7 +141,10 @@ export const conv2DBackpropInput =
     const { inputs, backend, attrs } = args;
     const { dy, filter } = inputs;
     if (!supported(attrs.dataFormat, dy, filter)) return cpuKernel('Conv2DBackpropInput')(args);
-    const info = nhwcConvInfo(attrs.inputShape, filter.shape, attrs);
+    const info = nhwcConvInfo('Conv2DBackpropInput', attrs.inputShape, filter.shape, attrs);
+    checkShape('Conv2DBackpropInput', 'dy', dy.shape, info.outShape);
+    const empty = emptyOutput(backend, info.inShape);
+    if (empty) return empty;
     // Deferred: tfjs' fused convolution computes the input gradient of the
     // network's first layer too, and then nothing reads it.
     const geometry = convGeometry(info);
@@ -141,7 +165,10 @@ export const conv2DBackpropFilter =
     const { x, dy } = inputs;
     const { filterShape } = attrs;
     if (!supported(attrs.dataFormat, x, dy)) return cpuKernel('Conv2DBackpropFilter')(args);
-    const info = nhwcConvInfo(x.shape, filterShape, attrs);
+    const info = nhwcConvInfo('Conv2DBackpropFilter', x.shape, filterShape, attrs);
+    checkShape('Conv2DBackpropFilter', 'dy', dy.shape, info.outShape);
+    const empty = emptyOutput(backend, filterShape);
+    if (empty) return empty;
     const dw = alloc(backend, filterShape);
     addon.conv2dBackpropFilter(
       float32Values(backend, x),

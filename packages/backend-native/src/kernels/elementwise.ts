@@ -11,7 +11,7 @@ import {
   type TileAttrs,
 } from '@tensorflow/tfjs-core';
 import type { NativeAddon } from '../addon';
-import { alloc, cpuKernel, float32Values, output, type KernelArgs } from './shared';
+import { alloc, cpuKernel, emptyOutput, float32Values, output, type KernelArgs } from './shared';
 
 type Args<A = object> = KernelArgs<Record<string, TensorInfo>, A>;
 type NativeKernelFunc = (args: Args<never>) => TensorInfo;
@@ -73,6 +73,8 @@ export const binary =
     if (!isFloat(a, b) || Math.max(a.shape.length, b.shape.length) > maxRank)
       return cpuKernel(kernelName)(args);
     const outShape = backend_util.assertAndGetBroadcastShape(a.shape, b.shape);
+    const empty = emptyOutput(backend, outShape);
+    if (empty) return empty;
     const out = alloc(backend, outShape);
     addon.binary(
       binaryOps[kernelName],
@@ -94,6 +96,8 @@ export const unary =
     const { inputs, backend, attrs } = args;
     const { x } = inputs;
     if (!isFloat(x)) return cpuKernel(kernelName)(args);
+    const empty = emptyOutput(backend, x.shape);
+    if (empty) return empty;
     const out = alloc(backend, x.shape);
     addon.unary(unaryOps[kernelName], float32Values(backend, x), out, attrs?.alpha ?? 0);
     return output(backend, x.shape, out);
@@ -126,12 +130,16 @@ export const reduce =
     const outShape = attrs.keepDims
       ? backend_util.expandShapeToKeepDim(reducedShape, axes)
       : reducedShape;
+    const empty = emptyOutput(backend, outShape);
+    if (empty) return empty;
     const out = alloc(backend, outShape);
     addon.reduceSum(
       float32Values(backend, x),
       out,
       [outer, count, inner],
-      kernelName === 'Mean' ? 1 / count : 1,
+      // The mean over no elements is 0, as on the cpu backend (which divides
+      // the sum, 0, by max(count, 1)); 1 / 0 would make it NaN.
+      kernelName === 'Mean' && count > 0 ? 1 / count : 1,
     );
     return output(backend, outShape, out);
   };
@@ -144,6 +152,8 @@ export const tile =
     const { x } = inputs;
     if (!movable(x)) return cpuKernel('Tile')(args);
     const outShape = x.shape.map((d, i) => d * attrs.reps[i]);
+    const empty = emptyOutput(backend, outShape);
+    if (empty) return empty;
     const out = alloc(backend, outShape);
     addon.tile(float32Values(backend, x), out, x.shape, attrs.reps);
     return output(backend, outShape, out);
@@ -178,6 +188,8 @@ export const padV2 =
     const before = attrs.paddings.map((p) => p[0]);
     const after = attrs.paddings.map((p) => p[1]);
     const outShape = x.shape.map((d, i) => before[i] + d + after[i]);
+    const empty = emptyOutput(backend, outShape);
+    if (empty) return empty;
     const out = alloc(backend, outShape);
     addon.pad(float32Values(backend, x), out, x.shape, before, after, attrs.constantValue);
     return output(backend, outShape, out);
@@ -202,6 +214,8 @@ export const fusedBatchNorm =
     )
       return cpuKernel('FusedBatchNorm')(args);
     const size = (t: TensorInfo | undefined) => (t ? util.sizeFromShape(t.shape) : 0);
+    const empty = emptyOutput(backend, x.shape);
+    if (empty) return empty;
     const out = alloc(backend, x.shape);
     addon.batchNorm(
       float32Values(backend, x),
@@ -231,6 +245,8 @@ export const addN =
     const tensors = Object.values(inputs);
     if (!isFloat(...tensors) || tensors.some((t) => !util.arraysEqual(t.shape, tensors[0].shape)))
       return cpuKernel('AddN')(args);
+    const empty = emptyOutput(backend, tensors[0].shape);
+    if (empty) return empty;
     const out = alloc(backend, tensors[0].shape);
     addon.addN(
       tensors.map((t) => float32Values(backend, t)),

@@ -9,6 +9,7 @@ import type { NativeAddon } from '../addon';
 import {
   alloc,
   cpuKernel,
+  emptyOutput,
   finishFused,
   float32Values,
   nativeActivations,
@@ -55,6 +56,8 @@ export const batchMatMul = (addon: NativeAddon) => (args: Args<BatchMatMulAttrs>
   const { a, b } = inputs;
   const p = plan(a, b, attrs.transposeA, attrs.transposeB);
   if (!p) return cpuKernel('BatchMatMul')(args);
+  const empty = emptyOutput(backend, p.outShape);
+  if (empty) return empty;
   const c = alloc(backend, p.outShape);
   addon.matMul(float32Values(backend, a), float32Values(backend, b), null, c, [...p.params, 0, 0]);
   return output(backend, p.outShape, c);
@@ -67,6 +70,8 @@ export const fusedMatMul = (addon: NativeAddon) => (args: Args<_FusedMatMulAttrs
   const { transposeA, transposeB, activation, leakyreluAlpha } = attrs;
   const p = plan(a, b, transposeA, transposeB);
   if (!p) return cpuKernel('_FusedMatMul')(args);
+  // An empty output: the cpu kernel checks the bias and activation and returns it.
+  if (util.sizeFromShape(p.outShape) === 0) return cpuKernel('_FusedMatMul')(args);
   const size = bias ? util.sizeFromShape(bias.shape) : 0;
   const nativeBias =
     bias !== undefined &&

@@ -55,6 +55,34 @@ export function alloc(backend: MathBackendCPU, shape: number[]): Float32Array {
   return pool ? pool.take(size) : new Float32Array(size);
 }
 
+/**
+ * The empty output of `shape` when it has no elements (a 0-sized dimension),
+ * else undefined. Kernels return it without calling the addon, as the cpu
+ * kernels return an empty tensor.
+ */
+export function emptyOutput(backend: MathBackendCPU, shape: number[]): TensorInfo | undefined {
+  if (util.sizeFromShape(shape) !== 0) return undefined;
+  return output(backend, shape, new Float32Array(0));
+}
+
+/**
+ * Throws when a convolution or pooling window does not fit its padded input
+ * even once, so that the output would have a negative height or width
+ * (tfjs-core computes such shapes without complaint, and the cpu kernels then
+ * return a tensor of negative shape).
+ */
+export function checkOutputSize(kernelName: string, c: backend_util.Conv2DInfo): void {
+  if (c.outHeight >= 0 && c.outWidth >= 0) return;
+  const p = c.padInfo;
+  throw new Error(
+    `${kernelName}: the output would be ${c.outHeight}×${c.outWidth}: the ` +
+      `${c.effectiveFilterHeight}×${c.effectiveFilterWidth} window (filter ` +
+      `${c.filterHeight}×${c.filterWidth}, dilation ${c.dilationHeight}×${c.dilationWidth}) ` +
+      `is larger than the ${c.inHeight}×${c.inWidth} input padded by ${p.top}+${p.bottom} rows ` +
+      `and ${p.left}+${p.right} columns; expected a window no larger than the padded input`,
+  );
+}
+
 /** A backend that can compute an output on its first read (see `defer` in backend.ts). */
 interface Deferring {
   defer(shape: number[], inputs: TensorInfo[], compute: (out: Float32Array) => void): TensorInfo;
