@@ -76,6 +76,8 @@ export interface AddonLoad {
   path?: string;
   /** One line per candidate that did not load. */
   errors: string[];
+  /** The path `CONVNETS_NATIVE_ADDON` named, when it was set and did not load. */
+  explicit?: string;
 }
 
 const fileName = 'convnets_native.node';
@@ -84,27 +86,33 @@ const fileName = 'convnets_native.node';
  * The addon files to try, best first. `src/` and `dist/` both sit one level
  * below the package root. The prebuilt binary comes first because npm may
  * skip a dependency's install script, so a source build cannot be relied on.
+ * `CONVNETS_NATIVE_ADDON`, when set, is the only candidate: a path asked for
+ * explicitly must load, not be passed over for another build.
  */
 function candidates(): string[] {
+  const explicit = process.env.CONVNETS_NATIVE_ADDON;
+  if (explicit !== undefined && explicit.length > 0) return [explicit];
   const root = fileURLToPath(new URL('..', import.meta.url));
   const platform = `${process.platform}-${process.arch}`;
-  return [
-    process.env.CONVNETS_NATIVE_ADDON,
-    `${root}prebuilds/${platform}/${fileName}`,
-    `${root}build/Release/${fileName}`,
-  ].filter((p): p is string => typeof p === 'string' && p.length > 0);
+  return [`${root}prebuilds/${platform}/${fileName}`, `${root}build/Release/${fileName}`];
 }
 
 let cached: AddonLoad | undefined;
 
-/** Loads the addon once; never throws. */
+/**
+ * Loads the addon once; never throws. With `CONVNETS_NATIVE_ADDON` set, only
+ * that file is tried, and its failure is the (only) error, naming the variable.
+ */
 export function loadAddon(): AddonLoad {
   if (cached) return cached;
   const errors: string[] = [];
   const require = createRequire(import.meta.url);
+  const explicit = process.env.CONVNETS_NATIVE_ADDON;
+  const label = (path: string) =>
+    explicit ? `CONVNETS_NATIVE_ADDON=${path} (the addon this variable names)` : path;
   for (const path of candidates()) {
     if (!existsSync(path)) {
-      errors.push(`${path}: not found`);
+      errors.push(`${label(path)}: not found`);
       continue;
     }
     try {
@@ -113,9 +121,9 @@ export function loadAddon(): AddonLoad {
       cached = { addon, path, errors };
       return cached;
     } catch (e) {
-      errors.push(`${path}: ${(e as Error).message}`);
+      errors.push(`${label(path)}: ${(e as Error).message}`);
     }
   }
-  cached = { errors };
+  cached = { errors, explicit: explicit || undefined };
   return cached;
 }

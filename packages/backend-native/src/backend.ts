@@ -219,6 +219,8 @@ class NativeBackend extends MathBackendCPU {
 export function loadError(): string | undefined {
   const load = loadAddon();
   if (load.addon) return undefined;
+  if (load.explicit)
+    return `@convnets/backend-native: the native addon could not be loaded from ${load.errors.join('; ')}; expected a loadable convnets_native.node there. Fix the path, or unset CONVNETS_NATIVE_ADDON to use the prebuilt addon.`;
   return `@convnets/backend-native: the native addon could not be loaded (${load.errors.join('; ')}). Rebuild it with \`npm run build:native\` in the package, or use the 'cpu' backend.`;
 }
 
@@ -241,6 +243,7 @@ export function nativeInfo(): { isa: string; threads: number; path: string } | u
 }
 
 let registered = false;
+let warned = false;
 
 /**
  * Registers the backend and its kernels with tfjs (once; later calls do
@@ -249,8 +252,17 @@ let registered = false;
  */
 export function registerNativeBackend(): boolean {
   if (registered) return true;
-  const { addon } = loadAddon();
-  if (!addon) return false;
+  const load = loadAddon();
+  const { addon } = load;
+  if (!addon) {
+    // A path set explicitly that does not load is a configuration error: say
+    // so once, rather than leave tfjs quietly on another backend.
+    if (load.explicit && !warned) {
+      warned = true;
+      process.emitWarning(loadError() ?? '', { code: 'CONVNETS_NATIVE_ADDON' });
+    }
+    return false;
+  }
   // Another copy of this module (the ESM and CJS builds side by side) may
   // have registered already; tfjs keeps one registry per process.
   if (engine().registryFactory[backendName] === undefined) {
