@@ -1,11 +1,13 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import type { LoadWeightsReport, StateDictFormat, TorchLayout } from '@convnets/layers';
 import {
   loadWeights as loadResNetWeights,
   cifarPlain,
   cifarResNet,
   RESNETS,
+  TORCHVISION_RESNET,
 } from '@convnets/resnet';
-import { loadWeights as loadVggWeights, VGGS } from '@convnets/vgg';
+import { loadWeights as loadVggWeights, TORCHVISION_VGG, VGGS } from '@convnets/vgg';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -39,6 +41,26 @@ export const ARCHITECTURES: readonly string[] = [
  */
 export type Preprocessing = 'paper' | 'torchvision';
 
+/** The classifier layer of every architecture here: its weights' last dimension is the class count. */
+const CLASSIFIER_LAYER = 'predictions';
+
+/** One weight of an architecture's model, as {@link Architecture.expectedWeights} lists it. */
+export interface ExpectedWeight {
+  /** `layer/weight`, e.g. `predictions/kernel`. */
+  readonly name: string;
+  /** Its shape in the model (tfjs layout). */
+  readonly shape: readonly number[];
+  /** Its key and shape in a torchvision state dict (PyTorch layout); null where the format has none. */
+  readonly torchvision: { readonly key: string; readonly shape: readonly number[] } | null;
+}
+
+/** The PyTorch shape of a weight of ours, per `@convnets/layers`' {@link TorchLayout}. */
+function torchShape(ours: readonly number[], layout: TorchLayout): number[] {
+  if (layout === 'conv') return [ours[3], ours[2], ours[0], ours[1]];
+  if (layout === 'vector') return [...ours];
+  return [ours[1], ours[0]]; // 'linear', and a linear layer after a flatten
+}
+
 /** A parsed architecture name. */
 export interface Architecture {
   readonly name: string;
@@ -46,9 +68,25 @@ export interface Architecture {
   readonly defaultImageSize: number;
   /** The key of the classifier's weight in a torchvision state dict (its first dimension is the class count). */
   readonly torchvisionClassifierKey: string;
-  build(options: { classes: number; imageSize?: number }): LayersModel;
-  /** Loads a torchvision state dict (safetensors bytes) into a model this architecture built. */
-  loadTorchvisionWeights(model: LayersModel, bytes: Uint8Array): Promise<void>;
+  /** Builds the model; `skipInit` fills the weights with zeros (cheap: no random draw). */
+  build(options: { classes: number; imageSize?: number; skipInit?: boolean }): LayersModel;
+  /**
+   * Every weight of the model {@link build} makes for `classes` and
+   * `imageSize`, in `model.weights` order: the one statement of an
+   * architecture's shapes, taken from a 1-class model built with zero weights
+   * (milliseconds, and zero pages cost no memory); the classifier's last
+   * dimension is then `classes`. Check a file against it before building the
+   * model it asks for.
+   */
+  expectedWeights(options: { classes: number; imageSize?: number }): ExpectedWeight[];
+  /** State-dict keys of the torchvision format that carry nothing to load (BN's `num_batches_tracked`). */
+  readonly torchvisionIgnore: RegExp | undefined;
+  /**
+   * Loads a torchvision state dict (safetensors bytes) into a model this
+   * architecture built. Tensors holding NaN or infinite values are loaded and
+   * listed in the report, not printed.
+   */
+  loadTorchvisionWeights(model: LayersModel, bytes: Uint8Array): Promise<LoadWeightsReport>;
   trainTransform(imageSize: number): Transform;
   evalTransform(imageSize: number, tenCrops?: boolean, preprocessing?: Preprocessing): Transform;
 }
@@ -65,25 +103,51 @@ export function architecture(name: string): Architecture {
   }
   const family = cifar ? 'cifar' : base.startsWith('vgg') ? 'vgg' : 'resnet';
   const resize = (size: number) => Math.round((size * 256) / 224);
-  return {
+  const format: StateDictFormat = family === 'vgg' ? TORCHVISION_VGG : TORCHVISION_RESNET;
+  const self: Architecture = {
     name,
     family,
     defaultImageSize: cifar ? 32 : 224,
     torchvisionClassifierKey: family === 'vgg' ? 'classifier.6.weight' : 'fc.weight',
+    torchvisionIgnore: format.ignore,
     loadTorchvisionWeights: (model, bytes) =>
       (family === 'vgg' ? loadVggWeights : loadResNetWeights)(model, bytes, {
         from: 'torchvision',
+        onWarning: () => {}, // the report carries the same tensors; the CLI prints one line
       }),
-    build({ classes, imageSize }) {
+    build({ classes, imageSize, skipInit }) {
       const size = imageSize ?? (cifar ? 32 : 224);
       const common = {
         classes,
         inputShape: [size, size, 3] as [number, number, number],
         classifierActivation: null,
+        ...(skipInit ? { skipInit } : {}),
       };
       if (cifar)
         return (cifar[1] === 'resnet' ? cifarResNet : cifarPlain)(Number(cifar[2]), common);
       return IMAGENET[base]({ ...common, ...(bn ? { batchNorm: true } : {}) });
+    },
+    expectedWeights({ classes, imageSize }) {
+      const probe = self.build({ classes: 1, imageSize, skipInit: true });
+      try {
+        return probe.weights.map((w) => {
+          const shape = [...w.shape] as number[];
+          const slash = w.originalName.lastIndexOf('/');
+          const layer = w.originalName.slice(0, slash);
+          if (layer === CLASSIFIER_LAYER) shape[shape.length - 1] = classes;
+          const target = format.map(
+            { layer, weight: w.originalName.slice(slash + 1), shape },
+            probe,
+          );
+          return {
+            name: w.originalName,
+            shape,
+            torchvision: target && { key: target.key, shape: torchShape(shape, target.layout) },
+          };
+        });
+      } finally {
+        probe.dispose();
+      }
     },
     trainTransform(size) {
       if (cifar) return cifarTrain({ size, padding: Math.max(1, Math.round(size / 8)) });
@@ -110,4 +174,5 @@ export function architecture(name: string): Architecture {
         : resnetPaperEval({ size, resize: resize(size) });
     },
   };
+  return self;
 }

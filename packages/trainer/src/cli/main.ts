@@ -6,7 +6,12 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { readSafetensors, summarize } from '@convnets/layers';
+import {
+  readSafetensors,
+  summarize,
+  type LoadWeightsReport,
+  type NonFiniteTensor,
+} from '@convnets/layers';
 import {
   checkImageFolder,
   decodePredictions,
@@ -31,6 +36,13 @@ import { train } from '../run/trainer';
 import type { ScheduleSpec } from '../optim/schedules';
 import { architecture, type Preprocessing } from './architectures';
 import { stageTable } from './stages';
+import {
+  checkpointProblems,
+  inline,
+  nonFiniteTensors,
+  nonFiniteWarning,
+  stateDictProblems,
+} from './weights';
 
 // libuv's thread pool runs sharp's decodes and is sized once, at its first use,
 // from UV_THREADPOOL_SIZE (default 4, too few on a many-core machine). Nothing
@@ -43,6 +55,11 @@ let verbose = false;
 
 function fail(message: string): never {
   throw new Error(message);
+}
+
+/** A one-line warning on stderr; the command goes on. */
+function warn(message: string): void {
+  process.stderr.write(`convnets: warning: ${message}\n`);
 }
 
 /** The `--backend` flag every command that runs a model takes. */
@@ -150,12 +167,18 @@ async function loadModel(
 ): Promise<LoadedModel> {
   const a = architecture(arch);
   const size = options.imageSize ?? a.defaultImageSize;
+  const fits = `${arch} at image size ${size}`;
   if (!existsSync(weights))
     fail(
       `weights ${weights} do not exist; expected a .safetensors file, a checkpoint folder or a run folder`,
     );
+  const stat = statSync(weights);
+  if (!stat.isFile() && !stat.isDirectory())
+    fail(
+      `weights ${weights} is not a regular file or a folder; expected a .safetensors file, a checkpoint folder or a run folder`,
+    );
   let checkpointPath: string;
-  if (statSync(weights).isFile()) {
+  if (stat.isFile()) {
     if (!weights.toLowerCase().endsWith('.safetensors'))
       fail(`weights ${weights}: expected a .safetensors file, a checkpoint folder or a run folder`);
     const bytes = new Uint8Array(readFileSync(weights));
@@ -180,23 +203,67 @@ async function loadModel(
           `weights ${weights} hold no 2-D "${key}" tensor: expected a torchvision ${a.family === 'vgg' ? 'VGG' : 'ResNet'} state dict for ${arch} (e.g. written by saveWeights of @convnets/${a.family === 'vgg' ? 'vgg' : 'resnet'})`,
         );
       const count = classifier.shape[0];
+      if (count < 1)
+        fail(`weights ${weights}: "${key}" has shape [${classifier.shape.join(', ')}]: no classes`);
+      // Every shape is checked against the architecture before a model of `count` classes is built.
+      const expected = a.expectedWeights({ classes: count, imageSize: size });
+      const problems = stateDictProblems(file.tensors, expected, a.torchvisionIgnore);
+      if (problems.length > 0) fail(`weights ${weights} do not fit ${fits}: ${inline(problems)}`);
       const classes = await options.classNames(count);
       const model = a.build({ classes: count, imageSize: size });
+      let report: LoadWeightsReport;
       try {
-        await a.loadTorchvisionWeights(model, bytes);
+        report = await a.loadTorchvisionWeights(model, bytes);
       } catch (error) {
         fail(`weights ${weights}: ${oneLine((error as Error).message)}`);
       }
+      warnNonFinite(weights, expected.length, report.nonFinite);
       return { model, classes, size, preprocessing: options.preprocess ?? 'torchvision' };
     }
   } else {
     checkpointPath = await resolveWeights(weights);
   }
   const checkpoint = await readCheckpoint(checkpointPath);
-  const classes = checkpoint.state.key.classes;
+  const classes: unknown = checkpoint.state.key?.classes;
+  if (
+    !Array.isArray(classes) ||
+    classes.length === 0 ||
+    !classes.every((c) => typeof c === 'string')
+  )
+    fail(
+      `checkpoint ${checkpoint.path}: key.classes in its state.json is not a non-empty list of class names`,
+    );
+  // Every shape is checked against the architecture before a model of that many classes is built.
+  const expected = a.expectedWeights({ classes: classes.length, imageSize: size });
+  const problems = checkpointProblems(checkpoint.weights, expected);
+  if (problems.length > 0)
+    fail(
+      `checkpoint ${checkpoint.path} does not fit ${fits}: ${inline(problems)}; its state.json lists ${classes.length} classes`,
+    );
   const model = a.build({ classes: classes.length, imageSize: size });
   assignWeights(model, checkpoint.weights, checkpoint.path);
-  return { model, classes, size, preprocessing: options.preprocess ?? 'paper' };
+  warnNonFinite(
+    checkpoint.path,
+    expected.length,
+    nonFiniteTensors(
+      checkpoint.weights.map((w, i) => ({
+        key: expected[i].name,
+        weight: expected[i].name,
+        data: w.data,
+      })),
+    ),
+  );
+  return {
+    model,
+    classes: classes as string[],
+    size,
+    preprocessing: options.preprocess ?? 'paper',
+  };
+}
+
+/** Warns (one line) when loaded weights hold NaN or infinite values. */
+function warnNonFinite(source: string, total: number, found: readonly NonFiniteTensor[]): void {
+  if (found.length > 0) warn(nonFiniteWarning(source, found, total));
 }
 
 /** `--classes`: a comma-separated list, or a text file with one name per line. */
@@ -878,7 +945,7 @@ try {
     // commander already printed its one-line message (or the help).
     process.exitCode = e.exitCode ?? 1;
   } else {
-    process.stderr.write(`convnets: ${e.message.split('\n')[0]}\n`);
+    process.stderr.write(`convnets: ${oneLine(String(e?.message ?? e))}\n`);
     if (verbose || process.argv.includes('--verbose')) process.stderr.write(`${e.stack}\n`);
     process.exitCode = 1;
   }
