@@ -214,4 +214,102 @@ describe('convnets against hostile input', () => {
       }
     });
   });
+
+  describe('14: mistaken flags and paths', () => {
+    it('--ten-crop on a CIFAR net is refused, not ignored', () => {
+      refuses(
+        ['eval', ...tiny, '--weights', run, '--data', data, '--ten-crop'],
+        /^convnets: --ten-crop .*ImageNet.*cifar-resnet8/,
+      );
+    });
+
+    it('predict --top must be at least 1; more than the classes is clamped with a note', () => {
+      refuses(
+        ['predict', ...tiny, '--weights', run, '--top', '0', image],
+        /^convnets: --top must be at least 1; received 0$/,
+      );
+      const r = convnets(['predict', ...tiny, '--weights', run, '--top', '7', '--json', image]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)[0].top).toHaveLength(3);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        expect.stringMatching(/^convnets: note: --top 7 .* 3 classes/),
+      ]);
+    });
+
+    it('predict names a path that is not a regular file (a folder; a FIFO does not hang it)', () => {
+      const folder = join(data, 'val', 'class_0');
+      refuses(
+        ['predict', ...tiny, '--weights', run, folder],
+        new RegExp(`^convnets: image ${folder} is a directory; expected an image file`),
+      );
+      if (process.platform === 'win32') return;
+      const fifo = join(dir, 'pipe.jpg');
+      expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+      refuses(
+        ['predict', ...tiny, '--weights', run, fifo],
+        new RegExp(`^convnets: image ${fifo} is not a regular file`),
+        { timeout: 60_000 },
+      );
+    });
+
+    it('plot picks the format from the extension and refuses others', () => {
+      const bmp = join(dir, 'curves.bmp');
+      refuses(['plot', run, '--out', bmp], /^convnets: --out .*curves\.bmp.*\.png.*\.svg/);
+      expect(existsSync(bmp)).toBe(false);
+      const png = join(dir, 'curves.PNG');
+      ok('plot', run, '--out', png);
+      expect([...readFileSync(png).subarray(1, 4)]).toEqual([...Buffer.from('PNG')]);
+    });
+
+    it('--schedule step needs --every', () => {
+      refuses(
+        [
+          'train',
+          ...tiny,
+          '--data',
+          data,
+          '--batch-size',
+          '8',
+          '--out',
+          join(dir, 'no-every'),
+          '--schedule',
+          'step',
+        ],
+        /^convnets: --schedule step needs --every/,
+      );
+    });
+
+    it('data synth with an impossible size is a one-line error', () => {
+      const r = convnets(['data', 'synth', join(dir, 'huge'), '--size', '100000']);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^convnets: .*size/)]);
+    });
+
+    it('data check on a root holding train/ and val/ checks each split', () => {
+      const text = ok('data', 'check', data);
+      expect(text).toMatch(/train: 24 images in 3 classes/);
+      expect(text).toMatch(/val: 6 images in 3 classes/);
+      const report = JSON.parse(ok('data', 'check', data, '--json'));
+      expect(Object.keys(report.splits)).toEqual(['train', 'val']);
+      expect(report.splits.train.images).toBe(24);
+      expect(report.splits.val.classes.map((c: { name: string }) => c.name)).toEqual([
+        'class_0',
+        'class_1',
+        'class_2',
+      ]);
+      // A plain image folder still gives one report.
+      expect(JSON.parse(ok('data', 'check', join(data, 'val'), '--json')).images).toBe(6);
+    });
+
+    it("a run folder's unreadable state.json is named", () => {
+      const copy = join(dir, 'broken-run');
+      cpSync(run, copy, { recursive: true });
+      const state = join(newestCheckpoint(copy), 'state.json');
+      writeFileSync(state, '{"valTop1": ');
+      refuses(
+        ['eval', ...tiny, '--weights', copy, '--data', data],
+        new RegExp(`^convnets: .*${state.replace(/[.]/g, '\\.')}.*JSON`),
+      );
+    });
+  });
 });

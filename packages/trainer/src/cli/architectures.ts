@@ -61,6 +61,13 @@ function torchShape(ours: readonly number[], layout: TorchLayout): number[] {
   return [ours[1], ours[0]]; // 'linear', and a linear layer after a flatten
 }
 
+/** Why `--ten-crop` does not apply to `a`, or undefined when it does. */
+export function tenCropRefusal(a: Pick<Architecture, 'name' | 'family'>): string | undefined {
+  return a.family === 'cifar'
+    ? `--ten-crop applies to ImageNet architectures (resnet*, plain*, vgg*: crops of a resized image); ${a.name} is a CIFAR net, evaluated on the whole image`
+    : undefined;
+}
+
 /** A parsed architecture name. */
 export interface Architecture {
   readonly name: string;
@@ -88,6 +95,7 @@ export interface Architecture {
    */
   loadTorchvisionWeights(model: LayersModel, bytes: Uint8Array): Promise<LoadWeightsReport>;
   trainTransform(imageSize: number): Transform;
+  /** @throws Error for `tenCrops` on a CIFAR architecture (see {@link tenCropRefusal}). */
   evalTransform(imageSize: number, tenCrops?: boolean, preprocessing?: Preprocessing): Transform;
 }
 
@@ -157,6 +165,8 @@ export function architecture(name: string): Architecture {
         : resnetPaperTrain({ size, scale });
     },
     evalTransform(size, tenCrops = false, preprocessing = 'paper') {
+      const refusal = tenCrops ? tenCropRefusal(self) : undefined;
+      if (refusal) throw new Error(refusal);
       if (cifar) return cifarEval({ size });
       if (preprocessing === 'torchvision') {
         // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   readSafetensors,
@@ -34,7 +34,7 @@ import { writeCurves } from '../run/charts';
 import { existingRun } from '../run/run-folder';
 import { train } from '../run/trainer';
 import type { ScheduleSpec } from '../optim/schedules';
-import { architecture, type Preprocessing } from './architectures';
+import { architecture, tenCropRefusal, type Preprocessing } from './architectures';
 import { stageTable } from './stages';
 import {
   checkpointProblems,
@@ -124,11 +124,15 @@ async function resolveWeights(path: string): Promise<string> {
     );
   let best: { path: string; top1: number } | undefined;
   for (const c of all) {
-    const state = JSON.parse(readFileSync(join(c.path, 'state.json'), 'utf8')) as {
-      valTop1?: number;
-    };
-    if (state.valTop1 !== undefined && (!best || state.valTop1 < best.top1))
-      best = { path: c.path, top1: state.valTop1 };
+    const file = join(c.path, 'state.json');
+    let state: { valTop1?: unknown };
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as { valTop1?: unknown };
+    } catch (error) {
+      fail(`checkpoint state ${file} cannot be read as JSON: ${(error as Error).message}`);
+    }
+    const top1 = state?.valTop1;
+    if (typeof top1 === 'number' && (!best || top1 < best.top1)) best = { path: c.path, top1 };
   }
   return best?.path ?? all[all.length - 1].path;
 }
@@ -288,7 +292,10 @@ function splitData(root: string): { train: string; val?: string } {
   if (existsSync(join(root, 'train')) && statSync(join(root, 'train')).isDirectory())
     return {
       train: join(root, 'train'),
-      val: existsSync(join(root, 'val')) ? join(root, 'val') : undefined,
+      val:
+        existsSync(join(root, 'val')) && statSync(join(root, 'val')).isDirectory()
+          ? join(root, 'val')
+          : undefined,
     };
   return { train: root };
 }
@@ -338,7 +345,11 @@ function schedule(flags: TrainFlags): ScheduleSpec {
     case 'constant':
       return { kind };
     case 'step':
-      return { kind, every: flags.every ?? 30, gamma: flags.gamma, unit: flags.milestoneUnit };
+      if (flags.every === undefined)
+        fail(
+          '--schedule step needs --every, e.g. --every 30 (epochs; iterations with --milestone-unit iteration)',
+        );
+      return { kind, every: flags.every, gamma: flags.gamma, unit: flags.milestoneUnit };
     case 'multistep':
       if (!milestones)
         fail(
@@ -609,6 +620,8 @@ program
       backend: string;
       json?: boolean;
     }) => {
+      const refusal = o.tenCrop ? tenCropRefusal(architecture(o.arch)) : undefined;
+      if (refusal) fail(refusal);
       await useBackend(o.backend, false);
       const dataDir = splitData(o.data).val ?? o.data;
       const { model, classes, size, preprocessing } = await loadModel(o.arch, o.weights, {
@@ -671,7 +684,11 @@ program
     'checkpoint folder, run folder, or .safetensors file (torchvision state dict)',
   )
   .argument('<images...>', 'image files')
-  .option('--top <k>', 'classes shown (default 5)', int('top'))
+  .option('--top <k>', 'classes shown (default 5; at most the class count)', (value: string) => {
+    const k = int('top')(value);
+    if (k < 1) fail(`--top must be at least 1; received ${value}`);
+    return k;
+  })
   .option(
     '--classes <names>',
     'class names of a .safetensors state dict: comma-separated, or a file with one per line (default: ImageNet names for 1000 classes, else indices)',
@@ -694,6 +711,16 @@ program
         json?: boolean;
       },
     ) => {
+      // Only regular files are read: a folder or a FIFO named *.jpg is refused, by name.
+      for (const image of images) {
+        if (!existsSync(image)) fail(`image ${image} does not exist`);
+        const stat = statSync(image);
+        if (stat.isDirectory()) fail(`image ${image} is a directory; expected an image file`);
+        if (!stat.isFile())
+          fail(
+            `image ${image} is not a regular file (a FIFO, socket or device); expected an image file`,
+          );
+      }
       await useBackend(o.backend, false);
       let stateDict = false;
       const { model, classes, size, preprocessing } = await loadModel(o.arch, o.weights, {
@@ -719,12 +746,21 @@ program
         );
       const transform = architecture(o.arch).evalTransform(size, false, preprocessing);
       const k = Math.min(o.top ?? 5, classes.length);
+      if (o.top !== undefined && o.top > classes.length)
+        process.stderr.write(
+          `convnets: note: --top ${o.top} is more than the ${classes.length} classes; showing ${classes.length}\n`,
+        );
       const imagenet = classes.length === 1000 && classes.every((c, i) => c === IMAGENET_WNIDS[i]);
       const out: { image: string; top: { class: string; name: string; probability: number }[] }[] =
         [];
       for (const image of images) {
-        if (!existsSync(image)) fail(`image ${image} does not exist`);
-        const [view] = await transformImage(image, transform);
+        let view: Awaited<ReturnType<typeof transformImage>>[number];
+        try {
+          [view] = await transformImage(image, transform);
+        } catch (error) {
+          const message = oneLine((error as Error).message);
+          fail(message.includes(image) ? message : `image ${image}: ${message}`);
+        }
         const p = tf.tidy(() => {
           const y = model.predict(
             tf.tensor4d(view.data, [1, view.height, view.width, 3]),
@@ -828,21 +864,33 @@ data
 data
   .command('check')
   .description('count images per class and find unreadable or mislabelled files')
-  .argument('<dir>', 'image folder (root/<class>/…)')
+  .argument(
+    '<dir>',
+    'image folder (root/<class>/…), or a folder holding train/ and val/ (each is checked)',
+  )
   .option('--headers-only', 'read headers only (fast; misses truncated files)')
-  .option('--json', 'print one JSON document')
+  .option(
+    '--json',
+    'print one JSON document (for train/ and val/, each split\'s report is in "splits")',
+  )
   .action(async (dir: string, o: { headersOnly?: boolean; json?: boolean }) => {
     if (!existsSync(dir)) fail(`image folder ${dir} does not exist`);
+    if (!statSync(dir).isDirectory()) fail(`image folder ${dir} is not a folder`);
+    // A root holding train/ (and val/), the layout `train --data` takes, is checked split by split.
     const r = await checkImageFolder(dir, { fullDecode: !o.headersOnly });
     if (o.json) {
       console.log(JSON.stringify(r));
     } else {
-      console.log(
-        `${r.root}: ${r.images} images in ${r.classes.length} classes; formats ${JSON.stringify(r.formats)}`,
-      );
-      for (const c of r.emptyClasses) console.log(`  empty class: ${c}`);
-      for (const m of r.mislabelledFormats) console.log(`  mislabelled: ${m.path} is ${m.format}`);
-      for (const u of r.unreadable) console.log(`  unreadable: ${u.path}: ${u.reason}`);
+      for (const report of r.splits ? [r.splits.train, r.splits.val] : [r]) {
+        if (!report) continue;
+        console.log(
+          `${report.root}: ${report.images} images in ${report.classes.length} classes; formats ${JSON.stringify(report.formats)}`,
+        );
+        for (const c of report.emptyClasses) console.log(`  empty class: ${c}`);
+        for (const m of report.mislabelledFormats)
+          console.log(`  mislabelled: ${m.path} is ${m.format}`);
+        for (const u of report.unreadable) console.log(`  unreadable: ${u.path}: ${u.reason}`);
+      }
     }
     if (r.unreadable.length > 0) process.exitCode = 2;
   });
@@ -913,6 +961,11 @@ program
   .argument('<runs...>', 'run folders')
   .requiredOption('--out <file>', 'chart file (.png or .svg)')
   .action(async (runs: string[], o: { out: string }) => {
+    const format = extname(o.out).toLowerCase();
+    if (format !== '.png' && format !== '.svg')
+      fail(
+        `--out ${o.out}: the extension chooses the chart's format, .png or .svg; received ${format ? `"${format}"` : 'none'}`,
+      );
     const series = runs.map((r) => {
       const file = join(r, 'metrics.jsonl');
       if (!existsSync(file)) fail(`${r} is not a run folder (no metrics.jsonl)`);
