@@ -395,6 +395,7 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
       `--out ${flags.out} already holds a run (${found.join(', ')}); nothing was changed. Continue it with --resume ${flags.out}, choose another --out, or pass --overwrite to replace it`,
     );
   const a = architecture(flags.arch);
+  const lrSchedule = schedule(flags); // flag errors before any data is read
   const backend = await useBackend(flags.backend ?? 'auto', true);
   const split = splitData(flags.data);
   const trainSet = await imageFolder(split.train);
@@ -432,7 +433,7 @@ async function trainCommand(cli: TrainFlags): Promise<void> {
     epochs: flags.epochs ?? 1,
     steps: flags.steps,
     lr: flags.lr ?? (isVgg ? 0.01 : 0.1),
-    schedule: schedule(flags),
+    schedule: lrSchedule,
     warmup: flags.warmupEpochs ? { epochs: flags.warmupEpochs } : undefined,
     optimizer: {
       momentum: flags.momentum ?? 0.9,
