@@ -4,7 +4,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { variableGrads } from '@convnets/layers';
 import { Random } from '@convnets/imagenet-data';
-import { patchCpuKernels } from '../cpu-kernels';
 import type { DataPosition, EvaluationData, TrainingData } from '../data/types';
 import { LearningRateSchedule, type ScheduleSpec, type WarmupSpec } from '../optim/schedules';
 import { SgdOptimizer, type NamedVariable, type SgdOptions } from '../optim/sgd';
@@ -188,14 +187,10 @@ export interface TrainerOptions {
   /**
    * Treat SIGINT/SIGTERM as a stop request: finish the current update, write
    * a checkpoint, return with `status: 'stopped'`. A second signal exits at once.
-   * @defaultValue true
+   * Off by default: it installs process-wide handlers for the run's duration.
+   * @defaultValue false
    */
   handleSignals?: boolean;
-  /**
-   * Speed up the `cpu` backend's convolution gradient (bitwise the same). See {@link patchCpuKernels}.
-   * @defaultValue true
-   */
-  patchCpuKernels?: boolean;
   /**
    * Where progress messages and warnings go.
    * @defaultValue nowhere (messages are dropped)
@@ -334,7 +329,6 @@ const OPTION_KEYS = [
   'callbacks',
   'signal',
   'handleSignals',
-  'patchCpuKernels',
   'log',
   'config',
 ];
@@ -343,7 +337,7 @@ const OPTION_KEYS = [
  * The training loop: SGD with momentum and weight decay, a resumable
  * learning-rate schedule, gradient accumulation, BN in training mode for
  * updates and inference mode for validation (optionally with precise BN),
- * metrics in JSON Lines and CSV, atomic checkpoints, stop on SIGINT/SIGTERM
+ * metrics in JSON Lines and CSV, atomic checkpoints, stop on SIGINT/SIGTERM (`handleSignals`)
  * and on a non-finite loss.
  *
  * Exact resume: every random choice is a function of the position in the run
@@ -683,7 +677,6 @@ export class Trainer {
         clearRun(o.outDir);
       }
     }
-    if (o.patchCpuKernels !== false && tf.getBackend() === 'cpu') patchCpuKernels();
     const log = o.outDir
       ? new MetricsLog(join(o.outDir, 'metrics.jsonl'), join(o.outDir, 'metrics.csv'))
       : undefined;
@@ -721,7 +714,7 @@ export class Trainer {
       this.stopRequested = true;
       this.stopSignal ??= signal;
     };
-    const handleSignals = o.handleSignals ?? true;
+    const handleSignals = o.handleSignals ?? false;
     if (handleSignals) {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);

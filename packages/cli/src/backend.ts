@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnown } from './validate';
+import { checkKnownOptions } from '@convnets/layers';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
@@ -238,7 +238,7 @@ export async function selectBackend(
     throw new Error(
       `selectBackend: backend must be one of ${valid.map((v) => `"${v}"`).join(', ')}; received ${JSON.stringify(choice)}.`,
     );
-  checkKnown('selectBackend', options, ['forTraining', 'cuda']);
+  checkKnownOptions('selectBackend', options, ['forTraining', 'cuda']);
   const forTraining = options.forTraining ?? true;
   const attempts: BackendAttempt[] = [];
   const candidates: string[] =
