@@ -1,5 +1,4 @@
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { imageFolder } from '@convnets/imagenet-data';
@@ -12,100 +11,19 @@ import {
 } from '@convnets/trainer';
 import { architecture, type Architecture } from '../architectures';
 import { writeCurves } from '../charts';
-import { backendOption, int, num, splitData, useBackend } from '../options';
+import { splitData, useBackend } from '../options';
 import { progressBar } from '../output';
-import { resolveFlags, schedule, type RunFlags } from './train-flags';
-
-/** Declares `convnets train` and its flags (their types are inferred from here). */
-function declare(program: Command) {
-  return program
-    .command('train')
-    .description(
-      'train a network on an image folder (root/<class>/<image>, or root/train and root/val)',
-    )
-    .option(
-      '--arch <name>',
-      'architecture: resnet18…152, plain18…152, vgg11…vgg19[-bn], cifar-resnetN, cifar-plainN',
-    )
-    .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
-    .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
-    .option('--epochs <n>', 'epochs (default 1)', int('epochs'))
-    .option('--steps <n>', 'stop after this many updates instead', int('steps'))
-    .option(
-      '--batch-size <n>',
-      'images per (micro-)batch (default 128 CIFAR, 256 ImageNet)',
-      int('batch-size'),
-    )
-    .option(
-      '--accumulate <n>',
-      'micro-batches per update (effective batch = batch size × this)',
-      int('accumulate'),
-    )
-    .option('--lr <rate>', 'base learning rate (default 0.1; VGG 0.01)', num('lr'))
-    .addOption(
-      new Option('--schedule <kind>', 'learning-rate schedule').choices([
-        'constant',
-        'step',
-        'multistep',
-        'plateau',
-        'cosine',
-      ] as const),
-    )
-    .option('--milestones <list>', 'multistep milestones, comma-separated (e.g. 32000,48000)')
-    .addOption(
-      new Option('--milestone-unit <unit>', 'milestones count epochs or iterations').choices([
-        'epoch',
-        'iteration',
-      ] as const),
-    )
-    .option('--every <n>', 'step schedule: interval', int('every'))
-    .option('--gamma <factor>', 'schedule factor (default 0.1)', num('gamma'))
-    .option('--patience <epochs>', 'plateau schedule: epochs without improvement', int('patience'))
-    .option('--warmup-epochs <n>', 'linear warm-up length', num('warmup-epochs'))
-    .option('--momentum <m>', 'momentum (default 0.9)', num('momentum'))
-    .addOption(
-      new Option(
-        '--momentum-rule <rule>',
-        'momentum rule (default pytorch; caffe as in the original ResNet code)',
-      ).choices(['pytorch', 'caffe'] as const),
-    )
-    .option('--nesterov', 'Nesterov momentum')
-    .option('--weight-decay <l2>', 'weight decay (default 1e-4; VGG 5e-4)', num('weight-decay'))
-    .option('--exclude-bn', 'no weight decay on BN parameters')
-    .option('--exclude-bias', 'no weight decay on biases')
-    .option('--seed <n>', 'seed of shuffling, augmentation and dropout (default 0)', int('seed'))
-    .option('--out <dir>', 'run folder (metrics.jsonl, metrics.csv, checkpoints/, curves.png)')
-    .option(
-      '--resume <dir>',
-      'continue the run in this folder from its newest checkpoint (its flags are reused; flags given override)',
-    )
-    .option(
-      '--overwrite',
-      'start from scratch even if --out holds a run (its run.json, metrics, checkpoints and curves are deleted)',
-    )
-    .addOption(backendOption())
-    .option('--image-size <px>', 'input size (default 32 CIFAR, 224 ImageNet)', int('image-size'))
-    .option(
-      '--checkpoint-every <steps>',
-      'also checkpoint every this many updates',
-      int('checkpoint-every'),
-    )
-    .option('--keep <n>', 'checkpoints kept besides the best (default 3)', int('keep'))
-    .option(
-      '--precise-bn <batches>',
-      'recompute BN statistics over this many batches before validation',
-      int('precise-bn'),
-    )
-    .option('--config <file>', 'JSON or YAML file of flags (flags given on the command line win)')
-    .option('--no-plot', 'do not draw curves.png at the end');
-}
-
-/** The flags of `convnets train` as given on the command line. */
-export type TrainFlags = ReturnType<ReturnType<typeof declare>['opts']>;
+import {
+  declareTrain,
+  resolveFlags,
+  schedule,
+  type RunFlags,
+  type TrainFlags,
+} from './train-flags';
 
 /** Registers `convnets train`. */
 export function trainCommand(program: Command): void {
-  declare(program).action(runTraining);
+  declareTrain(program).action(runTraining);
 }
 
 /** The training and validation data of `--data` (and `--val`), as the architecture's transforms make them. */
