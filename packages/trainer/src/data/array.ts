@@ -71,12 +71,33 @@ function checkDataset(where: string, data: ArrayDataset): number {
  * The augmentation as an imagenet-data transform (`cifarTrain()`'s steps,
  * without its normalisation), or undefined when there is none.
  */
-function augmentation(padCrop: number, flip: boolean, h: number, w: number): Transform | undefined {
+function augmentation(
+  where: string,
+  [h, w]: ArrayDataset['imageShape'],
+  padCrop: number,
+  flip: boolean,
+): Transform | undefined {
+  if (padCrop >= Math.min(h, w))
+    throw new Error(
+      `${where}: option "padCrop" must be less than the image's height and width (${h}×${w}); received ${padCrop}.`,
+    );
   const steps = [
     ...(padCrop > 0 ? [pad(padCrop), randomCrop([h, w])] : []),
     ...(flip ? [randomHorizontalFlip(0.5)] : []),
   ];
   return steps.length > 0 ? compose(steps) : undefined;
+}
+
+/** Writes image `index`, as epoch `epoch` sees it (augmented by `transform`), into `out` at image `k`. */
+function renderer(data: ArrayDataset, seed: number, transform: Transform | undefined) {
+  const [height, width, channels] = data.imageShape;
+  const size = height * width * channels;
+  return (out: Float32Array, k: number, index: number, epoch: number): void => {
+    const image = data.images.subarray(index * size, (index + 1) * size);
+    const pixels = { data: image, width, height, channels };
+    const rng = sampleRandom(seed, epoch, index);
+    out.set(transform ? transformPixels(pixels, transform, rng).views[0].data : image, k * size);
+  };
 }
 
 /**
@@ -114,19 +135,8 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
   if (batchesPerEpoch === 0)
     throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
   const [h, w, c] = data.imageShape;
-  if (padCrop >= Math.min(h, w))
-    throw new Error(
-      `${where}: option "padCrop" must be less than the image's height and width (${h}×${w}); received ${padCrop}.`,
-    );
-  const size = h * w * c;
-  const transform = augmentation(padCrop, flip, h, w);
-  /** Image `index` as epoch `epoch` sees it, written into `out` at image `k`. */
-  const render = (out: Float32Array, k: number, index: number, epoch: number) => {
-    const image = data.images.subarray(index * size, (index + 1) * size);
-    const pixels = { data: image, width: w, height: h, channels: c };
-    const rng = sampleRandom(seed, epoch, index);
-    out.set(transform ? transformPixels(pixels, transform, rng).views[0].data : image, k * size);
-  };
+  const transform = augmentation(where, data.imageShape, padCrop, flip);
+  const render = renderer(data, seed, transform);
   const fingerprint: Record<string, string | number> = {
     kind: 'array',
     samples: n,
@@ -147,7 +157,7 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
         ? epochPermutation(n, seed, epoch)
         : Uint32Array.from({ length: n }, (_, i) => i);
       for (let start = position; start + batchSize <= batchesPerEpoch * batchSize;) {
-        const images = new Float32Array(batchSize * size);
+        const images = new Float32Array(batchSize * h * w * c);
         const labels = new Int32Array(batchSize);
         for (let k = 0; k < batchSize; k++) {
           labels[k] = data.labels[order[start + k]];
