@@ -6,7 +6,7 @@ import {
   randomCrop,
   randomHorizontalFlip,
 } from '@convnets/imagenet-data';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,13 +20,10 @@ import {
 } from '../src';
 import { tempDir, tinyDataset, tinyNet } from './helpers';
 
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+/** Every folder of this file lies in one temporary root, removed at the end. */
+const root = tempDir();
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+const fresh = () => mkdtempSync(join(root, 'case-'));
 
 const [H, W] = [5, 7];
 const N = 6;
@@ -36,7 +33,7 @@ const value = (i: number, x: number, y: number, c: number) =>
 
 /** The same six 5×7 images as PNG files (classes a, b) and as arrays. */
 async function twoSources() {
-  const root = fresh();
+  const folderRoot = fresh();
   const bytes = new Float32Array(N * H * W * 3);
   for (let i = 0; i < N; i++) {
     const pixels = Buffer.alloc(H * W * 3);
@@ -44,14 +41,14 @@ async function twoSources() {
       for (let x = 0; x < W; x++)
         for (let c = 0; c < 3; c++) pixels[(y * W + x) * 3 + c] = value(i, x, y, c);
     bytes.set(pixels, i * H * W * 3);
-    const folder = join(root, i < 3 ? 'a' : 'b');
+    const folder = join(folderRoot, i < 3 ? 'a' : 'b');
     mkdirSync(folder, { recursive: true });
     const png = await sharp(pixels, { raw: { width: W, height: H, channels: 3 } })
       .png()
       .toBuffer();
     writeFileSync(join(folder, `img${i}.png`), png);
   }
-  const dataset = await imageFolder(root);
+  const dataset = await imageFolder(folderRoot);
   // Sample i of the folder is image i of the arrays.
   expect(dataset.samples.map((s) => basename(s.path))).toEqual(
     Array.from({ length: N }, (_, i) => `img${i}.png`),
