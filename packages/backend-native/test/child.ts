@@ -1,36 +1,18 @@
-// Runs code in a child Node process against this package's current source,
-// so that a kernel that crashes the process (SIGFPE, SIGSEGV) fails a test
-// instead of killing the test runner. The source is bundled once per test
-// process with esbuild into build/ (one level below the package root, as
-// src/ and dist/ are, so the addon is found the same way).
+// Runs code in a child Node process against this package's build (dist/,
+// which turbo builds from the current source before the tests), so that a
+// kernel that crashes the process (SIGFPE, SIGSEGV) fails a test instead of
+// killing the test runner.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const bundlePath = `${root}build/test-child-${process.pid}.cjs`;
-let built = false;
+const built = `${root}dist/index.cjs`;
 
-/** The package's src/index.ts as one CommonJS file (tfjs left external). */
-function bundle(): string {
-  if (built) return bundlePath;
-  mkdirSync(`${root}build`, { recursive: true });
-  buildSync({
-    entryPoints: [`${root}src/index.ts`],
-    outfile: bundlePath,
-    bundle: true,
-    format: 'cjs',
-    platform: 'node',
-    target: 'node20',
-    external: ['@tensorflow/*'],
-    banner: { js: "const __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
-    define: { 'import.meta.url': '__importMetaUrl' },
-    logLevel: 'error',
-  });
-  built = true;
-  process.once('exit', () => rmSync(bundlePath, { force: true }));
-  return bundlePath;
+function build(): string {
+  if (!existsSync(built))
+    throw new Error(`${built} is missing: build the package first (npx turbo run build).`);
+  return built;
 }
 
 export interface ChildResult {
@@ -53,7 +35,7 @@ export function runChild(body: string, env: Record<string, string | undefined> =
 const tf = require('@tensorflow/tfjs-core');
 require('@tensorflow/tfjs-backend-cpu');
 tf.env().set('PROD', true);
-const native = require(${JSON.stringify(bundle())});
+const native = require(${JSON.stringify(build())});
 const out = (v) => process.stdout.write(JSON.stringify(v) + '\\n');
 (async () => {
 ${body}

@@ -89,11 +89,13 @@ export {
   ImageLoader,
   type Batch,
   type LoaderOptions,
+  type LoaderPosition,
   type LoaderState,
   type LoaderStats,
   type SkippedImage,
 } from './loader';
-export { permutation, Random } from './rng';
+export { epochPermutation, permutation, Random, sampleRandom } from './rng';
+export { transformPixels, type PixelImage, type TransformedPixels } from './pixels';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
 export {
   synthesizeImageFolder,

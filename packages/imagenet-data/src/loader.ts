@@ -9,18 +9,27 @@ import {
 } from './decode';
 import type { ImageDataset } from './folder';
 import { normalizeInto, renderSample, type RenderedSample } from './pipeline';
-import { permutation, Random } from './rng';
+import { epochPermutation, sampleRandom } from './rng';
 import type { Transform } from './transforms';
 import { bool, checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
 
+/**
+ * A position in a sequence of epochs: the epoch, and how many samples of its
+ * order have been read. JSON-safe. The loader's {@link LoaderState} adds what
+ * a resumed loader must match; data sources that are not loaders (arrays in
+ * memory) use this alone.
+ */
+export interface LoaderPosition {
+  /** The epoch the next sample comes from (0-based). */
+  readonly epoch: number;
+  /** Index, in this epoch's order (of this rank's samples), of the next sample to read. */
+  readonly position: number;
+}
+
 /** Where a loader stands: enough to resume exactly where it stopped. */
-export interface LoaderState {
+export interface LoaderState extends LoaderPosition {
   /** The loader's seed (a resumed loader must use the same one). */
   readonly seed: number;
-  /** The epoch the next batch comes from (0-based). */
-  readonly epoch: number;
-  /** Index, in this epoch's order of this rank's samples, of the next sample to read. */
-  readonly position: number;
   /** This loader's shard. */
   readonly rank: number;
   /** Number of shards. */
@@ -237,7 +246,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
   private readonly decode: ResolvedDecodeOptions;
   private readonly height: number;
   private readonly width: number;
-  private position: { epoch: number; position: number };
+  private position: LoaderPosition;
   private counters = { seen: 0, skipped: [] as SkippedImage[], dropped: 0, decodesStarted: 0 };
   private iterating = false;
 
@@ -379,7 +388,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
   epochOrder(epoch: number): Uint32Array {
     const n = this.dataset.samples.length;
     const order = this.shuffle
-      ? permutation(n, new Random(this.seed, epoch, 0x5eed))
+      ? epochPermutation(n, this.seed, epoch)
       : Uint32Array.from({ length: n }, (_, i) => i);
     const length = this.shardLength();
     const shard = new Uint32Array(length);
@@ -417,7 +426,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
     return renderSample(
       path,
       this.transform,
-      new Random(this.seed, epoch, index),
+      sampleRandom(this.seed, epoch, index),
       this.decode,
     ).then(
       (sample) => ({ ok: true as const, sample }),

@@ -11,6 +11,7 @@ import {
 } from './decode';
 import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
 import { renderView, type ViewGeometry } from './geometry';
+import { cropPadFlip } from './pixels';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
 import { checkKnownOptions, finiteNumber } from './validate';
@@ -41,32 +42,10 @@ function resampling(g: ViewGeometry): ViewGeometry {
  * The rest of a view, exactly, on bytes: the crop of the resampled image,
  * the zero padding, then the mirror (which the geometry applies last).
  */
-function cropPadFlip(base: DecodedImage, g: ViewGeometry): DecodedImage {
-  const c = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
-  const p = g.pad ?? { top: 0, bottom: 0, left: 0, right: 0 };
-  const { width, height } = g;
-  if (c.width + p.left + p.right !== width || c.height + p.top + p.bottom !== height) {
-    throw new Error(
-      `view geometry is inconsistent: a ${c.width}×${c.height} crop padded by ${JSON.stringify(p)} is not ${width}×${height}.`,
-    );
-  }
-  const out = new Uint8Array(width * height * 3);
-  const src = base.data;
-  for (let y = 0; y < c.height; y++) {
-    const from = ((c.top + y) * base.width + c.left) * 3;
-    const row = (p.top + y) * width;
-    if (!g.flip) {
-      out.set(src.subarray(from, from + c.width * 3), (row + p.left) * 3);
-      continue;
-    }
-    for (let x = 0; x < c.width; x++) {
-      const to = (row + width - 1 - (p.left + x)) * 3;
-      out[to] = src[from + 3 * x];
-      out[to + 1] = src[from + 3 * x + 1];
-      out[to + 2] = src[from + 3 * x + 2];
-    }
-  }
-  return { data: out, width, height, channels: 3 };
+function restOfView(base: DecodedImage, g: ViewGeometry): DecodedImage {
+  const crop = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
+  const data = cropPadFlip(base.data, base.width, 3, { ...g, crop });
+  return { data, width: g.width, height: g.height, channels: 3 };
 }
 
 /**
@@ -137,7 +116,7 @@ export async function renderSample(
       ),
     );
   }
-  const views = plan.views.map((g, i) => cropPadFlip(bases.get(keys[i])!, g));
+  const views = plan.views.map((g, i) => restOfView(bases.get(keys[i])!, g));
   return { views, rgbOffset: plan.rgbOffset };
 }
 

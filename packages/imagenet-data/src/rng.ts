@@ -147,3 +147,46 @@ export function permutation(n: number, rng: Random): Uint32Array {
   }
   return order;
 }
+
+/**
+ * The order in which a shuffled epoch reads a dataset: a {@link permutation}
+ * seeded by `(seed, epoch)`. The loader shuffles with it, and so should any
+ * other data source that wants the loader's order for the same seed.
+ *
+ * @param n - Samples in the dataset (a non-negative integer).
+ * @param seed - The data seed.
+ * @param epoch - The epoch (0-based).
+ * @returns The indices `0 … n-1` in this epoch's order.
+ * @throws Nothing: the arguments are not checked.
+ *
+ * @example
+ * ```ts
+ * import { epochPermutation } from '@convnets/imagenet-data';
+ * const order = epochPermutation(50000, 1, 0); // the first epoch's order for seed 1
+ * ```
+ */
+export function epochPermutation(n: number, seed: number, epoch: number): Uint32Array {
+  return permutation(n, new Random(seed, epoch, 0x5eed));
+}
+
+/**
+ * The generator of one sample's random choices in one epoch (crop position,
+ * flip, lighting): seeded by `(seed, epoch, index)`, so that an image's
+ * augmentation depends on nothing else — not the order, the batch, nor the
+ * data source (the loader and in-memory arrays draw alike).
+ *
+ * @param seed - The data seed.
+ * @param epoch - The epoch (0-based).
+ * @param index - The sample's index in the dataset.
+ * @returns A fresh generator.
+ * @throws Nothing.
+ *
+ * @example
+ * ```ts
+ * import { cifarTrain, sampleRandom } from '@convnets/imagenet-data';
+ * const plan = cifarTrain().plan(32, 32, sampleRandom(1, 0, 7)); // image 7's crop and flip in epoch 0
+ * ```
+ */
+export function sampleRandom(seed: number, epoch: number, index: number): Random {
+  return new Random(seed, epoch, index);
+}

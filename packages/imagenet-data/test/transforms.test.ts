@@ -23,10 +23,11 @@ import {
   torchvisionEval,
   torchvisionTrain,
   transformImage,
+  transformPixels,
   vggPaperTrain,
   type TransformedView,
 } from '../src';
-import { coordinatePng, PHOTOS, solid, tempDir, writeFile } from './helpers';
+import { coordinatePixels, coordinatePng, PHOTOS, solid, tempDir, writeFile } from './helpers';
 
 let tmp: ReturnType<typeof tempDir>;
 let coords40x30: string;
@@ -288,6 +289,54 @@ describe('rendered geometry on a coordinate image (pixel (x, y) = (x, y, 77))', 
     await expect(transformImage(coords40x30, compose([randomCrop(64)]))).rejects.toThrow(
       /coords\.png: .*cannot crop 64×64 \(height×width\) from an image of 30×40/,
     );
+  });
+});
+
+describe('images in memory (transformPixels)', () => {
+  it('pads, crops and mirrors floats of any channel count, by hand', () => {
+    // A 2×3 one-channel image: rows [1 2 3] and [4 5 6].
+    const image = { data: Float32Array.of(1, 2, 3, 4, 5, 6), width: 3, height: 2, channels: 1 };
+    const padded = transformPixels(image, compose([pad(1), horizontalFlip()]), new Random(0));
+    expect(padded.views).toHaveLength(1);
+    expect(padded.views[0]).toMatchObject({ width: 5, height: 4, channels: 1 });
+    // prettier-ignore
+    expect(Array.from(padded.views[0].data)).toEqual([
+      0, 0, 0, 0, 0,
+      0, 3, 2, 1, 0,
+      0, 6, 5, 4, 0,
+      0, 0, 0, 0, 0,
+    ]);
+    expect(padded.views[0].data).toBeInstanceOf(Float32Array);
+    const cropped = transformPixels(image, compose([pad(1), centerCrop([2, 2])]), new Random(0));
+    // The padded 4×5 image's central 2×2: left = round-half-even(1.5) = 2, top = 1.
+    expect(Array.from(cropped.views[0].data)).toEqual([2, 3, 5, 6]);
+  });
+
+  it('gives the pixels transformImage renders from the same image file, draw for draw', async () => {
+    const [w, h] = [20, 14];
+    const path = writeFile(join(tmp.dir, 'coords20x14.png'), await coordinatePng(w, h));
+    const bytes = new Uint8Array(coordinatePixels(w, h));
+    const t = compose([pad(3), randomCrop([h, w]), randomHorizontalFlip()]);
+    const seen = new Set<string>();
+    for (let seed = 0; seed < 10; seed++) {
+      const [rendered] = await transformImage(path, t, { seed });
+      const image = { data: bytes, width: w, height: h, channels: 3 };
+      const [view] = transformPixels(image, t, new Random(seed)).views;
+      expect(view).toMatchObject({ width: w, height: h, channels: 3 });
+      expect(Buffer.from(view.data).equals(Buffer.from(rendered.data))).toBe(true);
+      seen.add(Buffer.from(view.data).toString('base64'));
+    }
+    expect(seen.size).toBeGreaterThan(5); // the draws really differ from seed to seed
+  });
+
+  it('refuses transforms that resize, and arrays of the wrong length', () => {
+    const image = { data: new Uint8Array(4 * 4 * 3), width: 4, height: 4, channels: 3 };
+    expect(() =>
+      transformPixels(image, resnetPaperEval({ resize: 4, size: 2 }), new Random(0)),
+    ).toThrow(/resizes; images in memory can only be cropped, padded and flipped/);
+    expect(() =>
+      transformPixels({ ...image, width: 5 }, cifarTrain({ size: 4 }), new Random(0)),
+    ).toThrow(/needs 60 values; received 48/);
   });
 });
 

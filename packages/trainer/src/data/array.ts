@@ -1,5 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { permutation, Random } from '@convnets/imagenet-data';
+import {
+  compose,
+  epochPermutation,
+  pad,
+  randomCrop,
+  randomHorizontalFlip,
+  sampleRandom,
+  transformPixels,
+  type Transform,
+} from '@convnets/imagenet-data';
 import { bool, checkKnown, nonNegativeInt, positiveInt } from '../validate';
 import type { EvaluationData, TrainingData } from './types';
 
@@ -30,12 +39,13 @@ export interface ArrayTrainingOptions {
    */
   shuffle?: boolean;
   /**
-   * The CIFAR augmentation: zero-pad this many pixels and crop back at random (0: off).
+   * The CIFAR augmentation: zero-pad this many pixels and crop back at random
+   * (0: off), as `@convnets/imagenet-data`'s `pad` and `randomCrop` do.
    * @defaultValue 0
    */
   padCrop?: number;
   /**
-   * Random horizontal flips.
+   * Random horizontal flips (after the crop, as `randomHorizontalFlip(0.5)`).
    * @defaultValue false
    */
   flip?: boolean;
@@ -58,8 +68,44 @@ function checkDataset(where: string, data: ArrayDataset): number {
 }
 
 /**
+ * The augmentation as an imagenet-data transform (`cifarTrain()`'s steps,
+ * without its normalisation), or undefined when there is none.
+ */
+function augmentation(
+  where: string,
+  [h, w]: ArrayDataset['imageShape'],
+  padCrop: number,
+  flip: boolean,
+): Transform | undefined {
+  if (padCrop >= Math.min(h, w))
+    throw new Error(
+      `${where}: option "padCrop" must be less than the image's height and width (${h}×${w}); received ${padCrop}.`,
+    );
+  const steps = [
+    ...(padCrop > 0 ? [pad(padCrop), randomCrop([h, w])] : []),
+    ...(flip ? [randomHorizontalFlip(0.5)] : []),
+  ];
+  return steps.length > 0 ? compose(steps) : undefined;
+}
+
+/** Writes image `index`, as epoch `epoch` sees it (augmented by `transform`), into `out` at image `k`. */
+function renderer(data: ArrayDataset, seed: number, transform: Transform | undefined) {
+  const [height, width, channels] = data.imageShape;
+  const size = height * width * channels;
+  return (out: Float32Array, k: number, index: number, epoch: number): void => {
+    const image = data.images.subarray(index * size, (index + 1) * size);
+    const pixels = { data: image, width, height, channels };
+    const rng = sampleRandom(seed, epoch, index);
+    out.set(transform ? transformPixels(pixels, transform, rng).views[0].data : image, k * size);
+  };
+}
+
+/**
  * Training data from arrays in memory, shuffled and (optionally) augmented
- * with the CIFAR padding-crop-flip, every choice seeded by (seed, epoch, image).
+ * with the CIFAR padding-crop-flip. The order and every random choice are
+ * those `createLoader` of `@convnets/imagenet-data` makes for a folder of the
+ * same images with the same seed (`epochPermutation`, `sampleRandom`,
+ * `transformPixels`): seeded by (seed, epoch, image).
  *
  * @param data - Images (NHWC), labels and class names.
  * @param options - Batch size, seed, shuffling and augmentation; see {@link ArrayTrainingOptions}.
@@ -89,55 +135,39 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
   if (batchesPerEpoch === 0)
     throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
   const [h, w, c] = data.imageShape;
-  const size = h * w * c;
+  const transform = augmentation(where, data.imageShape, padCrop, flip);
+  const render = renderer(data, seed, transform);
+  const fingerprint: Record<string, string | number> = {
+    kind: 'array',
+    samples: n,
+    seed,
+    shuffle: String(shuffle),
+    padCrop,
+    flip: String(flip),
+  };
+  // Crops follow imagenet-data's draws since this key exists; a checkpoint without it had others.
+  if (padCrop > 0) fingerprint.transform = transform!.name;
   return {
     classes: data.classes,
     batchSize,
     batchesPerEpoch,
-    fingerprint: {
-      kind: 'array',
-      samples: n,
-      seed,
-      shuffle: String(shuffle),
-      padCrop,
-      flip: String(flip),
-    },
+    fingerprint,
     async *batches(epoch: number, position: number) {
       const order = shuffle
-        ? permutation(n, new Random(seed, epoch, 0x5eed))
+        ? epochPermutation(n, seed, epoch)
         : Uint32Array.from({ length: n }, (_, i) => i);
-      for (
-        let start = position;
-        start + batchSize <= batchesPerEpoch * batchSize;
-        start += batchSize
-      ) {
-        const images = new Float32Array(batchSize * size);
+      for (let start = position; start + batchSize <= batchesPerEpoch * batchSize;) {
+        const images = new Float32Array(batchSize * h * w * c);
         const labels = new Int32Array(batchSize);
         for (let k = 0; k < batchSize; k++) {
-          const index = order[start + k];
-          labels[k] = data.labels[index];
-          const rng = new Random(seed, epoch, index);
-          const dy = padCrop > 0 ? rng.int(-padCrop, padCrop) : 0;
-          const dx = padCrop > 0 ? rng.int(-padCrop, padCrop) : 0;
-          const mirror = flip && rng.float() < 0.5;
-          const src = index * size;
-          const dst = k * size;
-          for (let y = 0; y < h; y++) {
-            const sy = y + dy;
-            if (sy < 0 || sy >= h) continue;
-            for (let x = 0; x < w; x++) {
-              const sx = (mirror ? w - 1 - x : x) + dx;
-              if (sx < 0 || sx >= w) continue;
-              const from = src + (sy * w + sx) * c;
-              const to = dst + (y * w + x) * c;
-              for (let ch = 0; ch < c; ch++) images[to + ch] = data.images[from + ch];
-            }
-          }
+          labels[k] = data.labels[order[start + k]];
+          render(images, k, order[start + k], epoch);
         }
+        start += batchSize;
         yield {
           images: tf.tensor4d(images, [batchSize, h, w, c]),
           labels: tf.tensor1d(labels, 'int32'),
-          next: { epoch, position: start + batchSize },
+          next: { epoch, position: start },
         };
       }
     },

@@ -1,12 +1,12 @@
+import type { LoaderPosition } from '@convnets/imagenet-data';
 import type * as tf from '@tensorflow/tfjs-core';
 
-/** Where training data stands: the epoch, and the index of the next sample in that epoch's order. JSON-safe. */
-export interface DataPosition {
-  /** The epoch (0-based). */
-  readonly epoch: number;
-  /** Samples of this epoch's order already read. */
-  readonly position: number;
-}
+/**
+ * Where training data stands: the epoch, and the index of the next sample in
+ * that epoch's order (JSON-safe). The same type as `LoaderPosition` of
+ * `@convnets/imagenet-data`, whose loader's `state` extends it.
+ */
+export type DataPosition = LoaderPosition;
 
 /** One training (micro-)batch. The tensors belong to the trainer, which disposes them. */
 export interface TrainingBatch {

@@ -1,0 +1,98 @@
+import type { DataPosition } from '../data/types';
+import type { EpochTotals } from './checkpoint';
+import type { EvaluationResult } from './evaluate';
+import type { MetricsRow } from './metrics-log';
+import type { RunContext } from './options';
+import type { StepInfo } from './results';
+import type { UpdateResult } from './update';
+
+/** Where a run stands: what a checkpoint saves, and what a resume restores. */
+export interface RunState {
+  /** Updates done. */
+  step: number;
+  /** The epoch in progress (epochs completed). */
+  epoch: number;
+  /** Where the training data continues. */
+  position: DataPosition;
+  /** Running sums of the epoch in progress (also those before a resume). */
+  totals: EpochTotals;
+  /** When the epoch in progress started (`performance.now()`), less the seconds it ran before a resume. */
+  epochStarted: number;
+  /** The best validation so far. */
+  best: { top1: number; step: number } | undefined;
+  /** The last checkpoint written or resumed from. */
+  lastCheckpoint: string | undefined;
+}
+
+/** The totals of an epoch that has not started. */
+export const NO_TOTALS: EpochTotals = {
+  updates: 0,
+  images: 0,
+  lossSum: 0,
+  correct1: 0,
+  correct5: 0,
+  seconds: 0,
+};
+
+/** A fresh run's state: step 0 of epoch 0. */
+export function initialState(): RunState {
+  return {
+    step: 0,
+    epoch: 0,
+    position: { epoch: 0, position: 0 },
+    totals: NO_TOTALS,
+    epochStarted: 0,
+    best: undefined,
+    lastCheckpoint: undefined,
+  };
+}
+
+/** `totals` with one more update of `images` images added. */
+export function addUpdate(totals: EpochTotals, images: number, result: UpdateResult): EpochTotals {
+  return {
+    updates: totals.updates + 1,
+    images: totals.images + images,
+    lossSum: totals.lossSum + result.loss,
+    correct1: totals.correct1 + result.correct1,
+    correct5: totals.correct5 + result.correct5,
+    seconds: totals.seconds,
+  };
+}
+
+/** Figures over the whole epoch `epoch` so far, resumed or not. */
+export function epochSummary(ctx: RunContext, state: RunState, epoch: number): StepInfo {
+  const t = state.totals;
+  return {
+    step: state.step,
+    epoch,
+    loss: t.updates > 0 ? t.lossSum / t.updates : NaN,
+    lr: ctx.schedule.at(Math.max(0, state.step - 1)),
+    trainTop1: t.images > 0 ? (100 * (t.images - t.correct1)) / t.images : NaN,
+    trainTop5: t.images > 0 ? (100 * (t.images - t.correct5)) / t.images : NaN,
+    imagesPerSec: t.images / ((performance.now() - state.epochStarted) / 1000),
+    totalSteps: ctx.totalSteps,
+  };
+}
+
+/** The metrics row of `info`, `time` seconds into the run, with the validation's figures when there are some. */
+export function metricsRow(
+  kind: MetricsRow['kind'],
+  info: StepInfo,
+  time: number,
+  validation?: EvaluationResult,
+): MetricsRow {
+  const row: MetricsRow = {
+    kind,
+    step: info.step,
+    epoch: info.epoch,
+    loss: info.loss,
+    lr: info.lr,
+    trainTop1: info.trainTop1,
+    trainTop5: info.trainTop5,
+    imagesPerSec: info.imagesPerSec,
+    time,
+  };
+  if (validation)
+    Object.assign(row, { top1: validation.top1, top5: validation.top5, valLoss: validation.loss });
+  return row;
+}
