@@ -7,14 +7,8 @@ import { join } from 'node:path';
 import { summarize } from '@convnets/layers';
 import { cifarPlain, cifarResNet } from '@convnets/resnet';
 import { cifarEval, cifarTrain, imageFolder, synthesizeImageFolder } from '@convnets/imagenet-data';
-import {
-  folderEvaluationData,
-  folderTrainingData,
-  readMetrics,
-  selectBackend,
-  train,
-  writeCurves,
-} from '@convnets/trainer';
+import { selectBackend, writeCurves } from '@convnets/cli';
+import { folderEvaluationData, folderTrainingData, readMetrics, train } from '@convnets/trainer';
 
 export async function main(workDir: string, depths = [8, 14], epochs = 2) {
   await selectBackend('auto');

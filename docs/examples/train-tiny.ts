@@ -3,7 +3,8 @@
 // resnetPaperTrain() and resnet50() for the real thing.
 import { cifarResNet } from '@convnets/resnet';
 import { cifarEval, cifarTrain, imageFolder, synthesizeImageFolder } from '@convnets/imagenet-data';
-import { folderEvaluationData, folderTrainingData, selectBackend, train } from '@convnets/trainer';
+import { selectBackend } from '@convnets/cli';
+import { folderEvaluationData, folderTrainingData, train } from '@convnets/trainer';
 
 export async function main(workDir: string, steps = 6) {
   // tfjs-node-gpu → tfjs-node → @convnets/backend-native → cpu, whichever loads first.

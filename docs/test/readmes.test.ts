@@ -8,12 +8,18 @@ import { describe, expect, it } from 'vitest';
 // included from files, so each one is type-checked here against the packages'
 // published types (dist/*.d.ts, built before the docs tests run).
 const docs = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
-const readmes = ['layers', 'vgg', 'resnet', 'trainer', 'imagenet-data', 'backend-native'].map(
-  (name) => ({
-    name,
-    path: fileURLToPath(new URL(`../../packages/${name}/README.md`, import.meta.url)),
-  }),
-);
+const readmes = [
+  'layers',
+  'vgg',
+  'resnet',
+  'trainer',
+  'cli',
+  'imagenet-data',
+  'backend-native',
+].map((name) => ({
+  name,
+  path: fileURLToPath(new URL(`../../packages/${name}/README.md`, import.meta.url)),
+}));
 
 function examples(markdown: string): string[] {
   return [...markdown.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1]);

@@ -1,17 +1,3 @@
-import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.shared.ts';
 
-export default [
-  packageBuild(),
-  // The `convnets` command: ESM only, with its shebang.
-  defineConfig({
-    entry: { cli: 'src/cli/main.ts' },
-    format: ['esm'],
-    dts: false,
-    sourcemap: true,
-    clean: false,
-    target: 'es2022',
-    splitting: false,
-    banner: { js: '#!/usr/bin/env node' },
-  }),
-];
+export default packageBuild();

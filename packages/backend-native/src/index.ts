@@ -31,6 +31,7 @@ import {
 } from './backend';
 
 export { backendName, loadError, nativeInfo, nativeKernelNames };
+export { patchCpuKernels, unpatchCpuKernels } from './cpu-kernels';
 
 /**
  * Registers the backend (see the package notes) and resolves to whether it

@@ -1,11 +1,12 @@
 /**
  * `@convnets/trainer`: the ResNet and VGG papers' training recipe for
- * TensorFlow.js, as a library and as the `convnets` command. SGD with
- * momentum (PyTorch's or Caffe's rule, Nesterov) and L2 weight decay,
- * resumable learning-rate schedules (step, multi-step, plateau, cosine,
- * warm-up), gradient accumulation, BN in training mode for updates and
- * inference mode for validation, top-1/top-5 metrics in JSON Lines and CSV,
- * training curves, atomic checkpoints and bitwise-exact resume.
+ * TensorFlow.js, as a library. SGD with momentum (PyTorch's or Caffe's rule,
+ * Nesterov) and L2 weight decay, resumable learning-rate schedules (step,
+ * multi-step, plateau, cosine, warm-up), gradient accumulation, BN in training
+ * mode for updates and inference mode for validation, top-1/top-5 metrics in
+ * JSON Lines and CSV, atomic checkpoints and bitwise-exact resume. It sets no
+ * process-wide state unless asked (`handleSignals`); the `convnets` command,
+ * backend selection and training curves are in `@convnets/cli`.
  *
  * @example
  * ```ts
@@ -25,19 +26,6 @@
  *
  * @packageDocumentation
  */
-export { patchCpuKernels, unpatchCpuKernels } from './cpu-kernels';
-export {
-  CUDA_LIBRARIES,
-  cudaLibraryDirectories,
-  missingCudaLibraries,
-  selectBackend,
-  type BackendAttempt,
-  type BackendChoice,
-  type BackendSelection,
-  type CudaLibraryCheckOptions,
-  type LibraryDirectoryOptions,
-  type SelectBackendOptions,
-} from './backend';
 export type {
   DataPosition,
   EvaluationBatch,
@@ -103,7 +91,6 @@ export {
 } from './run/evaluate';
 export { METRICS_COLUMNS, MetricsLog, readMetrics, type MetricsRow } from './run/metrics-log';
 export { RUN_FILES, RunExistsError, existingRun } from './run/run-folder';
-export { renderCurves, writeCurves, type CurveSeries } from './run/charts';
 export {
   NonFiniteLossError,
   Trainer,

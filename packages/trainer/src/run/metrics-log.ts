@@ -65,7 +65,7 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
  * @param path - The file; a missing file has no rows.
  * @returns Its rows, in order. A last line cut short by a crash (no newline, not valid JSON) is left out.
  * @throws Error naming the file and line on any other malformed line.
- * @see He et al., arXiv 1512.03385, Figure 4 (the curves these rows feed, via {@link renderCurves}): https://arxiv.org/abs/1512.03385
+ * @see He et al., arXiv 1512.03385, Figure 4 (the curves these rows feed, via {@link "@convnets/cli"!renderCurves | renderCurves} of `@convnets/cli`): https://arxiv.org/abs/1512.03385
  * @example
  * ```ts
  * const epochs = readMetrics('runs/r20/metrics.jsonl').filter((r) => r.kind === 'epoch');

@@ -120,14 +120,10 @@ export interface TrainerOptions {
   /**
    * Treat SIGINT/SIGTERM as a stop request: finish the current update, write
    * a checkpoint, return with `status: 'stopped'`. A second signal exits at once.
-   * @defaultValue true
+   * Off by default: it installs process-wide handlers for the run's duration.
+   * @defaultValue false
    */
   handleSignals?: boolean;
-  /**
-   * Speed up the `cpu` backend's convolution gradient (bitwise the same). See {@link patchCpuKernels}.
-   * @defaultValue true
-   */
-  patchCpuKernels?: boolean;
   /**
    * Where progress messages and warnings go.
    * @defaultValue nowhere (messages are dropped)
@@ -163,7 +159,6 @@ const OPTION_KEYS = [
   'callbacks',
   'signal',
   'handleSignals',
-  'patchCpuKernels',
   'log',
   'config',
 ];

@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { patchCpuKernels } from '../cpu-kernels';
 import type { TrainingBatch } from '../data/types';
 import type { LearningRateSchedule } from '../optim/schedules';
 import type { SgdOptimizer } from '../optim/sgd';
@@ -49,7 +48,7 @@ interface RunLoop {
  * The training loop: SGD with momentum and weight decay, a resumable
  * learning-rate schedule, gradient accumulation, BN in training mode for
  * updates and inference mode for validation (optionally with precise BN),
- * metrics in JSON Lines and CSV, atomic checkpoints, stop on SIGINT/SIGTERM
+ * metrics in JSON Lines and CSV, atomic checkpoints, stop on SIGINT/SIGTERM (`handleSignals`)
  * and on a non-finite loss.
  *
  * Exact resume: every random choice is a function of the position in the run
@@ -119,7 +118,6 @@ export class Trainer {
   async run(): Promise<TrainResult> {
     const o = this.ctx.options;
     if (o.outDir && !o.resume) this.refuseOrClear(o.outDir);
-    if (o.patchCpuKernels !== false && tf.getBackend() === 'cpu') patchCpuKernels();
     const log = o.outDir
       ? new MetricsLog(join(o.outDir, 'metrics.jsonl'), join(o.outDir, 'metrics.csv'))
       : undefined;
@@ -133,7 +131,7 @@ export class Trainer {
       this.stopRequested = true;
       this.stopSignal ??= signal;
     };
-    const handleSignals = o.handleSignals ?? true;
+    const handleSignals = o.handleSignals ?? false;
     if (handleSignals) {
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);

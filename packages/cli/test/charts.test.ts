@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { renderCurves, type MetricsRow } from '../src';
+import type { MetricsRow } from '@convnets/trainer';
+import { renderCurves } from '../src';
 
 /** A run's rows: a step row per update (training error falling by 1 point) and an epoch row every 5 updates. */
 function rows(steps: number, trainStart: number, validation: number[]): MetricsRow[] {

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnown } from './validate';
+import { checkKnownOptions } from '@convnets/layers';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
@@ -194,6 +194,91 @@ async function activate(name: string): Promise<boolean> {
   }
 }
 
+/** The candidates each choice tries, in order. */
+const CANDIDATES: Readonly<Record<BackendChoice, readonly string[]>> = {
+  auto: [
+    '@tensorflow/tfjs-node-gpu',
+    '@tensorflow/tfjs-node',
+    '@convnets/backend-native',
+    '@tensorflow/tfjs-backend-wasm',
+    'cpu',
+  ],
+  tensorflow: ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'],
+  native: ['@convnets/backend-native'],
+  wasm: ['@tensorflow/tfjs-backend-wasm'],
+  cpu: ['cpu'],
+};
+
+/** What {@link selectBackend} was asked for. */
+interface Wanted {
+  choice: BackendChoice;
+  forTraining: boolean;
+  cuda?: CudaLibraryCheckOptions;
+}
+
+/** Why `candidate` is passed over before it is imported, if it is. */
+function skipReason(candidate: string, wanted: Wanted): string | undefined {
+  if (candidate === '@tensorflow/tfjs-node-gpu') {
+    if ((wanted.cuda?.platform ?? process.platform) !== 'linux')
+      return 'tfjs-node-gpu has Linux builds only';
+    const missing = missingCudaLibraries(wanted.cuda);
+    if (missing.length > 0)
+      return `CUDA 11.2 / cuDNN 8.1 libraries missing: ${missing.join(', ')} (not on LD_LIBRARY_PATH, in /etc/ld.so.conf's folders or the system library folders)`;
+  }
+  if (
+    candidate === '@tensorflow/tfjs-backend-wasm' &&
+    wanted.choice === 'auto' &&
+    wanted.forTraining
+  )
+    return 'skipped for training: wasm has no Conv2DBackpropFilter kernel';
+  return undefined;
+}
+
+/** The tfjs backend a candidate package registers. */
+function registeredName(candidate: string, module: Record<string, unknown>): string {
+  if (candidate === '@convnets/backend-native')
+    return String(
+      module.backendName ??
+        (module.default as Record<string, unknown> | undefined)?.backendName ??
+        'native',
+    );
+  return candidate === '@tensorflow/tfjs-backend-wasm' ? 'wasm' : 'tensorflow';
+}
+
+/** Imports `candidate`; the reason it cannot be used when that fails. */
+async function importCandidate(candidate: string): Promise<Record<string, unknown> | string> {
+  try {
+    return await tryImport(candidate);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
+      ? 'not installed'
+      : `failed to load: ${(error as Error).message.split('\n')[0]}`;
+  }
+}
+
+/** Tries one candidate: what happened, and the backend's name when it is now active and usable. */
+async function tryCandidate(
+  candidate: string,
+  wanted: Wanted,
+): Promise<{ attempt: BackendAttempt; name?: string }> {
+  const no = (detail: string) => ({ attempt: { candidate, ok: false, detail } });
+  if (candidate === 'cpu') {
+    await import('@tensorflow/tfjs-backend-cpu');
+    if (!(await activate('cpu'))) return no('could not be activated');
+    return { attempt: { candidate, ok: true, detail: 'pure JavaScript' }, name: 'cpu' };
+  }
+  const skip = skipReason(candidate, wanted);
+  if (skip !== undefined) return no(skip);
+  const module = await importCandidate(candidate);
+  if (typeof module === 'string') return no(module);
+  const name = registeredName(candidate, module);
+  if (!(await activate(name))) return no(`backend "${name}" could not be activated`);
+  if (wanted.forTraining && !canTrain(name))
+    return no(`backend "${name}" has no Conv2DBackpropFilter kernel, so it cannot train convnets`);
+  return { attempt: { candidate, ok: true, detail: `backend "${name}"` }, name };
+}
+
 /** Options of {@link selectBackend}. */
 export interface SelectBackendOptions {
   /**
@@ -233,102 +318,18 @@ export async function selectBackend(
   choice: BackendChoice = 'auto',
   options: SelectBackendOptions = {},
 ): Promise<BackendSelection> {
-  const valid: BackendChoice[] = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'];
+  const valid = Object.keys(CANDIDATES) as BackendChoice[];
   if (!valid.includes(choice))
     throw new Error(
       `selectBackend: backend must be one of ${valid.map((v) => `"${v}"`).join(', ')}; received ${JSON.stringify(choice)}.`,
     );
-  checkKnown('selectBackend', options, ['forTraining', 'cuda']);
-  const forTraining = options.forTraining ?? true;
+  checkKnownOptions('selectBackend', options, ['forTraining', 'cuda']);
+  const wanted = { choice, forTraining: options.forTraining ?? true, cuda: options.cuda };
   const attempts: BackendAttempt[] = [];
-  const candidates: string[] =
-    choice === 'auto'
-      ? [
-          '@tensorflow/tfjs-node-gpu',
-          '@tensorflow/tfjs-node',
-          '@convnets/backend-native',
-          '@tensorflow/tfjs-backend-wasm',
-          'cpu',
-        ]
-      : choice === 'tensorflow'
-        ? ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node']
-        : choice === 'native'
-          ? ['@convnets/backend-native']
-          : choice === 'wasm'
-            ? ['@tensorflow/tfjs-backend-wasm']
-            : ['cpu'];
-  for (const candidate of candidates) {
-    if (candidate === 'cpu') {
-      await import('@tensorflow/tfjs-backend-cpu');
-      if (await activate('cpu')) {
-        attempts.push({ candidate, ok: true, detail: 'pure JavaScript' });
-        return { name: 'cpu', attempts };
-      }
-      attempts.push({ candidate, ok: false, detail: 'could not be activated' });
-      continue;
-    }
-    if (candidate === '@tensorflow/tfjs-node-gpu') {
-      if ((options.cuda?.platform ?? process.platform) !== 'linux') {
-        attempts.push({ candidate, ok: false, detail: 'tfjs-node-gpu has Linux builds only' });
-        continue;
-      }
-      const missing = missingCudaLibraries(options.cuda);
-      if (missing.length > 0) {
-        attempts.push({
-          candidate,
-          ok: false,
-          detail: `CUDA 11.2 / cuDNN 8.1 libraries missing: ${missing.join(', ')} (not on LD_LIBRARY_PATH, in /etc/ld.so.conf's folders or the system library folders)`,
-        });
-        continue;
-      }
-    }
-    if (candidate === '@tensorflow/tfjs-backend-wasm' && choice === 'auto' && forTraining) {
-      attempts.push({
-        candidate,
-        ok: false,
-        detail: 'skipped for training: wasm has no Conv2DBackpropFilter kernel',
-      });
-      continue;
-    }
-    let module: Record<string, unknown>;
-    try {
-      module = await tryImport(candidate);
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      attempts.push({
-        candidate,
-        ok: false,
-        detail:
-          code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND'
-            ? 'not installed'
-            : `failed to load: ${(error as Error).message.split('\n')[0]}`,
-      });
-      continue;
-    }
-    const name =
-      candidate === '@convnets/backend-native'
-        ? String(
-            module.backendName ??
-              (module.default as Record<string, unknown> | undefined)?.backendName ??
-              'native',
-          )
-        : candidate === '@tensorflow/tfjs-backend-wasm'
-          ? 'wasm'
-          : 'tensorflow';
-    if (!(await activate(name))) {
-      attempts.push({ candidate, ok: false, detail: `backend "${name}" could not be activated` });
-      continue;
-    }
-    if (forTraining && !canTrain(name)) {
-      attempts.push({
-        candidate,
-        ok: false,
-        detail: `backend "${name}" has no Conv2DBackpropFilter kernel, so it cannot train convnets`,
-      });
-      continue;
-    }
-    attempts.push({ candidate, ok: true, detail: `backend "${name}"` });
-    return { name, attempts };
+  for (const candidate of CANDIDATES[choice]) {
+    const { attempt, name } = await tryCandidate(candidate, wanted);
+    attempts.push(attempt);
+    if (name !== undefined) return { name, attempts };
   }
   throw new Error(
     `no usable tfjs backend for "${choice}": ${attempts.map((a) => `${a.candidate} (${a.detail})`).join('; ')}.`,

@@ -11,12 +11,12 @@ import {
   listCheckpoints,
   readCheckpoint,
   readMetrics,
-} from '../src';
+} from '@convnets/trainer';
 import { tempDir } from './helpers';
-import { architecture } from '../src/cli/architectures';
+import { architecture } from '../src/architectures';
 
-// The built bin, as a user runs it (turbo builds before testing).
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+// The bin, as a user runs it: the committed shim, which runs the build (turbo builds before testing).
+const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
 
 function convnets(...args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });

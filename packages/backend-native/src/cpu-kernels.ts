@@ -79,15 +79,18 @@ let stockFilterKernel: tf.KernelFunc | undefined;
  * Replaces the tfjs `cpu` backend's `Conv2DBackpropFilter` kernel with the
  * same computation over flat arrays: bitwise-identical results, about 20×
  * faster, which is what makes training convnets on the `cpu` backend
- * practical at all. Idempotent; {@link Trainer} calls it when it runs on `cpu`
- * (option `patchCpuKernels`).
+ * practical at all. Idempotent. Opt-in: nothing in convnets' libraries calls it
+ * (the `convnets` command does, when it trains on `cpu`), and it changes tfjs'
+ * global kernel registry until {@link unpatchCpuKernels} undoes it.
  *
  * @returns Whether the kernel is (now) patched: false when the `cpu` backend is not registered.
  * @throws Error from tfjs if the kernel registry refuses the replacement (not expected: the stock kernel is unregistered first).
  * @example
  * ```ts
  * import '@tensorflow/tfjs-backend-cpu';
- * patchCpuKernels(); // before training on the cpu backend yourself
+ * import { patchCpuKernels } from '@convnets/backend-native';
+ *
+ * patchCpuKernels(); // before training on the cpu backend
  * ```
  */
 export function patchCpuKernels(): boolean {

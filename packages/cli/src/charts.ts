@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import type { MetricsRow } from './metrics-log';
+import type { MetricsRow } from '@convnets/trainer';
 
 /** One run's curves for {@link renderCurves}. */
 export interface CurveSeries {
@@ -49,7 +49,7 @@ function spec(series: readonly CurveSeries[], title: string): Record<string, unk
  * validation error of every epoch as a bold one, one colour per run, as SVG
  * (Vega-Lite, no native code).
  *
- * @param series - The runs, each with its `metrics.jsonl` rows ({@link readMetrics}).
+ * @param series - The runs, each with its `metrics.jsonl` rows ({@link "@convnets/trainer"!readMetrics | readMetrics} of `@convnets/trainer`).
  * @param options - `title` (default `'top-1 error'`); default `{}`.
  * @returns The SVG document.
  * @throws Error when `vega` or `vega-lite` cannot be imported, or Vega fails to render the chart.

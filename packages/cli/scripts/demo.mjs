@@ -15,14 +15,9 @@ import cliProgress from 'cli-progress';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  folderEvaluationData,
-  folderTrainingData,
-  readMetrics,
-  selectBackend,
-  train,
-  writeCurves,
-} from '../dist/index.js';
+import { patchCpuKernels } from '@convnets/backend-native';
+import { folderEvaluationData, folderTrainingData, readMetrics, train } from '@convnets/trainer';
+import { selectBackend, writeCurves } from '../dist/index.js';
 
 tf.env().set('PROD', true);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -53,6 +48,8 @@ const { name: backend, attempts } = await selectBackend(process.env.DEMO_BACKEND
 console.log(
   `backend: ${backend} (${attempts.map((a) => `${a.candidate}: ${a.detail}`).join('; ')})`,
 );
+// The pure-JS cpu backend's convolution filter gradient, 20× faster (bitwise the same).
+if (backend === 'cpu') patchCpuKernels();
 
 const cacheDir = join(
   root,

@@ -23,10 +23,10 @@ import {
 } from '@convnets/layers';
 import { cifarResNet, saveWeights, TORCHVISION_RESNET } from '@convnets/resnet';
 import { TORCHVISION_VGG } from '@convnets/vgg';
-import { architecture } from '../src/cli/architectures';
+import { architecture } from '../src/architectures';
 import { tempDir } from './helpers';
 
-const bin = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
 const dir = tempDir('convnets-cli-hostile-');
 const data = join(dir, 'shapes');
 const run = join(dir, 'run');

@@ -1,0 +1,159 @@
+import type { Command } from '@commander-js/extra-typings';
+import { existsSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { imageFolder } from '@convnets/imagenet-data';
+import {
+  folderEvaluationData,
+  folderTrainingData,
+  readMetrics,
+  train,
+  type TrainerOptions,
+} from '@convnets/trainer';
+import { architecture, type Architecture } from '../architectures';
+import { writeCurves } from '../charts';
+import { splitData, useBackend } from '../options';
+import { progressBar } from '../output';
+import {
+  declareTrain,
+  resolveFlags,
+  schedule,
+  type RunFlags,
+  type TrainFlags,
+} from './train-flags';
+
+/** Registers `convnets train`. */
+export function trainCommand(program: Command): void {
+  declareTrain(program).action(runTraining);
+}
+
+/** The training and validation data of `--data` (and `--val`), as the architecture's transforms make them. */
+async function trainingData(flags: RunFlags, a: Architecture) {
+  const split = splitData(flags.data);
+  const trainSet = await imageFolder(split.train);
+  const valDir = flags.val ?? split.val;
+  const valSet = valDir ? await imageFolder(valDir, { classes: trainSet.classes }) : undefined;
+  const size = flags.imageSize ?? a.defaultImageSize;
+  const batchSize = flags.batchSize ?? (a.family === 'cifar' ? 128 : 256);
+  const data = folderTrainingData(trainSet, {
+    transform: a.trainTransform(size),
+    batchSize,
+    seed: flags.seed ?? 0,
+  });
+  const validation = valSet
+    ? folderEvaluationData(valSet, {
+        transform: a.evalTransform(size),
+        batchSize: Math.min(batchSize, 100),
+      })
+    : undefined;
+  return { trainSet, size, data, validation };
+}
+
+/** The trainer's recipe from the flags: the papers' defaults (VGG's differ), `--resume` and `--overwrite`. */
+function recipe(flags: RunFlags, cli: TrainFlags, isVgg: boolean) {
+  return {
+    epochs: flags.epochs ?? 1,
+    steps: flags.steps,
+    lr: flags.lr ?? (isVgg ? 0.01 : 0.1),
+    schedule: schedule(flags),
+    warmup: flags.warmupEpochs ? { epochs: flags.warmupEpochs } : undefined,
+    optimizer: {
+      momentum: flags.momentum ?? 0.9,
+      weightDecay: flags.weightDecay ?? (isVgg ? 5e-4 : 1e-4),
+      nesterov: flags.nesterov ?? false,
+      rule: flags.momentumRule ?? 'pytorch',
+      excludeBatchNorm: flags.excludeBn ?? false,
+      excludeBias: flags.excludeBias ?? false,
+    },
+    accumulate: flags.accumulate ?? 1,
+    outDir: flags.out,
+    resume: cli.resume ? true : undefined,
+    overwrite: Boolean(cli.overwrite),
+    seed: flags.seed ?? 0,
+    checkpointEvery: flags.checkpointEvery ?? 0,
+    keepLast: flags.keep ?? 3,
+    preciseBnBatches: flags.preciseBn ?? 0,
+    config: { ...flags, resume: undefined, config: undefined, overwrite: undefined },
+  } satisfies Partial<TrainerOptions>;
+}
+
+/** The progress bar of the steps and a line per epoch; `log` and `callbacks` go to the trainer. */
+function progress() {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  const callbacks: TrainerOptions['callbacks'] = {
+    onStep: (s) => {
+      if (!bar) {
+        bar = progressBar(
+          'train |{bar}| {value}/{total} steps | epoch {epoch} | loss {loss} | lr {lr} | {speed} img/s',
+          true,
+        );
+        bar.start(s.totalSteps, s.step - 1);
+      }
+      bar.update(s.step, {
+        epoch: s.epoch + 1,
+        loss: s.loss.toFixed(3),
+        lr: s.lr.toPrecision(3),
+        speed: s.imagesPerSec.toFixed(0),
+      });
+    },
+    onEpoch: (e) => {
+      bar?.stop();
+      bar = undefined;
+      const val = e.validation
+        ? `, val top-1/top-5 error ${e.validation.top1.toFixed(2)}% / ${e.validation.top5.toFixed(2)}%`
+        : '';
+      console.log(
+        `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, train top-1 error ${e.trainTop1.toFixed(2)}%${val}`,
+      );
+    },
+  };
+  const log = (message: string) => {
+    bar?.stop();
+    console.log(message);
+  };
+  return { log, callbacks, stop: () => bar?.stop() };
+}
+
+/** On the pure-JS `cpu` backend, the convolution filter gradient runs about 20× faster patched (bitwise the same). */
+async function speedUpCpu(backend: string): Promise<void> {
+  if (backend !== 'cpu') return;
+  const { patchCpuKernels } = await import('@convnets/backend-native');
+  patchCpuKernels();
+}
+
+/** `convnets train`: flags (with --resume and --config), data, model, the run, then curves.png. */
+async function runTraining(cli: TrainFlags): Promise<void> {
+  const flags = resolveFlags(cli);
+  const a = architecture(flags.arch);
+  const options = recipe(flags, cli, a.family === 'vgg'); // flag errors before any data is read
+  const backend = await useBackend(flags.backend ?? 'auto', true);
+  await speedUpCpu(backend);
+  const { trainSet, size, data, validation } = await trainingData(flags, a);
+  const model = a.build({ classes: trainSet.classes.length, imageSize: size });
+  console.log(
+    `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes, backend ${backend}`,
+  );
+  const { log, callbacks, stop } = progress();
+  const result = await train({
+    model,
+    data,
+    validation,
+    ...options,
+    log,
+    callbacks,
+    handleSignals: true,
+  });
+  stop();
+  const metrics = join(flags.out, 'metrics.jsonl');
+  if (flags.plot !== false && existsSync(metrics))
+    await writeCurves(join(flags.out, 'curves.png'), [
+      { name: basename(resolve(flags.out)), rows: readMetrics(metrics) },
+    ]);
+  console.log(
+    `${result.status === 'completed' ? 'done' : 'stopped'} at step ${result.steps}; run folder ${flags.out} (checkpoint ${result.checkpoint ?? 'none'})`,
+  );
+  if (result.status === 'stopped') {
+    console.log(`resume with: convnets train --resume ${flags.out}`);
+    // 128 + the signal's number, as a shell reports a process the signal ended.
+    process.exitCode = result.signal === 'SIGTERM' ? 143 : 130;
+  }
+}

@@ -1,0 +1,187 @@
+import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { readSafetensors, type LoadWeightsReport, type NonFiniteTensor } from '@convnets/layers';
+import {
+  assignWeights,
+  CHECKPOINT_FORMAT,
+  listCheckpoints,
+  readCheckpoint,
+} from '@convnets/trainer';
+import { architecture, type Architecture, type Preprocessing } from './architectures';
+import { fail, oneLine, warn } from './output';
+import {
+  checkpointProblems,
+  inline,
+  nonFiniteTensors,
+  nonFiniteWarning,
+  stateDictProblems,
+} from './weights';
+
+const EXPECTED = 'expected a .safetensors file, a checkpoint folder or a run folder';
+
+/** A model built for `--arch` with `--weights` loaded, and how to feed it. */
+export interface LoadedModel {
+  model: LayersModel;
+  classes: readonly string[];
+  size: number;
+  preprocessing: Preprocessing;
+}
+
+/** How {@link loadModel} sizes the model and names a state dict's classes. */
+export interface LoadOptions {
+  imageSize?: number;
+  preprocess?: Preprocessing;
+  /** The class names of a state dict that classifies `count` classes (it holds none). */
+  classNames: (count: number) => Promise<readonly string[]>;
+}
+
+/** What {@link loadModel}'s helpers share: the architecture, its name, the image size and the weights' path. */
+interface Target {
+  arch: string;
+  a: Architecture;
+  size: number;
+  weights: string;
+  fits: string;
+}
+
+/** A checkpoint folder, or a run folder (its best, else newest checkpoint). */
+async function resolveWeights(path: string): Promise<string> {
+  if (existsSync(join(path, 'state.json'))) return path;
+  const all = await listCheckpoints(join(path, 'checkpoints'));
+  if (all.length === 0)
+    fail(
+      `${path} holds no checkpoint; expected a .safetensors file, a checkpoint folder (with state.json) or a run folder`,
+    );
+  let best: { path: string; top1: number } | undefined;
+  for (const c of all) {
+    const file = join(c.path, 'state.json');
+    let state: { valTop1?: unknown };
+    try {
+      state = JSON.parse(readFileSync(file, 'utf8')) as { valTop1?: unknown };
+    } catch (error) {
+      fail(`checkpoint state ${file} cannot be read as JSON: ${(error as Error).message}`);
+    }
+    const top1 = state?.valTop1;
+    if (typeof top1 === 'number' && (!best || top1 < best.top1)) best = { path: c.path, top1 };
+  }
+  return best?.path ?? all[all.length - 1].path;
+}
+
+/** Warns (one line) when loaded weights hold NaN or infinite values. */
+function warnNonFinite(source: string, total: number, found: readonly NonFiniteTensor[]): void {
+  if (found.length > 0) warn(nonFiniteWarning(source, found, total));
+}
+
+/** Reads a `.safetensors` file; `undefined` means it is a checkpoint's `model.safetensors`, to be read from its folder. */
+function readWeightsFile(
+  t: Target,
+): { bytes: Uint8Array; file: ReturnType<typeof readSafetensors> } | undefined {
+  if (!t.weights.toLowerCase().endsWith('.safetensors')) fail(`weights ${t.weights}: ${EXPECTED}`);
+  const bytes = new Uint8Array(readFileSync(t.weights));
+  let file: ReturnType<typeof readSafetensors>;
+  try {
+    file = readSafetensors(bytes);
+  } catch (error) {
+    fail(`weights ${t.weights}: ${(error as Error).message}`);
+  }
+  if (file.metadata.format !== CHECKPOINT_FORMAT) return { bytes, file };
+  // A checkpoint's model.safetensors: its folder holds the class list.
+  if (!existsSync(join(dirname(t.weights), 'state.json')))
+    fail(
+      `weights ${t.weights} come from a checkpoint whose state.json is missing; pass the checkpoint folder`,
+    );
+  return undefined;
+}
+
+/** Builds the model for a torchvision state dict, after checking every shape against the architecture. */
+async function loadStateDict(
+  t: Target,
+  { bytes, file }: { bytes: Uint8Array; file: ReturnType<typeof readSafetensors> },
+  options: LoadOptions,
+): Promise<LoadedModel> {
+  const { a, weights } = t;
+  const key = a.torchvisionClassifierKey;
+  const classifier = file.tensors.get(key);
+  if (!classifier || classifier.shape.length !== 2)
+    fail(
+      `weights ${weights} hold no 2-D "${key}" tensor: expected a torchvision ${a.family === 'vgg' ? 'VGG' : 'ResNet'} state dict for ${t.arch} (e.g. written by saveWeights of @convnets/${a.family === 'vgg' ? 'vgg' : 'resnet'})`,
+    );
+  const count = classifier.shape[0];
+  if (count < 1)
+    fail(`weights ${weights}: "${key}" has shape [${classifier.shape.join(', ')}]: no classes`);
+  // Every shape is checked against the architecture before a model of `count` classes is built.
+  const expected = a.expectedWeights({ classes: count, imageSize: t.size });
+  const problems = stateDictProblems(file.tensors, expected, a.torchvisionIgnore);
+  if (problems.length > 0) fail(`weights ${weights} do not fit ${t.fits}: ${inline(problems)}`);
+  const classes = await options.classNames(count);
+  const model = a.build({ classes: count, imageSize: t.size });
+  let report: LoadWeightsReport;
+  try {
+    report = await a.loadTorchvisionWeights(model, bytes);
+  } catch (error) {
+    fail(`weights ${weights}: ${oneLine((error as Error).message)}`);
+  }
+  warnNonFinite(weights, expected.length, report.nonFinite);
+  return { model, classes, size: t.size, preprocessing: options.preprocess ?? 'torchvision' };
+}
+
+/** Builds the model for a checkpoint folder, after checking its class list and every shape. */
+async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Promise<LoadedModel> {
+  const checkpoint = await readCheckpoint(path);
+  const classes: unknown = checkpoint.state.key?.classes;
+  if (
+    !Array.isArray(classes) ||
+    classes.length === 0 ||
+    !classes.every((c) => typeof c === 'string')
+  )
+    fail(
+      `checkpoint ${checkpoint.path}: key.classes in its state.json is not a non-empty list of class names`,
+    );
+  // Every shape is checked against the architecture before a model of that many classes is built.
+  const expected = t.a.expectedWeights({ classes: classes.length, imageSize: t.size });
+  const problems = checkpointProblems(checkpoint.weights, expected);
+  if (problems.length > 0)
+    fail(
+      `checkpoint ${checkpoint.path} does not fit ${t.fits}: ${inline(problems)}; its state.json lists ${classes.length} classes`,
+    );
+  const model = t.a.build({ classes: classes.length, imageSize: t.size });
+  assignWeights(model, checkpoint.weights, checkpoint.path);
+  const named = checkpoint.weights.map((w, i) => ({
+    key: expected[i].name,
+    weight: expected[i].name,
+    data: w.data,
+  }));
+  warnNonFinite(checkpoint.path, expected.length, nonFiniteTensors(named));
+  return {
+    model,
+    classes: classes as string[],
+    size: t.size,
+    preprocessing: options.preprocess ?? 'paper',
+  };
+}
+
+/**
+ * Builds `arch` and loads `weights`: a checkpoint folder, a run folder (its
+ * best checkpoint), a checkpoint's `model.safetensors`, or a torchvision state
+ * dict in a `.safetensors` file (torchvision's own weights, or what the model
+ * packages' `saveWeights` writes). A state dict holds no class names:
+ * `classNames(count)` supplies them.
+ */
+export async function loadModel(
+  arch: string,
+  weights: string,
+  options: LoadOptions,
+): Promise<LoadedModel> {
+  const a = architecture(arch);
+  const size = options.imageSize ?? a.defaultImageSize;
+  const t: Target = { arch, a, size, weights, fits: `${arch} at image size ${size}` };
+  if (!existsSync(weights)) fail(`weights ${weights} do not exist; ${EXPECTED}`);
+  const stat = statSync(weights);
+  if (!stat.isFile() && !stat.isDirectory())
+    fail(`weights ${weights} is not a regular file or a folder; ${EXPECTED}`);
+  if (stat.isDirectory()) return loadCheckpoint(t, await resolveWeights(weights), options);
+  const stateDict = readWeightsFile(t);
+  if (stateDict) return loadStateDict(t, stateDict, options);
+  return loadCheckpoint(t, dirname(weights), options);
+}
