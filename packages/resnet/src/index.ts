@@ -9,6 +9,7 @@
  */
 export { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
 export { stageOutputs } from './features';
+export { RESNET_ALIASES, RESNET_MODELS, RESNETS } from './models';
 export {
   buildResNet,
   plain101,
@@ -16,7 +17,6 @@ export {
   plain18,
   plain34,
   plain50,
-  RESNETS,
   resnet101,
   resnet152,
   resnet18,

@@ -10,6 +10,13 @@ export interface ResNetSpec {
   block: BlockKind;
   /** Blocks in conv2_x, conv3_x, conv4_x, conv5_x. */
   blocks: readonly [number, number, number, number];
+  /**
+   * Channels of a bottleneck's 1×1 and 3×3 convolutions per 64 of the stage
+   * width, torchvision's `width_per_group`: 128 for the Wide ResNets.
+   *
+   * @defaultValue `64`
+   */
+  widthPerGroup?: number;
 }
 
 /**
