@@ -22,6 +22,8 @@ export {
   resnet18,
   resnet34,
   resnet50,
+  wideResnet101_2,
+  wideResnet50_2,
   type ResNetOptions,
 } from './resnet';
 export {

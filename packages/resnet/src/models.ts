@@ -12,6 +12,8 @@ import {
   resnet18,
   resnet34,
   resnet50,
+  wideResnet101_2,
+  wideResnet50_2,
   type ResNetOptions,
 } from './resnet';
 import {
@@ -53,6 +55,8 @@ const IMAGENET_FACTORIES = {
   resnet50,
   resnet101,
   resnet152,
+  wide_resnet50_2: wideResnet50_2,
+  wide_resnet101_2: wideResnet101_2,
   plain18,
   plain34,
   plain50,
@@ -104,7 +108,10 @@ const CIFAR_MODELS = Object.fromEntries(
       return [entry.name, entry] as const;
     }),
   ),
-) as Readonly<Record<string, ModelEntry<CifarResNetOptions>>>;
+) as Record<
+  `cifar_${'resnet' | 'plain'}${(typeof CIFAR_DEPTHS)[number]}`,
+  ModelEntry<CifarResNetOptions>
+>;
 
 /**
  * Every named ResNet of this package, by canonical (torchvision-style

@@ -188,3 +188,9 @@ export const plain50 = (opts: ResNetOptions = {}): LayersModel => named('resnet5
 export const plain101 = (opts: ResNetOptions = {}): LayersModel => named('resnet101', true, opts);
 /** Plain-152, ResNet-152 without shortcuts; see {@link ResNetOptions}. */
 export const plain152 = (opts: ResNetOptions = {}): LayersModel => named('resnet152', true, opts);
+/** Wide ResNet-50-2, torchvision's `wide_resnet50_2`; see {@link ResNetOptions}. */
+export const wideResnet50_2 = (opts: ResNetOptions = {}): LayersModel =>
+  named('wide_resnet50_2', false, opts);
+/** Wide ResNet-101-2, torchvision's `wide_resnet101_2`; see {@link ResNetOptions}. */
+export const wideResnet101_2 = (opts: ResNetOptions = {}): LayersModel =>
+  named('wide_resnet101_2', false, opts);
