@@ -1,5 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { sameBits } from '../../../test-utils/models.ts';
 import { cifarResNet, RESNET_ALIASES, RESNET_MODELS, RESNETS, resnet18, resnet50 } from '../src';
 
 /** torchvision 0.14's `torchvision.models.list_models()` ResNets. */
@@ -97,6 +98,14 @@ describe('seed', () => {
     expect(values(a, /conv2_block1_1_conv/)[0]).toEqual(values(b, /conv2_block1_1_conv/)[0]);
     // Same shape (3×3×16×16), different layers: different draws.
     expect(values(a, /conv2_block1_1_conv/)[0]).not.toEqual(values(a, /conv2_block1_2_conv/)[0]);
+    [a, b].forEach((n) => n.dispose());
+  });
+
+  it('seeds a full-size ResNet-18 (a few weights compared)', () => {
+    const [a, b] = [1, 1].map((seed) => resnet18({ seed }));
+    const picked = /^(conv1_conv|conv5_block2_2_conv|predictions)\/kernel$/;
+    const [wa, wb] = [a, b].map((n) => values(n, picked));
+    expect(wa.map((w, i) => sameBits(w, wb[i]))).toEqual([true, true, true]);
     [a, b].forEach((n) => n.dispose());
   });
 
