@@ -56,7 +56,7 @@ export interface ClassifierOptions {
   /**
    * Seed of the random initial weights, a non-negative integer: the same seed
    * gives bitwise the same weights, different seeds different ones. Each layer
-   * draws with {@link layerSeed}`(seed, its name)`. No effect with `skipInit`.
+   * draws with {@link "@convnets/layers"!layerSeed | layerSeed}`(seed, its name)`. No effect with `skipInit`.
    *
    * @defaultValue none: every build draws different weights
    */
