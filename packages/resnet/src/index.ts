@@ -10,22 +10,7 @@
 export { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
 export { stageOutputs } from './features';
 export { RESNET_ALIASES, RESNET_MODELS, RESNETS } from './models';
-export {
-  buildResNet,
-  plain101,
-  plain152,
-  plain18,
-  plain34,
-  plain50,
-  resnet101,
-  resnet152,
-  resnet18,
-  resnet34,
-  resnet50,
-  wideResnet101_2,
-  wideResnet50_2,
-  type ResNetOptions,
-} from './resnet';
+export * from './resnet';
 export {
   CIFAR_DEPTHS,
   CIFAR_STAGE_WIDTHS,

@@ -14,18 +14,5 @@ export {
   type VggLayer,
 } from './specs';
 export { VGG_ALIASES, VGG_MODELS, VGGS } from './models';
-export {
-  buildVgg,
-  vgg11,
-  vgg11Bn,
-  vgg11Lrn,
-  vgg13,
-  vgg13Bn,
-  vgg16,
-  vgg16Bn,
-  vgg16C,
-  vgg19,
-  vgg19Bn,
-  type VggOptions,
-} from './vgg';
+export * from './vgg';
 export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';
