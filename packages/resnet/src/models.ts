@@ -138,13 +138,18 @@ export const RESNET_MODELS = Object.freeze({
 });
 
 /**
- * Every ImageNet ResNet and plain factory by name.
+ * The factories of the paper's ten ImageNet nets (ResNet and plain, Table 1
+ * and §4.1) by name, as before the registry.
  *
  * @deprecated Use {@link RESNET_MODELS}, which also holds each model's
- *   preprocessing, stages and weight format.
+ *   preprocessing, stages and weight format, and the Wide ResNets.
  */
 export const RESNETS: Readonly<Record<string, (opts?: ResNetOptions) => LayersModel>> =
-  Object.freeze({ ...IMAGENET_FACTORIES });
+  Object.freeze(
+    Object.fromEntries(
+      Object.entries(IMAGENET_FACTORIES).filter(([name]) => /^(resnet|plain)\d+$/.test(name)),
+    ),
+  );
 
 /**
  * The command line's older spellings of {@link RESNET_MODELS} names:
