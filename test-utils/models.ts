@@ -33,3 +33,10 @@ export async function expectSameAfterReload(net: LayersModel, batch = 1): Promis
   if (!same) throw new Error(`${net.name}: predictions differ after save → load`);
   return shape;
 }
+
+/** Whether two arrays hold bitwise the same values (fast: vitest's toEqual walks millions of elements slowly). */
+export function sameBits(a: Float32Array, b: Float32Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}

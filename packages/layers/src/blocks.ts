@@ -63,6 +63,8 @@ export interface BlockOptions extends BatchNormOptions {
    * @defaultValue {@link kaimingNormalFanOut}`()`
    */
   kernelInitializer?: KernelInitializer;
+  /** Seed of the block's random kernels (shortcut included); as {@link convBn} uses it. */
+  seed?: number;
 }
 
 /** Options of {@link bottleneckBlock}. */
@@ -76,6 +78,15 @@ export interface BottleneckOptions extends BlockOptions {
    * @defaultValue `'3x3'`
    */
   strideIn?: '3x3' | '1x1';
+  /**
+   * Channels of the 1×1 and 3×3 convolutions, a positive integer; the block
+   * still outputs `4 × filters`. Wide ResNets double it (torchvision's
+   * `width_per_group=128`).
+   *
+   * @defaultValue `filters`
+   * @see [Zagoruyko & Komodakis, arXiv 1605.07146](https://arxiv.org/abs/1605.07146)
+   */
+  width?: number;
 }
 
 const BLOCK_KEYS = [
@@ -86,6 +97,7 @@ const BLOCK_KEYS = [
   'zeroInitResidual',
   'plain',
   'kernelInitializer',
+  'seed',
   ...BATCH_NORM_OPTIONS,
 ] as const;
 
@@ -134,6 +146,7 @@ function closeBlock(
     stride: block.stride,
     option: block.shortcut,
     kernelInitializer: opts.kernelInitializer,
+    seed: opts.seed,
     bnMomentum: opts.bnMomentum,
     bnEpsilon: opts.bnEpsilon,
   });
@@ -168,6 +181,7 @@ export function basicBlock(x: SymbolicTensor, opts: BlockOptions): SymbolicTenso
   const block = resolveBlock(where, x, opts, BLOCK_KEYS);
   const common = {
     kernelInitializer: opts.kernelInitializer,
+    seed: opts.seed,
     bnMomentum: opts.bnMomentum,
     bnEpsilon: opts.bnEpsilon,
   };
@@ -213,23 +227,25 @@ basicBlock.expansion = 1 as const;
  */
 export function bottleneckBlock(x: SymbolicTensor, opts: BottleneckOptions): SymbolicTensor {
   const where = 'bottleneckBlock';
-  const block = resolveBlock(where, x, opts, [...BLOCK_KEYS, 'strideIn']);
+  const block = resolveBlock(where, x, opts, [...BLOCK_KEYS, 'strideIn', 'width']);
   const strideIn = oneOf(where, 'strideIn', opts.strideIn ?? '3x3', ['3x3', '1x1'] as const);
+  const width = opts.width === undefined ? block.filters : positiveInt(where, 'width', opts.width);
   const common = {
     kernelInitializer: opts.kernelInitializer,
+    seed: opts.seed,
     bnMomentum: opts.bnMomentum,
     bnEpsilon: opts.bnEpsilon,
   };
   let y = convBnRelu(x, {
     name: `${block.name}_1`,
-    filters: block.filters,
+    filters: width,
     kernelSize: 1,
     strides: strideIn === '1x1' ? block.stride : 1,
     ...common,
   });
   y = convBnRelu(y, {
     name: `${block.name}_2`,
-    filters: block.filters,
+    filters: width,
     kernelSize: 3,
     strides: strideIn === '3x3' ? block.stride : 1,
     ...common,

@@ -1,6 +1,6 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { BatchNormalization } from './custom/batch-normalization';
-import { kaimingNormalFanOut } from './initializers';
+import { kaimingNormalFanOut, layerSeed } from './initializers';
 import {
   bool,
   checkKnownOptions,
@@ -104,6 +104,15 @@ export interface ConvBnOptions extends BatchNormOptions {
    */
   kernelInitializer?: KernelInitializer;
   /**
+   * Seed of the random initial kernel, a non-negative integer: the same seed
+   * gives bitwise the same weights. Each convolution draws with
+   * {@link layerSeed}`(seed, its name)`, so one seed serves a whole network.
+   * Ignored when `kernelInitializer` is given.
+   *
+   * @defaultValue none: every build draws different weights
+   */
+  seed?: number;
+  /**
    * Initialise the BN scale (gamma) to zero instead of one, so the unit starts
    * as the zero function.
    *
@@ -120,6 +129,7 @@ const CONV_BN_OPTIONS = [
   'padding',
   'useBias',
   'kernelInitializer',
+  'seed',
   'zeroInitGamma',
   'bnMomentum',
   'bnEpsilon',
@@ -168,6 +178,7 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
   const zeroInitGamma =
     opts.zeroInitGamma === undefined ? false : bool(where, 'zeroInitGamma', opts.zeroInitGamma);
   const bn = batchNormSettings(where, opts);
+  const seed = opts.seed === undefined ? undefined : nonNegativeInt(where, 'seed', opts.seed);
   nhwcChannels(where, x);
 
   if (padding !== 'same') {
@@ -208,7 +219,9 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
       strides,
       padding: explicit === null ? 'same' : 'valid',
       useBias,
-      kernelInitializer: opts.kernelInitializer ?? kaimingNormalFanOut(),
+      kernelInitializer:
+        opts.kernelInitializer ??
+        kaimingNormalFanOut(seed === undefined ? undefined : layerSeed(seed, `${name}_conv`)),
       name: `${name}_conv`,
     })
     .apply(y) as SymbolicTensor;

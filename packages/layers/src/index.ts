@@ -32,7 +32,18 @@ export {
   type LocalResponseNormalizationArgs,
 } from './custom/local-response-normalization';
 export { ZeroPadChannels, type ZeroPadChannelsArgs } from './custom/zero-pad-channels';
-export { kaimingNormalFanOut } from './initializers';
+export { kaimingNormalFanOut, layerSeed } from './initializers';
+export {
+  modelRegistry,
+  type AliasTable,
+  type EvalPreprocessing,
+  type ModelEntry,
+  type ModelRegistry,
+  type ModelStage,
+  type ModelTable,
+  type Preprocessing,
+  type TrainPreprocessing,
+} from './registry';
 export { SHORTCUT_OPTIONS, shortcut, type ShortcutOption, type ShortcutOptions } from './shortcut';
 export { residualStage, type BlockKind, type ResidualStageOptions } from './stage';
 export { summarize, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary';

@@ -36,3 +36,28 @@ export function kaimingNormalFanOut(seed?: number) {
     seed,
   });
 }
+
+/**
+ * The seed of one layer's random initial weights in a model built with
+ * `seed`: a hash of the seed and the layer's name, so a layer's draw depends
+ * on neither the order layers are built in nor on other layers, and the same
+ * `seed` gives bitwise the same weights.
+ *
+ * @param seed - The model's seed, a non-negative integer.
+ * @param layerName - The layer's name, e.g. `conv2_block1_1_conv`.
+ * @returns A positive 32-bit integer (never 0, which tfjs reads as "no seed").
+ * @throws Never: the seed is checked where a factory receives it.
+ *
+ * @example
+ * ```ts
+ * const conv = tf.layers.conv2d({ filters: 64, kernelSize: 3, name: 'stem', kernelInitializer: kaimingNormalFanOut(layerSeed(7, 'stem')) });
+ * ```
+ */
+export function layerSeed(seed: number, layerName: string): number {
+  // FNV-1a over "seed/name".
+  let hash = 0x811c9dc5;
+  for (const ch of `${seed}/${layerName}`) {
+    hash = Math.imul(hash ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  }
+  return hash === 0 ? 1 : hash;
+}

@@ -1,5 +1,5 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { bool, fail, nonEmptyString, oneOf, positiveInt } from './validate';
+import { bool, fail, nonEmptyString, nonNegativeInt, oneOf, positiveInt } from './validate';
 
 /** Options every classification network of the convnets packages shares, as in Keras applications. */
 export interface ClassifierOptions {
@@ -53,6 +53,14 @@ export interface ClassifierOptions {
    * @defaultValue `false`
    */
   skipInit?: boolean;
+  /**
+   * Seed of the random initial weights, a non-negative integer: the same seed
+   * gives bitwise the same weights, different seeds different ones. Each layer
+   * draws with {@link "@convnets/layers"!layerSeed | layerSeed}`(seed, its name)`. No effect with `skipInit`.
+   *
+   * @defaultValue none: every build draws different weights
+   */
+  seed?: number;
 }
 
 /** The {@link ClassifierOptions} keys, for {@link checkKnownOptions} in a model factory. */
@@ -64,6 +72,7 @@ export const CLASSIFIER_OPTION_KEYS = [
   'classifierActivation',
   'name',
   'skipInit',
+  'seed',
 ] as const;
 
 /** {@link ClassifierOptions} with defaults applied and values checked. */
@@ -82,6 +91,8 @@ export interface ResolvedClassifierOptions {
   name: string;
   /** Whether weights are zero-filled instead of randomly initialised. */
   skipInit: boolean;
+  /** Seed of the random initial weights (`undefined`: unseeded). */
+  seed: number | undefined;
 }
 
 /**
@@ -96,7 +107,7 @@ export interface ResolvedClassifierOptions {
  *   optionally its default `inputShape` (otherwise `[224, 224, 3]`).
  * @returns The options with defaults applied; `classifierActivation: null` becomes `'linear'`.
  * @throws Error for `includeTop`/`skipInit` that are not booleans, `classes` that
- *   is not a positive integer, a `pooling` other than `'avg'`/`'max'` or given
+ *   is not a positive integer, a `seed` that is not a non-negative integer, a `pooling` other than `'avg'`/`'max'` or given
  *   with the top, an unknown `classifierActivation`, an invalid `name`, a
  *   malformed `inputShape`, or an input smaller than `totalStride`.
  *
@@ -129,6 +140,7 @@ export function resolveClassifierOptions(
       : oneOf(where, 'classifierActivation', opts.classifierActivation, ['softmax', null] as const);
   const name = opts.name === undefined ? defaults.name : nonEmptyString(where, 'name', opts.name);
   const skipInit = opts.skipInit === undefined ? false : bool(where, 'skipInit', opts.skipInit);
+  const seed = opts.seed === undefined ? undefined : nonNegativeInt(where, 'seed', opts.seed);
   const inputShape = opts.inputShape ?? defaults.inputShape ?? [224, 224, 3];
   if (
     !Array.isArray(inputShape) ||
@@ -161,6 +173,7 @@ export function resolveClassifierOptions(
     classifierActivation: activation === null ? 'linear' : 'softmax',
     name,
     skipInit,
+    seed,
   };
 }
 

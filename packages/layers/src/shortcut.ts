@@ -48,6 +48,8 @@ export interface ShortcutOptions extends BatchNormOptions {
    * @defaultValue {@link kaimingNormalFanOut}`()`
    */
   kernelInitializer?: KernelInitializer;
+  /** Seed of a projection's random kernel; as {@link convBn} uses it. */
+  seed?: number;
 }
 
 const SHORTCUT_KEYS = [
@@ -56,6 +58,7 @@ const SHORTCUT_KEYS = [
   'stride',
   'option',
   'kernelInitializer',
+  'seed',
   ...BATCH_NORM_OPTIONS,
 ] as const;
 
@@ -111,6 +114,7 @@ export function shortcut(x: SymbolicTensor, opts: ShortcutOptions): SymbolicTens
     strides: stride,
     padding: 'valid',
     kernelInitializer: opts.kernelInitializer,
+    seed: opts.seed,
     bnMomentum: opts.bnMomentum,
     bnEpsilon: opts.bnEpsilon,
   });

@@ -33,9 +33,11 @@ const STAGE_KEYS = [
   'stride',
   'shortcut',
   'strideIn',
+  'width',
   'zeroInitResidual',
   'plain',
   'kernelInitializer',
+  'seed',
   'bnMomentum',
   'bnEpsilon',
 ] as const;
@@ -66,17 +68,21 @@ export function residualStage(x: SymbolicTensor, opts: ResidualStageOptions): Sy
   const name = nonEmptyString(where, 'name', opts.name);
   const kind = oneOf(where, 'block', opts.block, ['basic', 'bottleneck'] as const);
   const blocks = positiveInt(where, 'blocks', opts.blocks);
-  if (kind === 'basic' && opts.strideIn !== undefined) {
-    throw new Error(
-      `residualStage: option "strideIn" applies to bottleneck blocks only; received ${JSON.stringify(opts.strideIn)} with block "basic".`,
-    );
+  for (const option of ['strideIn', 'width'] as const) {
+    if (kind === 'basic' && opts[option] !== undefined) {
+      throw new Error(
+        `residualStage: option "${option}" applies to bottleneck blocks only; received ${JSON.stringify(opts[option])} with block "basic".`,
+      );
+    }
   }
-  const { block: _block, blocks: _blocks, name: _name, stride, strideIn, ...common } = opts;
+  const { block: _block, blocks: _blocks, name: _name, stride, strideIn, width, ...common } = opts;
   let y = x;
   for (let i = 1; i <= blocks; i++) {
     const blockOpts = { ...common, name: `${name}_block${i}`, stride: i === 1 ? stride : 1 };
     y =
-      kind === 'basic' ? basicBlock(y, blockOpts) : bottleneckBlock(y, { ...blockOpts, strideIn });
+      kind === 'basic'
+        ? basicBlock(y, blockOpts)
+        : bottleneckBlock(y, { ...blockOpts, strideIn, width });
   }
   return y;
 }

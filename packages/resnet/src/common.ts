@@ -4,11 +4,12 @@ import {
   checkBoolean,
   checkOneOf,
   globalPooling,
+  layerSeed,
   type BatchNormOptions,
   type ResolvedClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
-import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 
 /** The residual options every ResNet factory shares, checked before any layer exists. */
 export function resolveResidualOptions(
@@ -34,6 +35,7 @@ export function resolveResidualOptions(
     unit: {
       ...checkBatchNormOptions(where, opts),
       kernelInitializer: top.skipInit ? ('zeros' as const) : undefined,
+      seed: top.seed,
     },
   };
 }
@@ -49,7 +51,11 @@ export function residualTop(y: SymbolicTensor, top: ResolvedClassifierOptions): 
     .dense({
       units: top.classes,
       activation: top.classifierActivation,
-      kernelInitializer: top.skipInit ? 'zeros' : undefined,
+      kernelInitializer: top.skipInit
+        ? 'zeros'
+        : top.seed === undefined
+          ? undefined
+          : initializers.glorotNormal({ seed: layerSeed(top.seed, 'predictions') }),
       name: 'predictions',
     })
     .apply(pooled) as SymbolicTensor;

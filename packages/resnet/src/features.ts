@@ -1,4 +1,10 @@
 import { model as makeModel, type LayersModel, type SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { RESNET_MODELS } from './models';
+
+/** Every stage name of the registry's ResNets, input to output. */
+const STAGES = [
+  ...new Set(Object.values(RESNET_MODELS).flatMap((entry) => entry.stages.map((s) => s.name))),
+];
 
 /**
  * A backbone for composing into other models (detection, segmentation,
@@ -25,10 +31,14 @@ import { model as makeModel, type LayersModel, type SymbolicTensor } from '@tens
  * @see [He et al., arXiv 1512.03385, Table 1 (stages conv2_x … conv5_x) and §4.3 (ResNets as detection backbones)](https://arxiv.org/abs/1512.03385)
  */
 export function stageOutputs(net: LayersModel, stages?: string[]): LayersModel {
+  // A stage ends at its last block's `<stage>_block<k>_out`, k = its depth in the registry
+  // for a named model; any depth counts, for a model built from a custom spec.
   const lastOfStage = new Map<string, string>();
   for (const layer of net.layers) {
-    const match = /^(conv\d+)_block\d+_out$/.exec(layer.name);
-    if (match) lastOfStage.set(match[1], layer.name);
+    const stage = STAGES.find(
+      (s) => layer.name.startsWith(`${s}_block`) && layer.name.endsWith('_out'),
+    );
+    if (stage !== undefined) lastOfStage.set(stage, layer.name);
   }
   const wanted = stages ?? [...lastOfStage.keys()];
   const missing = wanted.filter((s) => !lastOfStage.has(s));

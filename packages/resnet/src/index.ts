@@ -9,21 +9,8 @@
  */
 export { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
 export { stageOutputs } from './features';
-export {
-  buildResNet,
-  plain101,
-  plain152,
-  plain18,
-  plain34,
-  plain50,
-  RESNETS,
-  resnet101,
-  resnet152,
-  resnet18,
-  resnet34,
-  resnet50,
-  type ResNetOptions,
-} from './resnet';
+export { RESNET_ALIASES, RESNET_MODELS, RESNETS } from './models';
+export * from './resnet';
 export {
   CIFAR_DEPTHS,
   CIFAR_STAGE_WIDTHS,

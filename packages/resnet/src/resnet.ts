@@ -28,8 +28,27 @@ import {
 
 /**
  * Options of the ImageNet ResNet factories ({@link resnet50} and the others):
- * the shared {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (input shape, top, classes, …), the
+ * the shared {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions}
+ * (input shape, top, classes, `seed`, `skipInit`, …), the
  * {@link "@convnets/layers"!BatchNormOptions | BatchNormOptions}, and these.
+ * Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
+ *
+ * Every factory returns an uncompiled `tf.LayersModel` named after its
+ * registry name ({@link RESNET_MODELS}) unless `name` is given, and throws,
+ * before any layer is created, for an unknown option, an option outside its
+ * allowed values (naming it and what is allowed), or an input smaller than the
+ * total stride (32). Parameter counts and multiply-adds of every factory are
+ * in the model zoo guide, computed from the built models.
+ *
+ * @example
+ * ```ts
+ * const net = resnet50({ skipInit: true });
+ * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
+ * const logits = resnet18({ classes: 10, inputShape: [64, 64, 3], classifierActivation: null, seed: 1 });
+ * const paper = resnet101({ strideIn: '1x1', shortcut: 'A' }); // the paper's stride placement and option A
+ * const features = resnet152({ includeTop: false, pooling: 'avg' }); // [batch, 2048]
+ * ```
+ * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
  */
 export interface ResNetOptions extends ClassifierOptions, BatchNormOptions {
   /**
@@ -82,9 +101,7 @@ const RESNET_KEYS = [
  * @param plain - Build the paper's plain counterpart (no shortcuts). Default `false`.
  * @returns An uncompiled `tf.LayersModel`: stem (7×7 conv, max pool), four
  *   stages of widths 64, 128, 256, 512, then the top.
- * @throws Error, before any layer is created, for an unknown option, an option
- *   outside its allowed values (naming it and what is allowed), or an input
- *   smaller than the total stride (32).
+ * @throws Error, before any layer is created, as the factories do (see {@link ResNetOptions}).
  * @see [He et al., arXiv 1512.03385, Table 1 and §3.3](https://arxiv.org/abs/1512.03385)
  */
 export function buildResNet(
@@ -133,6 +150,10 @@ export function buildResNet(
       stride: i === 0 ? 1 : 2,
       shortcut: residual.shortcut,
       strideIn: spec.block === 'bottleneck' ? opts.strideIn : undefined,
+      width:
+        spec.block === 'bottleneck' && spec.widthPerGroup !== undefined
+          ? (STAGE_WIDTHS[i] * spec.widthPerGroup) / 64
+          : undefined,
       zeroInitResidual: residual.zeroInitResidual,
       plain,
       ...residual.unit,
@@ -147,222 +168,29 @@ function named(name: ResNetName, plain: boolean, opts: ResNetOptions): LayersMod
   return buildResNet(RESNET_SPECS[name], { ...opts, name: opts.name ?? modelName }, plain);
 }
 
-/**
- * ResNet-18 (basic blocks, 2-2-2-2): 11,689,512 parameters, 1.8 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `resnet18` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = resnet18({ classes: 10, inputShape: [64, 64, 3] });
- * summarize(net).trainableParams; // 11,181,642 with a 10-way classifier
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export function resnet18(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet18', false, opts);
-}
-
-/**
- * ResNet-34 (basic blocks, 3-4-6-3): 21,797,672 parameters, 3.6 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `resnet34` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = resnet34({ shortcut: 'A' }); // the paper's ResNet-34 A of Table 3
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export function resnet34(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet34', false, opts);
-}
-
-/**
- * ResNet-50 (bottleneck blocks, 3-4-6-3): 25,557,032 parameters, 4.1 G multiply-adds at 224×224 (3.9 G with `strideIn: '1x1'`, the paper's 3.8×10⁹).
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `resnet50` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = resnet50({ skipInit: true });
- * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export function resnet50(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet50', false, opts);
-}
-
-/**
- * ResNet-101 (bottleneck blocks, 3-4-23-3): 44,549,160 parameters, 7.8 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `resnet101` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = resnet101({ strideIn: '1x1' }); // stride in the first 1×1, as in the paper: 7.6 G multiply-adds
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export function resnet101(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet101', false, opts);
-}
-
-/**
- * ResNet-152 (bottleneck blocks, 3-8-36-3): 60,192,808 parameters, 11.5 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `resnet152` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const features = resnet152({ includeTop: false, pooling: 'avg' }); // [batch, 2048]
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export function resnet152(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet152', false, opts);
-}
-
-/**
- * Plain-18: ResNet-18 without its shortcuts, the baseline of the degradation experiment.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `plain18` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const [plain, residual] = [plain18(), resnet18()]; // the same layers, without the shortcuts
- * ```
- * @see [He et al., arXiv 1512.03385, §4.1, Table 2 and Figure 4 (plain-18/34 vs ResNet-18/34)](https://arxiv.org/abs/1512.03385)
- */
-export function plain18(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet18', true, opts);
-}
-
-/**
- * Plain-34: ResNet-34 without its shortcuts; deeper than plain-18 yet worse, the degradation problem.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `plain34` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = plain34({ classifierActivation: null }); // logits, for the trainer
- * ```
- * @see [He et al., arXiv 1512.03385, §4.1, Table 2 and Figure 4 (plain-18/34 vs ResNet-18/34)](https://arxiv.org/abs/1512.03385)
- */
-export function plain34(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet34', true, opts);
-}
-
-/**
- * Plain-50: ResNet-50 without its shortcuts.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `plain50` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = plain50({ classes: 100 });
- * ```
- * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
- */
-export function plain50(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet50', true, opts);
-}
-
-/**
- * Plain-101: ResNet-101 without its shortcuts.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `plain101` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = plain101({ includeTop: false, inputShape: [null, null, 3] });
- * ```
- * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
- */
-export function plain101(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet101', true, opts);
-}
-
-/**
- * Plain-152: ResNet-152 without its shortcuts.
- *
- * @param opts - Input shape, top, classes, shortcut option, stride placement and more; see {@link ResNetOptions}.
- *   Default `{}`: torchvision's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `plain152` (unless `opts.name` is given).
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = plain152({ skipInit: true }); // only to summarise: no random draw
- * ```
- * @see [He et al., arXiv 1512.03385, §4.1 (plain networks)](https://arxiv.org/abs/1512.03385)
- */
-export function plain152(opts: ResNetOptions = {}): LayersModel {
-  return named('resnet152', true, opts);
-}
-
-/**
- * Every ImageNet ResNet and plain factory by name, as torchvision's
- * `get_model(name)` / `list_models()` offer them: for a command line, a
- * config file or a loop over the family.
- *
- * @example
- * ```ts
- * for (const [name, factory] of Object.entries(RESNETS)) {
- *   console.log(name, summarize(factory({ skipInit: true })).trainableParams);
- * }
- * ```
- * @see [He et al., arXiv 1512.03385, Table 1](https://arxiv.org/abs/1512.03385)
- */
-export const RESNETS: Readonly<Record<string, (opts?: ResNetOptions) => LayersModel>> =
-  Object.freeze({
-    resnet18,
-    resnet34,
-    resnet50,
-    resnet101,
-    resnet152,
-    plain18,
-    plain34,
-    plain50,
-    plain101,
-    plain152,
-  });
+/** ResNet-18, torchvision's `resnet18`; see {@link ResNetOptions}. */
+export const resnet18 = (opts: ResNetOptions = {}): LayersModel => named('resnet18', false, opts);
+/** ResNet-34, torchvision's `resnet34`; see {@link ResNetOptions}. */
+export const resnet34 = (opts: ResNetOptions = {}): LayersModel => named('resnet34', false, opts);
+/** ResNet-50, torchvision's `resnet50`; see {@link ResNetOptions}. */
+export const resnet50 = (opts: ResNetOptions = {}): LayersModel => named('resnet50', false, opts);
+/** ResNet-101, torchvision's `resnet101`; see {@link ResNetOptions}. */
+export const resnet101 = (opts: ResNetOptions = {}): LayersModel => named('resnet101', false, opts);
+/** ResNet-152, torchvision's `resnet152`; see {@link ResNetOptions}. */
+export const resnet152 = (opts: ResNetOptions = {}): LayersModel => named('resnet152', false, opts);
+/** Plain-18, ResNet-18 without shortcuts (§4.1, Figure 4); see {@link ResNetOptions}. */
+export const plain18 = (opts: ResNetOptions = {}): LayersModel => named('resnet18', true, opts);
+/** Plain-34, ResNet-34 without shortcuts (§4.1, Figure 4: the degradation problem); see {@link ResNetOptions}. */
+export const plain34 = (opts: ResNetOptions = {}): LayersModel => named('resnet34', true, opts);
+/** Plain-50, ResNet-50 without shortcuts; see {@link ResNetOptions}. */
+export const plain50 = (opts: ResNetOptions = {}): LayersModel => named('resnet50', true, opts);
+/** Plain-101, ResNet-101 without shortcuts; see {@link ResNetOptions}. */
+export const plain101 = (opts: ResNetOptions = {}): LayersModel => named('resnet101', true, opts);
+/** Plain-152, ResNet-152 without shortcuts; see {@link ResNetOptions}. */
+export const plain152 = (opts: ResNetOptions = {}): LayersModel => named('resnet152', true, opts);
+/** Wide ResNet-50-2, torchvision's `wide_resnet50_2`; see {@link ResNetOptions}. */
+export const wideResnet50_2 = (opts: ResNetOptions = {}): LayersModel =>
+  named('wide_resnet50_2', false, opts);
+/** Wide ResNet-101-2, torchvision's `wide_resnet101_2`; see {@link ResNetOptions}. */
+export const wideResnet101_2 = (opts: ResNetOptions = {}): LayersModel =>
+  named('wide_resnet101_2', false, opts);

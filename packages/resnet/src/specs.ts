@@ -10,6 +10,13 @@ export interface ResNetSpec {
   block: BlockKind;
   /** Blocks in conv2_x, conv3_x, conv4_x, conv5_x. */
   blocks: readonly [number, number, number, number];
+  /**
+   * Channels of a bottleneck's 1×1 and 3×3 convolutions per 64 of the stage
+   * width, torchvision's `width_per_group`: 128 for the Wide ResNets.
+   *
+   * @defaultValue `64`
+   */
+  widthPerGroup?: number;
 }
 
 /**
@@ -60,9 +67,27 @@ export const RESNET_SPECS = {
     /** Blocks in conv2_x … conv5_x. */
     blocks: [3, 8, 36, 3],
   },
+  /** Wide ResNet-50-2: ResNet-50 with bottlenecks twice as wide ({@link wideResnet50_2}). */
+  wide_resnet50_2: {
+    /** 1×1, 3×3, 1×1 convolutions per block. */
+    block: 'bottleneck',
+    /** Blocks in conv2_x … conv5_x. */
+    blocks: [3, 4, 6, 3],
+    /** Twice torchvision's default 64. */
+    widthPerGroup: 128,
+  },
+  /** Wide ResNet-101-2: ResNet-101 with bottlenecks twice as wide ({@link wideResnet101_2}). */
+  wide_resnet101_2: {
+    /** 1×1, 3×3, 1×1 convolutions per block. */
+    block: 'bottleneck',
+    /** Blocks in conv2_x … conv5_x. */
+    blocks: [3, 4, 23, 3],
+    /** Twice torchvision's default 64. */
+    widthPerGroup: 128,
+  },
 } as const satisfies Record<string, ResNetSpec>;
 
-/** Names of the ImageNet ResNets, the keys of {@link RESNET_SPECS}: `'resnet18'` … `'resnet152'`. */
+/** Names of the ImageNet ResNets, the keys of {@link RESNET_SPECS}: `'resnet18'` … `'wide_resnet101_2'`. */
 export type ResNetName = keyof typeof RESNET_SPECS;
 
 /**

@@ -10,6 +10,7 @@ import {
   resnet18,
   resnet34,
   resnet50,
+  RESNET_MODELS,
   type ResNetOptions,
 } from '../src';
 
@@ -74,6 +75,18 @@ describe.each(Object.entries(TORCHVISION))('%s', (_name, expected) => {
     const s = counts(() => expected.factory({ skipInit: true }));
     expect(s.multiplyAdds).toBe(expected.v15);
     expect(s.trainableParams).toBe(expected.params);
+  });
+});
+
+describe.each([
+  // torchvision 0.14: sum(p.numel() for p in m.parameters()) and the BN running statistics.
+  ['wide_resnet50_2', 68_883_240, 68_224],
+  ['wide_resnet101_2', 126_886_696, 137_856],
+] as const)('%s', (name, params, bnStats) => {
+  it("has torchvision's parameter and BN statistic counts", () => {
+    const s = counts(() => RESNET_MODELS[name].build({ skipInit: true }));
+    expect(s.trainableParams).toBe(params);
+    expect(s.nonTrainableParams).toBe(bnStats);
   });
 });
 

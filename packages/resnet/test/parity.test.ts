@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadWeights, resnet18, resnet50 } from '../src';
+import { loadWeights, resnet18, resnet50, wideResnet50_2 } from '../src';
 import { compareWithTorchvision, readFixture } from '../../../test-utils/torch-fixture.ts';
 
 // Logits from torchvision 0.14 (float64, eval mode) for weights and inputs
@@ -8,6 +8,7 @@ import { compareWithTorchvision, readFixture } from '../../../test-utils/torch-f
 describe.each([
   ['resnet18', resnet18],
   ['resnet50', resnet50],
+  ['wide_resnet50_2', wideResnet50_2],
 ])('%s computes what torchvision computes', (name, factory) => {
   it('logits within 1e-4 × max |logit|', async () => {
     const fixture = readFixture(new URL(`../fixtures/torchvision/${name}.json`, import.meta.url));

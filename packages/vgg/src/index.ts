@@ -13,15 +13,6 @@ export {
   type VggConfig,
   type VggLayer,
 } from './specs';
-export {
-  buildVgg,
-  VGGS,
-  vgg11,
-  vgg11Lrn,
-  vgg13,
-  vgg16,
-  vgg16C,
-  vgg19,
-  type VggOptions,
-} from './vgg';
+export { VGG_ALIASES, VGG_MODELS, VGGS } from './models';
+export * from './vgg';
 export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';

@@ -7,6 +7,7 @@ import {
   checkKnownOptions,
   globalPooling,
   kaimingNormalFanOut,
+  layerSeed,
   resolveClassifierOptions,
   type BatchNormOptions,
   type ClassifierOptions,
@@ -23,8 +24,28 @@ import { VGG_CONFIGS, VGG_FC_UNITS, VGG_TOTAL_STRIDE, type VggConfig } from './s
 
 /**
  * Options of the VGG factories ({@link vgg16} and the others): the shared
- * {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (input shape, top, classes, …), the
+ * {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (input shape, top, classes, `seed`, `skipInit`, …), the
  * {@link "@convnets/layers"!BatchNormOptions | BatchNormOptions} (used with `batchNorm`), and these.
+ * Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
+ *
+ * Every factory returns an uncompiled `tf.LayersModel` named after its
+ * registry name ({@link VGG_MODELS}; `_bn` appended with `batchNorm`) unless
+ * `name` is given, and throws, before any layer is created, for an unknown
+ * option, an option outside its allowed values (naming it and what is
+ * allowed), a `dropout` outside [0, 1), an input smaller than 32×32, or an
+ * input of unknown size with `includeTop` (the first fully connected layer's
+ * size depends on it). Parameter counts and multiply-adds of every factory are
+ * in the model zoo guide, computed from the built models.
+ *
+ * @example
+ * ```ts
+ * const net = vgg16Bn({ skipInit: true }); // torchvision's vgg16_bn
+ * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
+ * const small = vgg11({ classes: 10, inputShape: [32, 32, 3], seed: 3 });
+ * // A feature extractor for any input size: 512 features per image.
+ * const features = vgg19({ includeTop: false, pooling: 'avg', inputShape: [null, null, 3] });
+ * ```
+ * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configurations) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
  */
 export interface VggOptions extends ClassifierOptions, BatchNormOptions {
   /**
@@ -65,11 +86,8 @@ const VGG_KEYS = [
  * @param config - Which column of Table 1: `'A'`, `'A-LRN'`, `'B'`, `'C'`, `'D'` or `'E'`.
  * @param opts - Options, with the model's `name` required; see {@link VggOptions}.
  * @returns An uncompiled `tf.LayersModel`.
- * @throws Error, before any layer is created, for an unknown configuration or
- *   option, an option outside its allowed values (naming it and what is
- *   allowed), a `dropout` outside [0, 1), an input smaller than 32×32, or an
- *   input of unknown size with `includeTop` (the first fully connected layer's
- *   size depends on it).
+ * @throws Error, before any layer is created, for an unknown configuration, or
+ *   as the factories do (see {@link VggOptions}).
  *
  * @example
  * ```ts
@@ -105,6 +123,8 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
     );
   }
   const bn = checkBatchNormOptions(where, opts);
+  const seedOf = (layer: string) =>
+    top.seed === undefined ? undefined : layerSeed(top.seed, layer);
 
   const x = input({ shape: top.inputShape, name: 'input' });
   let y: SymbolicTensor = x;
@@ -134,7 +154,7 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
         kernelSize,
         padding: 'same', // stride 1: TF's 'same' is PyTorch's symmetric padding=k//2
         activation: batchNorm ? 'linear' : 'relu',
-        kernelInitializer: top.skipInit ? 'zeros' : kaimingNormalFanOut(),
+        kernelInitializer: top.skipInit ? 'zeros' : kaimingNormalFanOut(seedOf(name)),
         name,
       })
       .apply(y) as SymbolicTensor;
@@ -164,7 +184,7 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
         activation,
         kernelInitializer: top.skipInit
           ? 'zeros'
-          : initializers.randomNormal({ mean: 0, stddev: 0.01 }),
+          : initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seedOf(name) }),
         name,
       })
       .apply(y) as SymbolicTensor;
@@ -181,147 +201,23 @@ function named(config: VggConfig, name: string, opts: VggOptions): LayersModel {
   return buildVgg(config, { ...opts, name: opts.name ?? (opts.batchNorm ? `${name}_bn` : name) });
 }
 
-/**
- * VGG-11, configuration A: 132,863,336 parameters (133M in the paper), 7.6 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg11` (`vgg11_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = vgg11({ batchNorm: true });
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
- */
-export function vgg11(opts: VggOptions = {}): LayersModel {
-  return named('A', 'vgg11', opts);
-}
-
-/**
- * VGG-11 with local response normalisation after the first convolution,
- * configuration A-LRN: 133M parameters (LRN has none). The paper found LRN
- * does not help (§4.1); see {@link "@convnets/layers"!LocalResponseNormalization | LocalResponseNormalization}.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg11_lrn` (`vgg11_lrn_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = vgg11Lrn(); // block1_conv1, then block1_lrn (α 1e-4, β 0.75, k 2, n 5)
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, §2.1 (LRN as in Krizhevsky et al.), Table 1 (A-LRN), Table 2 and §4.1](https://arxiv.org/abs/1409.1556)
- */
-export function vgg11Lrn(opts: VggOptions = {}): LayersModel {
-  return named('A-LRN', 'vgg11_lrn', opts);
-}
-
-/**
- * VGG-13, configuration B: 133,047,848 parameters, 11.3 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg13` (`vgg13_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = vgg13({ batchNorm: true });
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
- */
-export function vgg13(opts: VggOptions = {}): LayersModel {
-  return named('B', 'vgg13', opts);
-}
-
-/**
- * VGG-16 with three 1×1 convolutions, configuration C: 134M parameters.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg16_c` (`vgg16_c_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = vgg16C({ batchNorm: true });
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
- */
-export function vgg16C(opts: VggOptions = {}): LayersModel {
-  return named('C', 'vgg16_c', opts);
-}
-
-/**
- * VGG-16, configuration D: 138,357,544 parameters, 15.5 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg16` (`vgg16_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * const net = vgg16({ batchNorm: true, skipInit: true }); // torchvision's vgg16_bn
- * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
- * const probabilities = net.predict(tf.zeros([1, 224, 224, 3])) as tf.Tensor; // [1, 1000]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
- */
-export function vgg16(opts: VggOptions = {}): LayersModel {
-  return named('D', 'vgg16', opts);
-}
-
-/**
- * VGG-19, configuration E: 143,667,240 parameters, 19.6 G multiply-adds at 224×224.
- *
- * @param opts - Input shape, top, classes, `batchNorm`, `dropout` and more; see {@link VggOptions}.
- *   Default `{}`: the paper's network for 224×224 RGB images and 1000 classes.
- * @returns An uncompiled `tf.LayersModel` named `vgg19` (`vgg19_bn` with `batchNorm`) unless `opts.name` is given.
- * @throws Error, before any layer is created, for an unknown option, an option outside its allowed values
- *   (naming it and what is allowed), or an input smaller than the total stride (32).
- *
- * @example
- * ```ts
- * // A feature extractor for any input size: 512 features per image.
- * const features = vgg19({ includeTop: false, pooling: 'avg', inputShape: [null, null, 3] });
- * const f = features.predict(tf.zeros([1, 320, 480, 3])) as tf.Tensor; // [1, 512]
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1 (configuration) and Table 2 (parameters)](https://arxiv.org/abs/1409.1556)
- */
-export function vgg19(opts: VggOptions = {}): LayersModel {
-  return named('E', 'vgg19', opts);
-}
-
-/**
- * Every VGG factory by its command-line name (`convnets train --arch`), as
- * torchvision's `get_model(name)` / `list_models()` offer them: configurations
- * A (`vgg11`), A-LRN (`vgg11-lrn`), B (`vgg13`), C (`vgg16c`), D (`vgg16`) and
- * E (`vgg19`). Each takes `batchNorm: true` for its BN variant.
- *
- * @example
- * ```ts
- * const net = VGGS['vgg16']({ batchNorm: true, classes: 10, inputShape: [32, 32, 3] });
- * ```
- * @see [Simonyan & Zisserman, arXiv 1409.1556, Table 1](https://arxiv.org/abs/1409.1556)
- */
-export const VGGS: Readonly<Record<string, (opts?: VggOptions) => LayersModel>> = Object.freeze({
-  vgg11,
-  'vgg11-lrn': vgg11Lrn,
-  vgg13,
-  vgg16c: vgg16C,
-  vgg16,
-  vgg19,
-});
+/** VGG-11, configuration A, torchvision's `vgg11`; see {@link VggOptions}. */
+export const vgg11 = (opts: VggOptions = {}): LayersModel => named('A', 'vgg11', opts);
+/** VGG-11 with BN, torchvision's `vgg11_bn`; see {@link VggOptions}. */
+export const vgg11Bn = (opts: VggOptions = {}): LayersModel => vgg11({ ...opts, batchNorm: true });
+/** VGG-11 with LRN after the first convolution, configuration A-LRN (found not to help, §4.1); see {@link VggOptions}. */
+export const vgg11Lrn = (opts: VggOptions = {}): LayersModel => named('A-LRN', 'vgg11_lrn', opts);
+/** VGG-13, configuration B, torchvision's `vgg13`; see {@link VggOptions}. */
+export const vgg13 = (opts: VggOptions = {}): LayersModel => named('B', 'vgg13', opts);
+/** VGG-13 with BN, torchvision's `vgg13_bn`; see {@link VggOptions}. */
+export const vgg13Bn = (opts: VggOptions = {}): LayersModel => vgg13({ ...opts, batchNorm: true });
+/** VGG-16 with three 1×1 convolutions, configuration C; see {@link VggOptions}. */
+export const vgg16C = (opts: VggOptions = {}): LayersModel => named('C', 'vgg16_c', opts);
+/** VGG-16, configuration D, torchvision's `vgg16`; see {@link VggOptions}. */
+export const vgg16 = (opts: VggOptions = {}): LayersModel => named('D', 'vgg16', opts);
+/** VGG-16 with BN, torchvision's `vgg16_bn`; see {@link VggOptions}. */
+export const vgg16Bn = (opts: VggOptions = {}): LayersModel => vgg16({ ...opts, batchNorm: true });
+/** VGG-19, configuration E, torchvision's `vgg19`; see {@link VggOptions}. */
+export const vgg19 = (opts: VggOptions = {}): LayersModel => named('E', 'vgg19', opts);
+/** VGG-19 with BN, torchvision's `vgg19_bn`; see {@link VggOptions}. */
+export const vgg19Bn = (opts: VggOptions = {}): LayersModel => vgg19({ ...opts, batchNorm: true });
