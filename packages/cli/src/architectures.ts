@@ -1,13 +1,13 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import type { LoadWeightsReport, StateDictFormat, TorchLayout } from '@convnets/layers';
 import {
-  loadWeights as loadResNetWeights,
-  cifarPlain,
-  cifarResNet,
-  RESNETS,
-  TORCHVISION_RESNET,
-} from '@convnets/resnet';
-import { loadWeights as loadVggWeights, TORCHVISION_VGG, VGGS } from '@convnets/vgg';
+  loadTorchWeights,
+  modelRegistry,
+  torchShape,
+  type LoadWeightsReport,
+  type ModelEntry,
+} from '@convnets/layers';
+import { cifarPlain, cifarResNet, RESNET_ALIASES, RESNET_MODELS } from '@convnets/resnet';
+import { VGG_ALIASES, VGG_MODELS } from '@convnets/vgg';
 import {
   IMAGENET_MEAN,
   IMAGENET_STD,
@@ -21,16 +21,23 @@ import {
   type Transform,
 } from '@convnets/imagenet-data';
 
-type Factory = (opts: Record<string, unknown>) => LayersModel;
+/** Every model of the model packages, by registry name and by the CLI's older spellings. */
+const MODELS = modelRegistry(
+  { models: RESNET_MODELS, aliases: RESNET_ALIASES },
+  { models: VGG_MODELS, aliases: VGG_ALIASES },
+);
 
-const IMAGENET = { ...RESNETS, ...VGGS } as Record<string, Factory>;
+/** Every accepted `--arch`: the registry's names, then their older spellings (CIFAR depths are any 6n + 2). */
+export const ARCHITECTURES: readonly string[] = [...MODELS.names, ...Object.keys(MODELS.aliases)];
 
-/** Every accepted `--arch` (CIFAR depths are any 6n + 2; these are the paper's). */
-export const ARCHITECTURES: readonly string[] = [
-  ...Object.keys(IMAGENET),
-  ...['vgg11', 'vgg13', 'vgg16', 'vgg19'].map((v) => `${v}-bn`),
-  ...[20, 32, 44, 56, 110, 1202].flatMap((d) => [`cifar-resnet${d}`, `cifar-plain${d}`]),
-];
+/** A CIFAR ResNet or plain net of any depth 6n + 2 outside the registry's (the paper's) depths. */
+function cifarOfAnyDepth(name: string): ModelEntry | undefined {
+  const m = /^cifar[-_](resnet|plain)(\d+)$/.exec(name);
+  if (!m) return undefined;
+  const template = MODELS.get(`cifar_${m[1]}20`);
+  const factory = m[1] === 'resnet' ? cifarResNet : cifarPlain;
+  return { ...template, name, build: (options) => factory(Number(m[2]), options) };
+}
 
 /**
  * How evaluation images are normalised: `'paper'` subtracts the ImageNet mean
@@ -54,13 +61,6 @@ export interface ExpectedWeight {
   readonly torchvision: { readonly key: string; readonly shape: readonly number[] } | null;
 }
 
-/** The PyTorch shape of a weight of ours, per `@convnets/layers`' {@link TorchLayout}. */
-function torchShape(ours: readonly number[], layout: TorchLayout): number[] {
-  if (layout === 'conv') return [ours[3], ours[2], ours[0], ours[1]];
-  if (layout === 'vector') return [...ours];
-  return [ours[1], ours[0]]; // 'linear', and a linear layer after a flatten
-}
-
 /** Why `--ten-crop` does not apply to `a`, or undefined when it does. */
 export function tenCropRefusal(a: Pick<Architecture, 'name' | 'family'>): string | undefined {
   return a.family === 'cifar'
@@ -75,8 +75,16 @@ export interface Architecture {
   readonly defaultImageSize: number;
   /** The key of the classifier's weight in a torchvision state dict (its first dimension is the class count). */
   readonly torchvisionClassifierKey: string;
-  /** Builds the model; `skipInit` fills the weights with zeros (cheap: no random draw). */
-  build(options: { classes: number; imageSize?: number; skipInit?: boolean }): LayersModel;
+  /**
+   * Builds the model (logits out); `seed` makes its initial weights reproducible,
+   * `skipInit` fills them with zeros (cheap: no random draw).
+   */
+  build(options: {
+    classes: number;
+    imageSize?: number;
+    seed?: number;
+    skipInit?: boolean;
+  }): LayersModel;
   /**
    * Every weight of the model {@link build} makes for `classes` and
    * `imageSize`, in `model.weights` order: the one statement of an
@@ -101,39 +109,36 @@ export interface Architecture {
 
 /** Resolves an `--arch` name, or throws a one-line error listing the accepted names. */
 export function architecture(name: string): Architecture {
-  const cifar = /^cifar-(resnet|plain)(\d+)$/.exec(name);
-  const bn = /^(vgg\d+)-bn$/.exec(name);
-  const base = bn ? bn[1] : name;
-  if (!cifar && !Object.hasOwn(IMAGENET, base)) {
+  const entry = MODELS.find(name) ?? cifarOfAnyDepth(name);
+  if (!entry)
     throw new Error(
-      `unknown architecture "${name}"; expected one of ${ARCHITECTURES.join(', ')} (cifar-resnetN / cifar-plainN for any N = 6n + 2)`,
+      `unknown architecture "${name}"; expected one of ${ARCHITECTURES.join(', ')} (cifar_resnetN / cifar_plainN for any N = 6n + 2)`,
     );
-  }
-  const family = cifar ? 'cifar' : base.startsWith('vgg') ? 'vgg' : 'resnet';
-  const resize = (size: number) => Math.round((size * 256) / 224);
-  const format: StateDictFormat = family === 'vgg' ? TORCHVISION_VGG : TORCHVISION_RESNET;
+  const family = entry.dataset === 'cifar10' ? 'cifar' : entry.family;
+  const { train, eval: evaluation } = entry.preprocessing;
+  /** A length of the recipe, given at the default size, scaled to `size`. */
+  const px = (n: number, size: number) => Math.round((n * size) / entry.defaultImageSize);
+  const format = entry.stateDict;
   const self: Architecture = {
     name,
     family,
-    defaultImageSize: cifar ? 32 : 224,
-    torchvisionClassifierKey: family === 'vgg' ? 'classifier.6.weight' : 'fc.weight',
+    defaultImageSize: entry.defaultImageSize,
+    torchvisionClassifierKey: entry.torchvisionClassifierKey,
     torchvisionIgnore: format.ignore,
     loadTorchvisionWeights: (model, bytes) =>
-      (family === 'vgg' ? loadVggWeights : loadResNetWeights)(model, bytes, {
+      loadTorchWeights(model, bytes, format, {
         from: 'torchvision',
         onWarning: () => {}, // the report carries the same tensors; the CLI prints one line
       }),
-    build({ classes, imageSize, skipInit }) {
-      const size = imageSize ?? (cifar ? 32 : 224);
-      const common = {
+    build({ classes, imageSize, seed, skipInit }) {
+      const size = imageSize ?? entry.defaultImageSize;
+      return entry.build({
         classes,
-        inputShape: [size, size, 3] as [number, number, number],
+        inputShape: [size, size, 3],
         classifierActivation: null,
+        ...(seed === undefined ? {} : { seed }),
         ...(skipInit ? { skipInit } : {}),
-      };
-      if (cifar)
-        return (cifar[1] === 'resnet' ? cifarResNet : cifarPlain)(Number(cifar[2]), common);
-      return IMAGENET[base]({ ...common, ...(bn ? { batchNorm: true } : {}) });
+      });
     },
     expectedWeights({ classes, imageSize }) {
       const probe = self.build({ classes: 1, imageSize, skipInit: true });
@@ -158,30 +163,35 @@ export function architecture(name: string): Architecture {
       }
     },
     trainTransform(size) {
-      if (cifar) return cifarTrain({ size, padding: Math.max(1, Math.round(size / 8)) });
-      const scale: [number, number] = [resize(size), Math.round((size * 480) / 224)];
-      return family === 'vgg'
-        ? vggPaperTrain({ size, scale: resize(size) })
-        : resnetPaperTrain({ size, scale });
+      switch (train.kind) {
+        case 'pad-and-crop':
+          return cifarTrain({ size, padding: Math.max(1, px(train.padding, size)) });
+        case 'fixed-scale':
+          return vggPaperTrain({ size, scale: px(train.shorterSide, size) });
+        case 'scale-augmentation':
+          return resnetPaperTrain({
+            size,
+            scale: [px(train.shorterSide[0], size), px(train.shorterSide[1], size)],
+          });
+      }
     },
     evalTransform(size, tenCrops = false, preprocessing = 'paper') {
       const refusal = tenCrops ? tenCropRefusal(self) : undefined;
       if (refusal) throw new Error(refusal);
-      if (cifar) return cifarEval({ size });
+      if (evaluation.kind === 'whole-image') return cifarEval({ size });
+      const resize = px(evaluation.shorterSide, size);
       if (preprocessing === 'torchvision') {
         // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
         return tenCrops
           ? tenCrop({
               size,
-              resize: resize(size),
+              resize,
               mean: IMAGENET_MEAN.map((m) => m * 255) as [number, number, number],
               std: IMAGENET_STD.map((s) => s * 255) as [number, number, number],
             })
-          : torchvisionEval({ size, resize: resize(size) });
+          : torchvisionEval({ size, resize });
       }
-      return tenCrops
-        ? tenCrop({ size, resize: resize(size) })
-        : resnetPaperEval({ size, resize: resize(size) });
+      return tenCrops ? tenCrop({ size, resize }) : resnetPaperEval({ size, resize });
     },
   };
   return self;

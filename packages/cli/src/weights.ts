@@ -1,4 +1,4 @@
-import type { NonFiniteTensor } from '@convnets/layers';
+import { countNonFinite, type NonFiniteTensor } from '@convnets/layers';
 import type { ExpectedWeight } from './architectures';
 
 /** `[a, b, c]`, as the loaders write shapes. */
@@ -78,15 +78,7 @@ export function nonFiniteTensors(
 ): NonFiniteTensor[] {
   const out: NonFiniteTensor[] = [];
   for (const { key, weight, data } of tensors) {
-    let nan = 0;
-    let infinite = 0;
-    for (let i = 0; i < data.length; i++) {
-      const v = data[i];
-      if (v - v !== 0) {
-        if (v !== v) nan++;
-        else infinite++;
-      }
-    }
+    const { nan, infinite } = countNonFinite(data);
     if (nan + infinite > 0) out.push({ key, weight, size: data.length, nan, infinite });
   }
   return out;

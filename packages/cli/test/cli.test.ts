@@ -92,6 +92,26 @@ describe('convnets (built bin)', () => {
     expect(JSON.parse(ok('summary', 'cifar-resnet20', '--json')).trainableParams).toBeGreaterThan(
       0.26e6,
     );
+    // Names come from the model packages' registry: torchvision's spelling, and today's.
+    const wide = JSON.parse(ok('summary', 'wide_resnet50_2', '--json'));
+    expect(wide.trainableParams).toBe(68_883_240); // torchvision 0.14's parameter count
+    expect(JSON.parse(ok('summary', 'vgg16_bn', '--json')).trainableParams).toBe(
+      JSON.parse(ok('summary', 'vgg16-bn', '--json')).trainableParams,
+    );
+  });
+
+  it('train --seed seeds the initial weights too: the same flags give bitwise the same run', () => {
+    const weightsAfter = (seed: string, name: string) => {
+      const out = join(dir, name);
+      ok(
+        ...['train', ...tiny, '--data', data, '--steps', '1', '--batch-size', '8'],
+        ...['--seed', seed, '--out', out, '--backend', 'cpu', '--no-plot'],
+      );
+      return readFileSync(join(out, 'checkpoints', checkpointName(1), 'model.safetensors'));
+    };
+    const a = weightsAfter('1', 'seed-a');
+    expect(weightsAfter('1', 'seed-b').equals(a)).toBe(true);
+    expect(weightsAfter('2', 'seed-c').equals(a)).toBe(false);
   });
 
   it('train from a YAML config, --resume, then eval, predict, plot', () => {

@@ -59,6 +59,7 @@ export {
   type SafetensorsTensor,
 } from './weights/safetensors';
 export {
+  countNonFinite,
   exportStateDict,
   importStateDict,
   loadSafetensorsWeights,
@@ -66,6 +67,7 @@ export {
   type LoadTorchWeightsOptions,
   saveSafetensorsWeights,
   torchBatchNormWeight,
+  torchShape,
   type LoadSafetensorsOptions,
   type LoadWeightsReport,
   type NonFiniteTensor,

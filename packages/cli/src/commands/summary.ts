@@ -22,6 +22,7 @@ export function summaryCommand(program: Command): void {
       const model = a.build({
         classes: o.classes ?? (a.family === 'cifar' ? 10 : 1000),
         imageSize: o.imageSize,
+        skipInit: true, // shapes and counts only: no random draw
       });
       const s = summarize(model, { skipParameterFree: true });
       const stages = stageTable(s);

@@ -11,7 +11,7 @@ function dataFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Comma
   return cmd
     .option(
       '--arch <name>',
-      'architecture: resnet18…152, plain18…152, vgg11…vgg19[-bn], cifar-resnetN, cifar-plainN',
+      'architecture, a registry name (resnet18…152, wide_resnet50_2, plain18…152, vgg11…vgg19[_bn], vgg11_lrn, vgg16_c, cifar_resnetN, cifar_plainN) or an older spelling (cifar-resnet20, vgg16-bn)',
     )
     .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
     .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
@@ -64,7 +64,11 @@ function recipeFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Com
     .option('--weight-decay <l2>', 'weight decay (default 1e-4; VGG 5e-4)', num('weight-decay'))
     .option('--exclude-bn', 'no weight decay on BN parameters')
     .option('--exclude-bias', 'no weight decay on biases')
-    .option('--seed <n>', 'seed of shuffling, augmentation and dropout (default 0)', int('seed'));
+    .option(
+      '--seed <n>',
+      'seed of the initial weights, shuffling, augmentation and dropout (default 0)',
+      int('seed'),
+    );
 }
 
 /** The flags of the run folder, the backend, checkpoints, --config and the chart. */
@@ -162,7 +166,7 @@ export function resolveFlags(cli: TrainFlags): RunFlags {
     ...Object.fromEntries(Object.entries(cli).filter(([, v]) => v !== undefined)),
   };
   if (cli.resume) flags.out = cli.resume;
-  if (!flags.arch) fail('train needs --arch (e.g. --arch cifar-resnet20)');
+  if (!flags.arch) fail('train needs --arch (e.g. --arch cifar_resnet20)');
   if (!flags.data) fail('train needs --data <image folder>');
   if (!flags.out) fail('train needs --out <run folder> (or --resume <run folder>)');
   const found = cli.resume || cli.overwrite ? [] : existingRun(flags.out);

@@ -128,7 +128,12 @@ async function runTraining(cli: TrainFlags): Promise<void> {
   const backend = await useBackend(flags.backend ?? 'auto', true);
   await speedUpCpu(backend);
   const { trainSet, size, data, validation } = await trainingData(flags, a);
-  const model = a.build({ classes: trainSet.classes.length, imageSize: size });
+  // The run's seed also draws the initial weights: the same flags give the same run.
+  const model = a.build({
+    classes: trainSet.classes.length,
+    imageSize: size,
+    seed: flags.seed ?? 0,
+  });
   console.log(
     `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes, backend ${backend}`,
   );

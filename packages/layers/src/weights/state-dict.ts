@@ -133,10 +133,20 @@ function permute(data: Float32Array, shape: number[], perm: number[]): Float32Ar
   return out;
 }
 
-/** The PyTorch shape of one of our weights. */
-function torchShape(ours: number[], layout: TorchLayout): number[] {
+/**
+ * The PyTorch shape of one of our weights.
+ *
+ * @param ours - Its shape here (tfjs layout: HWIO kernels, `[in, out]` dense kernels).
+ * @param layout - How PyTorch lays it out.
+ * @returns Its shape in a PyTorch state dict (OIHW kernels, `[out, in]` linear weights).
+ * @example
+ * ```ts
+ * torchShape([3, 3, 64, 128], 'conv'); // [128, 64, 3, 3]
+ * ```
+ */
+export function torchShape(ours: readonly number[], layout: TorchLayout): number[] {
   if (layout === 'conv') return [ours[3], ours[2], ours[0], ours[1]];
-  if (layout === 'vector') return ours;
+  if (layout === 'vector') return [...ours];
   return [ours[1], ours[0]];
 }
 
@@ -220,8 +230,22 @@ export interface WeightsWarning {
   nonFinite: NonFiniteTensor[];
 }
 
-/** Counts the NaN and infinite values of a tensor's data. */
-function countNonFinite(values: Float32Array): { nan: number; infinite: number } {
+/**
+ * Counts the NaN and infinite values of a tensor's data.
+ *
+ * @param values - The data.
+ * @returns How many values are NaN, and how many ±Infinity.
+ * @example
+ * ```ts
+ * countNonFinite(new Float32Array([1, NaN, Infinity])); // { nan: 1, infinite: 1 }
+ * ```
+ */
+export function countNonFinite(values: ArrayLike<number>): {
+  /** NaN values. */
+  nan: number;
+  /** ±Infinity values. */
+  infinite: number;
+} {
   let nan = 0;
   let infinite = 0;
   for (let i = 0; i < values.length; i++) {
