@@ -107,7 +107,7 @@ describe('docs examples run', () => {
     expect(
       rows.filter((r) => typeof r.loss === 'number' && Number.isFinite(r.loss)).length,
     ).toBeGreaterThanOrEqual(6);
-    expect(rows.some((r) => typeof r.top1 === 'number')).toBe(true);
+    expect(rows.some((r) => typeof r.top1Error === 'number')).toBe(true);
     expect(result.checkpoint && existsSync(result.checkpoint)).toBe(true);
     await tf.setBackend('cpu');
     rmSync(dir, { recursive: true });
@@ -129,7 +129,7 @@ describe('docs examples run', () => {
         .map((l) => JSON.parse(l));
       const epochs = rows.filter((r) => r.kind === 'epoch');
       expect(epochs).toHaveLength(2);
-      for (const e of epochs) expect(e.top1).toBeGreaterThanOrEqual(0);
+      for (const e of epochs) expect(e.top1Error).toBeGreaterThanOrEqual(0);
     }
     const svg = readFileSync(chart, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

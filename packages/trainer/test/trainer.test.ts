@@ -128,8 +128,8 @@ describe('Trainer', () => {
       /^kind,step,epoch,loss,lr/,
     );
     const epochRow = readMetrics(join(straight, 'metrics.jsonl')).find((r) => r.kind === 'epoch')!;
-    expect(epochRow.top1).toBeTypeOf('number');
-    expect(epochRow.top5).toBeTypeOf('number');
+    expect(epochRow.top1Error).toBeTypeOf('number');
+    expect(epochRow.top5Error).toBeTypeOf('number');
   });
 
   it('exact resume with dropout: masks are a function of (seed, step), the layer config is untouched', async () => {
