@@ -29,6 +29,53 @@ export type {
 
 const WHERE = 'createLoader';
 
+const LOADER_OPTIONS = [
+  'transform',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'epochs',
+  'dropLast',
+  'rank',
+  'worldSize',
+  'prefetch',
+  'concurrency',
+  'labels',
+  'numClasses',
+  'strict',
+  'decode',
+  'resume',
+];
+
+/** Checks the options' names, the dataset and the transform; returns the transform. */
+function checkInputs(
+  dataset: ImageDataset,
+  options: LoaderOptions,
+): Transform & { readonly outputSize: readonly [number, number] } {
+  checkKnownOptions(WHERE, options, LOADER_OPTIONS);
+  if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
+    throw new Error(
+      `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
+    );
+  }
+  if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
+  const transform = options.transform;
+  if (!transform || typeof transform.plan !== 'function') {
+    fail(
+      WHERE,
+      'transform',
+      transform,
+      'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
+    );
+  }
+  if (!transform.outputSize) {
+    throw new Error(
+      `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
+    );
+  }
+  return transform as Transform & { readonly outputSize: readonly [number, number] };
+}
+
 /**
  * A batched, shuffled, sharded, prefetching, resumable image loader. Iterate
  * it with `for await`, or turn it into a `tf.data.Dataset` with
@@ -94,43 +141,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
    *   sharding or dataset size.
    */
   constructor(dataset: ImageDataset, options: LoaderOptions) {
-    checkKnownOptions(WHERE, options, [
-      'transform',
-      'batchSize',
-      'shuffle',
-      'seed',
-      'epochs',
-      'dropLast',
-      'rank',
-      'worldSize',
-      'prefetch',
-      'concurrency',
-      'labels',
-      'numClasses',
-      'strict',
-      'decode',
-      'resume',
-    ]);
-    if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
-      throw new Error(
-        `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
-      );
-    }
-    if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
-    const transform = options.transform;
-    if (!transform || typeof transform.plan !== 'function') {
-      fail(
-        WHERE,
-        'transform',
-        transform,
-        'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
-      );
-    }
-    if (!transform.outputSize) {
-      throw new Error(
-        `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
-      );
-    }
+    const transform = checkInputs(dataset, options);
     this.dataset = dataset;
     this.transform = transform;
     [this.height, this.width] = transform.outputSize;
