@@ -7,21 +7,32 @@
 #include "ops.h"
 
 namespace convnets {
+namespace {
+
+// Fails unless a pooling geometry keeps its channels.
+bool same_channels(Args& a, const ConvGeometry& g, const char* kernel) {
+  if (g.in_c == g.out_c) return true;
+  a.fail(std::string(kernel) + ": input and output channels differ");
+  return false;
+}
+
+}  // namespace
 
 // conv2d(x, filter, bias | null, y, [geometry..., activation])
 napi_value Conv2d(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t p[16];
+  ConvGeometry g;
   float* x = a.f32(0);
   float* filter = a.f32(1);
   float* bias = a.f32(2, true);
   float* y = a.f32(3);
-  if (a.failed || !a.ints(4, p, 16)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "conv2d") || !a.expect_length(0, input_size(g), "conv2d: x") ||
-      !a.expect_length(1, filter_size(g), "conv2d: filter") ||
-      (bias && !a.expect_length(2, g.out_c, "conv2d: bias")) ||
-      !a.expect_length(3, output_size(g), "conv2d: y"))
+  if (!checked_geometry(a, 4, p, 16, "conv2d",
+                        {{0, Extent::kInput, "x"},
+                         {1, Extent::kFilter, "filter"},
+                         {2, Extent::kOutChannels, "bias", bias != nullptr},
+                         {3, Extent::kOutput, "y"}},
+                        &g))
     return nullptr;
   conv2d(g, x, filter, bias, static_cast<Activation>(p[15]), y);
   return nullptr;
@@ -31,15 +42,14 @@ napi_value Conv2d(napi_env env, napi_callback_info info) {
 napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t p[15];
+  ConvGeometry g;
   float* dy = a.f32(0);
   float* filter = a.f32(1);
   float* dx = a.f32(2);
-  if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "conv2dBackpropInput") ||
-      !a.expect_length(0, output_size(g), "conv2dBackpropInput: dy") ||
-      !a.expect_length(1, filter_size(g), "conv2dBackpropInput: filter") ||
-      !a.expect_length(2, input_size(g), "conv2dBackpropInput: dx"))
+  if (!checked_geometry(
+          a, 3, p, 15, "conv2dBackpropInput",
+          {{0, Extent::kOutput, "dy"}, {1, Extent::kFilter, "filter"}, {2, Extent::kInput, "dx"}},
+          &g))
     return nullptr;
   conv2d_backprop_input(g, dy, filter, dx);
   return nullptr;
@@ -49,15 +59,14 @@ napi_value Conv2dBackpropInput(napi_env env, napi_callback_info info) {
 napi_value Conv2dBackpropFilter(napi_env env, napi_callback_info info) {
   Args a(env, info);
   int64_t p[15];
+  ConvGeometry g;
   float* x = a.f32(0);
   float* dy = a.f32(1);
   float* df = a.f32(2);
-  if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "conv2dBackpropFilter") ||
-      !a.expect_length(0, input_size(g), "conv2dBackpropFilter: x") ||
-      !a.expect_length(1, output_size(g), "conv2dBackpropFilter: dy") ||
-      !a.expect_length(2, filter_size(g), "conv2dBackpropFilter: dfilter"))
+  if (!checked_geometry(
+          a, 3, p, 15, "conv2dBackpropFilter",
+          {{0, Extent::kInput, "x"}, {1, Extent::kOutput, "dy"}, {2, Extent::kFilter, "dfilter"}},
+          &g))
     return nullptr;
   conv2d_backprop_filter(g, x, dy, df);
   return nullptr;
@@ -97,15 +106,11 @@ napi_value Pool(napi_env env, napi_callback_info info) {
   float* x = a.f32(1);
   float* y = a.f32(2);
   int64_t p[15];
-  if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "pool") || !a.expect_length(1, input_size(g), "pool: x") ||
-      !a.expect_length(2, output_size(g), "pool: y"))
+  ConvGeometry g;
+  if (!checked_geometry(a, 3, p, 15, "pool",
+                        {{1, Extent::kInput, "x"}, {2, Extent::kOutput, "y"}}, &g) ||
+      !same_channels(a, g, "pool"))
     return nullptr;
-  if (g.in_c != g.out_c) {
-    a.fail("pool: input and output channels differ");
-    return nullptr;
-  }
   if (kind == 0) max_pool(g, x, y);
   else avg_pool(g, x, y);
   return nullptr;
@@ -118,17 +123,12 @@ napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
   float* dy = a.f32(1);
   float* dx = a.f32(2);
   int64_t p[15];
-  if (a.failed || !a.ints(3, p, 15)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "maxPoolGrad") ||
-      !a.expect_length(0, input_size(g), "maxPoolGrad: x") ||
-      !a.expect_length(1, output_size(g), "maxPoolGrad: dy") ||
-      !a.expect_length(2, input_size(g), "maxPoolGrad: dx"))
+  ConvGeometry g;
+  if (!checked_geometry(
+          a, 3, p, 15, "maxPoolGrad",
+          {{0, Extent::kInput, "x"}, {1, Extent::kOutput, "dy"}, {2, Extent::kInput, "dx"}}, &g) ||
+      !same_channels(a, g, "maxPoolGrad"))
     return nullptr;
-  if (g.in_c != g.out_c) {
-    a.fail("maxPoolGrad: input and output channels differ");
-    return nullptr;
-  }
   max_pool_grad(g, x, dy, dx);
   return nullptr;
 }
@@ -139,16 +139,11 @@ napi_value AvgPoolGrad(napi_env env, napi_callback_info info) {
   float* dy = a.f32(0);
   float* dx = a.f32(1);
   int64_t p[15];
-  if (a.failed || !a.ints(2, p, 15)) return nullptr;
-  const ConvGeometry g = geometry(p);
-  if (!valid_geometry(a, g, "avgPoolGrad") ||
-      !a.expect_length(0, output_size(g), "avgPoolGrad: dy") ||
-      !a.expect_length(1, input_size(g), "avgPoolGrad: dx"))
+  ConvGeometry g;
+  if (!checked_geometry(a, 2, p, 15, "avgPoolGrad",
+                        {{0, Extent::kOutput, "dy"}, {1, Extent::kInput, "dx"}}, &g) ||
+      !same_channels(a, g, "avgPoolGrad"))
     return nullptr;
-  if (g.in_c != g.out_c) {
-    a.fail("avgPoolGrad: input and output channels differ");
-    return nullptr;
-  }
   avg_pool_grad(g, dy, dx);
   return nullptr;
 }

@@ -1,11 +1,25 @@
 // N-API bindings of the elementwise, reduction and reshaping kernels
 // (elementwise.h).
+#include <initializer_list>
 #include <vector>
 
 #include "bindings.h"
 #include "elementwise.h"
 
 namespace convnets {
+namespace {
+
+// Fails with `message` unless `shape` has at most kMaxRank dimensions and
+// each of `others` (strides, begins, sizes, paddings) as many entries.
+bool same_rank(Args& a, const std::vector<int64_t>& shape,
+               std::initializer_list<const std::vector<int64_t>*> others, const char* message) {
+  bool ok = shape.size() <= static_cast<size_t>(kMaxRank);
+  for (const auto* other : others) ok = ok && other->size() == shape.size();
+  if (!ok) a.fail(message);
+  return ok;
+}
+
+}  // namespace
 
 // binary(op, a, b, out, shape, aStrides, bStrides)
 napi_value Binary(napi_env env, napi_callback_info info) {
@@ -16,11 +30,9 @@ napi_value Binary(napi_env env, napi_callback_info info) {
   float* out = a.f32(3);
   auto shape = a.int_list(4), sa = a.int_list(5), sb = a.int_list(6);
   if (a.failed) return nullptr;
-  if (shape.size() > static_cast<size_t>(kMaxRank) || sa.size() != shape.size() ||
-      sb.size() != shape.size()) {
-    a.fail("binary: shape and strides must have the same rank, at most 8");
+  if (!same_rank(a, shape, {&sa, &sb},
+                 "binary: shape and strides must have the same rank, at most 8"))
     return nullptr;
-  }
   binary(static_cast<BinaryOp>(op), static_cast<int>(shape.size()), shape.data(), x, sa.data(), y,
          sb.data(), out);
   return nullptr;
@@ -64,10 +76,8 @@ napi_value Tile(napi_env env, napi_callback_info info) {
   float* out = a.f32(1);
   auto shape = a.int_list(2), reps = a.int_list(3);
   if (a.failed) return nullptr;
-  if (shape.size() > static_cast<size_t>(kMaxRank) || reps.size() != shape.size()) {
-    a.fail("tile: shape and reps must have the same rank, at most 8");
+  if (!same_rank(a, shape, {&reps}, "tile: shape and reps must have the same rank, at most 8"))
     return nullptr;
-  }
   tile(static_cast<int>(shape.size()), shape.data(), reps.data(), x, out);
   return nullptr;
 }
@@ -79,11 +89,9 @@ napi_value Slice(napi_env env, napi_callback_info info) {
   float* out = a.f32(1);
   auto shape = a.int_list(2), begin = a.int_list(3), size = a.int_list(4);
   if (a.failed) return nullptr;
-  if (shape.size() > static_cast<size_t>(kMaxRank) || begin.size() != shape.size() ||
-      size.size() != shape.size()) {
-    a.fail("slice: shape, begin and size must have the same rank, at most 8");
+  if (!same_rank(a, shape, {&begin, &size},
+                 "slice: shape, begin and size must have the same rank, at most 8"))
     return nullptr;
-  }
   slice(static_cast<int>(shape.size()), shape.data(), begin.data(), size.data(), x, out);
   return nullptr;
 }
@@ -96,11 +104,9 @@ napi_value Pad(napi_env env, napi_callback_info info) {
   auto shape = a.int_list(2), before = a.int_list(3), after = a.int_list(4);
   const double value = a.number(5);
   if (a.failed) return nullptr;
-  if (shape.size() > static_cast<size_t>(kMaxRank) || before.size() != shape.size() ||
-      after.size() != shape.size()) {
-    a.fail("pad: shape and paddings must have the same rank, at most 8");
+  if (!same_rank(a, shape, {&before, &after},
+                 "pad: shape and paddings must have the same rank, at most 8"))
     return nullptr;
-  }
   pad(static_cast<int>(shape.size()), shape.data(), before.data(), after.data(),
       static_cast<float>(value), x, out);
   return nullptr;

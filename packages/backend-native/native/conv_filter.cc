@@ -163,8 +163,8 @@ DirectPlan direct_plan(const ConvGeometry& g, int64_t nr) {
   p.taps = merge ? g.k_h : g.k_h * g.k_w;
   p.tap_w = merge ? 1 : g.k_w;
   p.width = merge ? g.k_w * p.C : p.C;
-  p.chunks = std::max<int64_t>(1, std::min({ceil_div(p.M, 512), int64_t{64},
-                                            (int64_t{1} << 22) / std::max<int64_t>(p.K * p.Co, 1)}));
+  const int64_t most = (int64_t{1} << 22) / std::max<int64_t>(p.K * p.Co, 1);
+  p.chunks = std::max<int64_t>(1, std::min({ceil_div(p.M, 512), int64_t{64}, most}));
   p.chunk = ceil_div(p.M, p.chunks);
   p.group = round_up(std::min<int64_t>(p.Co, 64), nr);
   p.groups = ceil_div(p.Co, p.group);
@@ -179,7 +179,8 @@ void tap_runs(const ConvGeometry& g, const DirectPlan& p, int64_t m0, int64_t m1
   // The output columns whose tap column lies in the image: [ow_lo, ow_hi).
   const int64_t off_w = kw * g.dilation_w - g.pad_left;
   const int64_t ow_lo = off_w >= 0 ? 0 : ceil_div(-off_w, g.stride_w);
-  const int64_t ow_hi = std::min(g.out_w, off_w >= g.in_w ? 0 : ceil_div(g.in_w - off_w, g.stride_w));
+  const int64_t ow_hi =
+      std::min(g.out_w, off_w >= g.in_w ? 0 : ceil_div(g.in_w - off_w, g.stride_w));
   for (int64_t m = m0; m < m1;) {
     const int64_t ow = m % g.out_w, row = m / g.out_w;
     const int64_t end = std::min(m1, m + g.out_w - ow);

@@ -134,4 +134,35 @@ int64_t input_size(const ConvGeometry& g) { return g.batch * g.in_h * g.in_w * g
 int64_t output_size(const ConvGeometry& g) { return g.batch * g.out_h * g.out_w * g.out_c; }
 int64_t filter_size(const ConvGeometry& g) { return g.k_h * g.k_w * g.in_c * g.out_c; }
 
+namespace {
+
+int64_t extent_size(const ConvGeometry& g, Extent e) {
+  switch (e) {
+    case Extent::kInput:
+      return input_size(g);
+    case Extent::kOutput:
+      return output_size(g);
+    case Extent::kFilter:
+      return filter_size(g);
+    case Extent::kOutChannels:
+      return g.out_c;
+  }
+  return -1;
+}
+
+}  // namespace
+
+bool checked_geometry(Args& a, size_t i, int64_t* p, uint32_t count, const char* kernel,
+                      std::initializer_list<Expect> expects, ConvGeometry* g) {
+  if (a.failed || !a.ints(i, p, count)) return false;
+  *g = geometry(p);
+  if (!valid_geometry(a, *g, kernel)) return false;
+  for (const Expect& e : expects) {
+    if (!e.check) continue;
+    const std::string what = std::string(kernel) + ": " + e.name;
+    if (!a.expect_length(e.arg, extent_size(*g, e.extent), what.c_str())) return false;
+  }
+  return true;
+}
+
 }  // namespace convnets

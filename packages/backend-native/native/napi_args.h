@@ -8,6 +8,7 @@
 #include <node_api.h>
 
 #include <cstdint>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
@@ -57,5 +58,25 @@ bool valid_geometry(Args& a, const ConvGeometry& g, const char* kernel);
 int64_t input_size(const ConvGeometry& g);
 int64_t output_size(const ConvGeometry& g);
 int64_t filter_size(const ConvGeometry& g);
+
+// What a Float32Array argument holds: a geometry's input, output, filter or bias.
+enum class Extent { kInput, kOutput, kFilter, kOutChannels };
+
+// A Float32Array argument whose length a geometry fixes (unless `check` is
+// false: an absent optional argument).
+struct Expect {
+  size_t arg;
+  Extent extent;
+  const char* name;
+  bool check = true;
+};
+
+// Reads the integer parameters (`count` of them, the geometry first) from
+// argument i into p and the geometry into *g, then checks the geometry and,
+// in order, the length of each expected array. Fails (naming `kernel`, and
+// the array as "kernel: name") at the first problem, or at once when an
+// argument read before already failed.
+bool checked_geometry(Args& a, size_t i, int64_t* p, uint32_t count, const char* kernel,
+                      std::initializer_list<Expect> expects, ConvGeometry* g);
 
 }  // namespace convnets

@@ -18,15 +18,6 @@ import { epochPermutation, sampleRandom } from './rng';
 import type { Transform } from './transforms';
 import { bool, checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
 
-export type {
-  Batch,
-  LoaderOptions,
-  LoaderPosition,
-  LoaderState,
-  LoaderStats,
-  SkippedImage,
-} from './loader-types';
-
 const WHERE = 'createLoader';
 
 const LOADER_OPTIONS = [

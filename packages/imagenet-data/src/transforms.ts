@@ -3,22 +3,6 @@ import { isMeanImage, resolveNormalization } from './normalization';
 import type { Random } from './rng';
 import { bool, checkKnownOptions, fail, oneOf } from './validate';
 
-export { resolveNormalization } from './normalization';
-export {
-  centerCrop,
-  horizontalFlip,
-  pad,
-  randomCrop,
-  randomHorizontalFlip,
-  randomResizedCrop,
-  resize,
-  resizeShorterSide,
-  roundHalfEven,
-  shorterSideSize,
-  type RandomResizedCropOptions,
-} from './transform-steps';
-export { multiScaleViews, tenCropViews } from './transform-views';
-
 /**
  * One geometric step of a transform: it changes the geometry of each view
  * (resize, crop, pad, flip), or turns one view into several (ten-crop,
