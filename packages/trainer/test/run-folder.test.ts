@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   MetricsLog,
   RunExistsError,
@@ -19,18 +19,12 @@ import {
   type MetricsRow,
   type TrainerOptions,
 } from '../src';
-import { copyWeights, tempDir, tinyDataset, tinyNet } from './helpers';
+import { copyWeights, tempDirs, tinyDataset, tinyNet } from './helpers';
 
 // 48 images in batches of 4, 2 micro-batches per update: 6 updates per epoch, 12 in 2 epochs.
 const dataset = tinyDataset(48);
 const valSet = tinyDataset(12, 3, 1);
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const fresh = tempDirs();
 afterEach(() => {
   delete checkpointHooks.beforeRename;
 });
