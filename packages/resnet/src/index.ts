@@ -9,7 +9,7 @@
  */
 export { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
 export { stageOutputs } from './features';
-export { RESNET_ALIASES, RESNET_MODELS, RESNETS } from './models';
+export { RESNET_ALIASES, RESNET_MODELS } from './models';
 export * from './resnet';
 export {
   CIFAR_DEPTHS,

@@ -138,20 +138,6 @@ export const RESNET_MODELS = Object.freeze({
 });
 
 /**
- * The factories of the paper's ten ImageNet nets (ResNet and plain, Table 1
- * and §4.1) by name, as before the registry.
- *
- * @deprecated Use {@link RESNET_MODELS}, which also holds each model's
- *   preprocessing, stages and weight format, and the Wide ResNets.
- */
-export const RESNETS: Readonly<Record<string, (opts?: ResNetOptions) => LayersModel>> =
-  Object.freeze(
-    Object.fromEntries(
-      Object.entries(IMAGENET_FACTORIES).filter(([name]) => /^(resnet|plain)\d+$/.test(name)),
-    ),
-  );
-
-/**
  * The command line's older spellings of {@link RESNET_MODELS} names:
  * `cifar-resnet20` → `cifar_resnet20`, `cifar-plain56` → `cifar_plain56`, ….
  */

@@ -6,27 +6,28 @@ import {
   cifarPlain,
   cifarResNet,
   plain18,
-  RESNETS,
+  RESNET_MODELS,
   resnet18,
   resnet34,
   resnet50,
   stageOutputs,
+  type ResNetOptions,
 } from '../src';
 
+const IMAGENET = Object.values(RESNET_MODELS).filter((e) => e.dataset === 'imagenet');
+
 describe('every factory survives model.save → tf.loadLayersModel', () => {
-  it('RESNETS lists the ten ImageNet networks of Table 1 and §4.1', () => {
+  it('the registry builds the ten ImageNet networks of Table 1 and §4.1 with their factories', () => {
     const depths = [18, 34, 50, 101, 152];
-    expect(Object.keys(RESNETS)).toEqual([
-      ...depths.map((d) => `resnet${d}`),
-      ...depths.map((d) => `plain${d}`),
-    ]);
-    expect(RESNETS['resnet50']).toBe(resnet50);
-    expect(RESNETS['plain18']).toBe(plain18);
+    const names = IMAGENET.map((e) => e.name).filter((n) => !n.startsWith('wide_'));
+    expect(names).toEqual([...depths.map((d) => `resnet${d}`), ...depths.map((d) => `plain${d}`)]);
+    expect(RESNET_MODELS.resnet50.build).toBe(resnet50);
+    expect(RESNET_MODELS.plain18.build).toBe(plain18);
   });
 
-  // Topology: all ten, built with skipInit (zero weights, no random draw):
+  // Topology: every ImageNet network, built with skipInit (zero weights, no random draw):
   // the reloaded model has the same Keras JSON and the same weights in order.
-  it.each(Object.entries(RESNETS))(
+  it.each(IMAGENET.map((e) => [e.name, e.build as (o: ResNetOptions) => LayersModel] as const))(
     '%s at 32×32, named after its key: the same topology and weight list',
     async (name, factory) => {
       const net = factory({

@@ -1,7 +1,7 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import { sameBits } from '../../../test-utils/models.ts';
-import { cifarResNet, RESNET_ALIASES, RESNET_MODELS, RESNETS, resnet18, resnet50 } from '../src';
+import { cifarResNet, RESNET_ALIASES, RESNET_MODELS, resnet18 } from '../src';
 
 /** torchvision 0.14's `torchvision.models.list_models()` ResNets. */
 const TORCHVISION_RESNETS = [
@@ -63,12 +63,6 @@ describe('RESNET_MODELS', () => {
     expect(net.name).toBe(name);
     expect(entry.stages.map((s) => net.getLayer(s.layer).name)).toEqual(layers);
     net.dispose();
-  });
-
-  it('the deprecated RESNETS table keeps its ten factories, those of the registry', () => {
-    expect(RESNETS['resnet50']).toBe(resnet50);
-    expect(RESNETS['plain152']).toBe(RESNET_MODELS.plain152.build);
-    expect(Object.keys(RESNETS)).toHaveLength(10);
   });
 });
 

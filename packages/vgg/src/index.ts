@@ -13,6 +13,6 @@ export {
   type VggConfig,
   type VggLayer,
 } from './specs';
-export { VGG_ALIASES, VGG_MODELS, VGGS } from './models';
+export { VGG_ALIASES, VGG_MODELS } from './models';
 export * from './vgg';
 export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';

@@ -99,21 +99,3 @@ export const VGG_ALIASES: AliasTable = Object.freeze({
   ),
   vgg16c: 'vgg16_c',
 });
-
-/**
- * Every VGG configuration's factory by its older command-line name; each
- * takes `batchNorm: true` for its BN variant.
- *
- * @deprecated Use {@link VGG_MODELS}, which also holds each model's
- *   preprocessing, stages and weight format.
- */
-export const VGGS: Readonly<Record<string, (opts?: VggOptions) => LayersModel>> = Object.freeze(
-  Object.fromEntries(
-    Object.entries(VGG_FACTORIES)
-      .filter(([name]) => !name.endsWith('_bn'))
-      .map(([name, [, build]]) => [
-        Object.entries(VGG_ALIASES).find(([, to]) => to === name)?.[0] ?? name,
-        build,
-      ]),
-  ),
-);

@@ -6,19 +6,30 @@ import { describe, expect, it } from 'vitest';
 import {
   loadWeights,
   saveWeights,
-  VGGS,
+  VGG_MODELS,
   vgg11,
   vgg11Lrn,
   vgg13,
   vgg16,
   vgg16C,
   vgg19,
+  type VggOptions,
 } from '../src';
 
-it('VGGS lists configurations A, A-LRN, B, C, D and E of Table 1', () => {
-  expect(Object.keys(VGGS)).toEqual(['vgg11', 'vgg11-lrn', 'vgg13', 'vgg16c', 'vgg16', 'vgg19']);
-  expect(VGGS['vgg11-lrn']).toBe(vgg11Lrn);
-  expect(VGGS['vgg16c']).toBe(vgg16C);
+/** The configurations without BN, in the registry's order. */
+const PLAIN = Object.values(VGG_MODELS).filter((e) => !e.name.endsWith('_bn'));
+
+it('the registry builds configurations A, A-LRN, B, C, D and E of Table 1 with their factories', () => {
+  expect(PLAIN.map((e) => e.name)).toEqual([
+    'vgg11',
+    'vgg11_lrn',
+    'vgg13',
+    'vgg16_c',
+    'vgg16',
+    'vgg19',
+  ]);
+  expect(VGG_MODELS.vgg11_lrn.build).toBe(vgg11Lrn);
+  expect(VGG_MODELS.vgg16_c.build).toBe(vgg16C);
 });
 
 describe('every factory survives model.save → tf.loadLayersModel', () => {
@@ -26,7 +37,7 @@ describe('every factory survives model.save → tf.loadLayersModel', () => {
   // (zero weights, no random draw): the reloaded model has the same Keras JSON
   // and the same weights in the same order.
   it.each(
-    Object.entries(VGGS).flatMap(
+    PLAIN.map((e) => [e.name, e.build as (o: VggOptions) => LayersModel] as const).flatMap(
       ([n, f]) =>
         [
           [n, f, false],
