@@ -3,6 +3,18 @@
 import { readFile } from 'node:fs/promises';
 import { batchSize, cpuMs, flag, photoList } from './options.mjs';
 
+/** `count` samples of one class, the photos cycled. */
+function photoDataset(count) {
+  const photos = photoList();
+  return {
+    classes: ['photo'],
+    samples: Array.from({ length: count }, (_, i) => ({
+      path: photos[i % photos.length],
+      label: 0,
+    })),
+  };
+}
+
 /** Our loader: ResNet paper train transform → float32 batches. */
 export async function loaderWorker(inFlight, count) {
   const tf = await import('@tensorflow/tfjs-core');
@@ -12,14 +24,7 @@ export async function loaderWorker(inFlight, count) {
   tf.env().set('PROD', true);
   await tf.setBackend('cpu');
   sharp.concurrency(1);
-  const photos = photoList();
-  const dataset = {
-    classes: ['photo'],
-    samples: Array.from({ length: count }, (_, i) => ({
-      path: photos[i % photos.length],
-      label: 0,
-    })),
-  };
+  const dataset = photoDataset(count);
   const rssStart = process.memoryUsage().rss;
   const cpuStart = process.cpuUsage();
   let rssMax = rssStart;
