@@ -1,7 +1,9 @@
-// Builds the JPEG fast path's addon (native/jpeg.c) with libjpeg-turbo linked
-// in statically, and writes the prebuilt binary that ships in the package
+// Builds the JPEG fast path's addon (native/*.c: jpeg.c, its N-API glue;
+// jpeg_read.c, readFile; jpeg_decode.c, the partial decode; resample.c,
+// Pillow's filter) with libjpeg-turbo linked in statically, and writes the
+// prebuilt binary that ships in the package
 // (prebuilds/<platform>-<arch>/convnets_jpeg.node) with libjpeg-turbo's
-// licence beside it. Run it after changing native/jpeg.c:
+// licence beside it. Run it after changing anything in native/:
 //
 //   LIBJPEG_TURBO_SRC=/path/to/libjpeg-turbo-2.1.5 npm run build:native -w @convnets/imagenet-data
 //
@@ -16,6 +18,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+const addonSources = ['jpeg.c', 'jpeg_read.c', 'jpeg_decode.c', 'resample.c'];
 const source = process.env.LIBJPEG_TURBO_SRC;
 if (!source || !existsSync(join(source, 'jpeglib.h'))) {
   console.error('build-native: set LIBJPEG_TURBO_SRC to a libjpeg-turbo source tree (2.1.5).');
@@ -64,7 +67,7 @@ run('cc', [
   `-I${nodeInclude}`,
   `-I${build}`,
   `-I${source}`,
-  join(root, 'native', 'jpeg.c'),
+  ...addonSources.map((file) => join(root, 'native', file)),
   join(build, 'libjpeg.a'),
   '-lm',
   '-o',
