@@ -40,3 +40,25 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
     Buffer.from(b.buffer, b.byteOffset, b.byteLength),
   );
 }
+
+/**
+ * The topology half of save → reload, for a model built with `skipInit` (zero
+ * weights: no random draw, so cheap at any depth). Returns the Keras topology
+ * JSON and the weight list (name and shape, in order) before and after the
+ * round trip, for the caller to compare, and frees both models.
+ */
+export async function topologyAfterReload(
+  net: LayersModel,
+): Promise<{ topology: [string, string]; weights: [string[], string[]] }> {
+  const loaded = await saveAndLoad(net);
+  const topology = (m: LayersModel) => JSON.stringify(m.toJSON(null, false));
+  const weights = (m: LayersModel) =>
+    m.weights.map((w) => `${w.originalName} [${w.shape.join(', ')}]`);
+  const result = {
+    topology: [topology(net), topology(loaded)] as [string, string],
+    weights: [weights(net), weights(loaded)] as [string[], string[]],
+  };
+  net.dispose();
+  loaded.dispose();
+  return result;
+}

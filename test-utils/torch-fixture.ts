@@ -34,20 +34,45 @@ function nameHash(name: string): number {
   return h % 9973;
 }
 
+// 2π in three parts (26, 26 and 53 significant bits) and 1 / 2π, for sinFormula.
+const TWO_PI_1 = 6.283185362815857;
+const TWO_PI_2 = -5.563627070159782e-8;
+const TWO_PI_3 = 2.4492935982947064e-16;
+const INV_TWO_PI = 0.15915494309189535;
+
+/**
+ * `Math.sin(x)` for the formula's arguments (0 ≤ x < 2^29), about six times
+ * faster: the arguments of a large tensor reach 4·10^7, where `Math.sin` takes
+ * its slow exact argument reduction. Here x − k·2π is exact in the first step
+ * (k·TWO_PI_1 needs at most 53 bits for k < 2^27) and 2π is carried to ~105
+ * bits, so the reduced argument is within ~1e-16 of the true one and the result
+ * within one float64 ulp of `Math.sin(x)`: identical once rounded to float32
+ * (checked on all 10^8 elements of vgg11's classifier.0.weight, and by
+ * test-utils' own check in packages/vgg/test/parity.test.ts).
+ */
+export function sinFormula(x: number): number {
+  if (!(x >= 0 && x < 2 ** 29)) return Math.sin(x);
+  const k = Math.round(x * INV_TWO_PI);
+  return Math.sin(x - k * TWO_PI_1 - k * TWO_PI_2 - k * TWO_PI_3);
+}
+
 /** The value of every element of state-dict entry `name`, in PyTorch's row-major layout. */
 export function formulaValues(name: string, shape: number[]): Float32Array {
   const count = shape.reduce((a, d) => a * d, 1);
   const phase = (nameHash(name) / 9973) * 2 * Math.PI;
   const fanIn = shape.slice(1).reduce((a, d) => a * d, 1);
+  // The formula's case depends only on the entry, so it is chosen once: value = offset + scale · s.
+  const [offset, scale] = name.endsWith('running_var')
+    ? [1, 0.5]
+    : name.endsWith('running_mean')
+      ? [0, 0.1]
+      : shape.length >= 2
+        ? [0, Math.sqrt(2 / fanIn)]
+        : name.endsWith('weight')
+          ? [1, 0.2]
+          : [0, 0.1];
   const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    const s = Math.sin(0.37 * i + phase);
-    if (name.endsWith('running_var')) out[i] = 1 + 0.5 * s;
-    else if (name.endsWith('running_mean')) out[i] = 0.1 * s;
-    else if (shape.length >= 2) out[i] = Math.sqrt(2 / fanIn) * s;
-    else if (name.endsWith('weight')) out[i] = 1 + 0.2 * s;
-    else out[i] = 0.1 * s;
-  }
+  for (let i = 0; i < count; i++) out[i] = offset + scale * sinFormula(0.37 * i + phase);
   return out;
 }
 

@@ -79,7 +79,8 @@ describe('docs examples run', () => {
     await tf.setBackend('cpu');
     const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-'));
     const path = join(dir, 'resnet50.safetensors');
-    const source = resnet50({ inputShape: [32, 32, 3] });
+    // The file only has to fit (no value below depends on the weights): zero weights, no random draw.
+    const source = resnet50({ inputShape: [32, 32, 3], skipInit: true });
     await saveWeights(source, path);
     source.dispose();
     const { top1, bytes } = await torchvisionWeights.main(path, 32);
@@ -107,7 +108,7 @@ describe('docs examples run', () => {
     expect(
       rows.filter((r) => typeof r.loss === 'number' && Number.isFinite(r.loss)).length,
     ).toBeGreaterThanOrEqual(6);
-    expect(rows.some((r) => typeof r.top1 === 'number')).toBe(true);
+    expect(rows.some((r) => typeof r.top1Error === 'number')).toBe(true);
     expect(result.checkpoint && existsSync(result.checkpoint)).toBe(true);
     await tf.setBackend('cpu');
     rmSync(dir, { recursive: true });
@@ -129,7 +130,7 @@ describe('docs examples run', () => {
         .map((l) => JSON.parse(l));
       const epochs = rows.filter((r) => r.kind === 'epoch');
       expect(epochs).toHaveLength(2);
-      for (const e of epochs) expect(e.top1).toBeGreaterThanOrEqual(0);
+      for (const e of epochs) expect(e.top1Error).toBeGreaterThanOrEqual(0);
     }
     const svg = readFileSync(chart, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);

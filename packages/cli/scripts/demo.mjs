@@ -179,7 +179,7 @@ const result = await train({
       }),
     onEpoch: (e) =>
       epochLines.push(
-        `epoch ${e.epoch + 1}: train error ${e.trainTop1.toFixed(1)}%, val error ${e.validation.top1.toFixed(1)}%`,
+        `epoch ${e.epoch + 1}: train error ${e.trainTop1Error.toFixed(1)}%, val error ${e.validation.top1Error.toFixed(1)}%`,
       ),
   },
 });
@@ -212,4 +212,4 @@ console.log(
 console.log(
   `outputs: ${relative(process.cwd(), outDir) || '.'}/ (checkpoints/, metrics.jsonl, metrics.csv, curves.png)`,
 );
-console.log(`val top-1: ${(100 - result.validation.top1).toFixed(1)}%`);
+console.log(`val top-1: ${(100 - result.validation.top1Error).toFixed(1)}%`);

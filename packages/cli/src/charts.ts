@@ -17,10 +17,10 @@ function spec(series: readonly CurveSeries[], title: string): Record<string, unk
     const stepped = new Set(rows.filter((r) => r.kind === 'step').map((r) => r.step));
     for (const r of rows) {
       if (r.kind === 'step' || !stepped.has(r.step))
-        if (Number.isFinite(r.trainTop1))
-          values.push({ run: name, iteration: r.step, error: r.trainTop1, split: 'train' });
-      if (r.kind === 'epoch' && r.top1 !== undefined && Number.isFinite(r.top1))
-        values.push({ run: name, iteration: r.step, error: r.top1, split: 'validation' });
+        if (Number.isFinite(r.trainTop1Error))
+          values.push({ run: name, iteration: r.step, error: r.trainTop1Error, split: 'train' });
+      if (r.kind === 'epoch' && r.top1Error !== undefined && Number.isFinite(r.top1Error))
+        values.push({ run: name, iteration: r.step, error: r.top1Error, split: 'validation' });
     }
   }
   const only = (split: string) => [{ filter: { field: 'split', equal: split } }];

@@ -7,6 +7,7 @@ import {
   CHECKPOINT_FORMAT,
   listCheckpoints,
   readCheckpoint,
+  readCheckpointState,
 } from '@convnets/trainer';
 import { architecture, type Architecture, type Preprocessing } from './architectures';
 import { fail, oneLine, warn } from './output';
@@ -53,17 +54,11 @@ async function resolveWeights(path: string): Promise<string> {
     fail(
       `${path} holds no checkpoint; expected a .safetensors file, a checkpoint folder (with state.json) or a run folder`,
     );
-  let best: { path: string; top1: number } | undefined;
+  let best: { path: string; top1Error: number } | undefined;
   for (const c of all) {
-    const file = join(c.path, 'state.json');
-    let state: { valTop1?: unknown };
-    try {
-      state = JSON.parse(readFileSync(file, 'utf8')) as { valTop1?: unknown };
-    } catch (error) {
-      fail(`checkpoint state ${file} cannot be read as JSON: ${(error as Error).message}`);
-    }
-    const top1 = state?.valTop1;
-    if (typeof top1 === 'number' && (!best || top1 < best.top1)) best = { path: c.path, top1 };
+    const { valTop1Error } = await readCheckpointState(c.path);
+    if (valTop1Error !== undefined && (!best || valTop1Error < best.top1Error))
+      best = { path: c.path, top1Error: valTop1Error };
   }
   return best?.path ?? all[all.length - 1].path;
 }

@@ -5,18 +5,18 @@ import { renderCurves } from '../src';
 /** A run's rows: a step row per update (training error falling by 1 point) and an epoch row every 5 updates. */
 function rows(steps: number, trainStart: number, validation: number[]): MetricsRow[] {
   const out: MetricsRow[] = [];
-  const common = { loss: 1, lr: 0.1, trainTop5: 0, imagesPerSec: 1, time: 0 };
+  const common = { loss: 1, lr: 0.1, trainTop5Error: 0, imagesPerSec: 1, time: 0 };
   for (let step = 1; step <= steps; step++) {
     const epoch = Math.floor((step - 1) / 5);
-    out.push({ kind: 'step', step, epoch, trainTop1: trainStart - step, ...common });
+    out.push({ kind: 'step', step, epoch, trainTop1Error: trainStart - step, ...common });
     if (step % 5 === 0)
       out.push({
         kind: 'epoch',
         step,
         epoch,
-        trainTop1: trainStart - step,
-        top1: validation[epoch],
-        top5: 0,
+        trainTop1Error: trainStart - step,
+        top1Error: validation[epoch],
+        top5Error: 0,
         ...common,
       });
   }

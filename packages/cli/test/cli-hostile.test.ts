@@ -305,7 +305,7 @@ describe('convnets against hostile input', () => {
       const copy = join(dir, 'broken-run');
       cpSync(run, copy, { recursive: true });
       const state = join(newestCheckpoint(copy), 'state.json');
-      writeFileSync(state, '{"valTop1": ');
+      writeFileSync(state, '{"valTop1Error": ');
       refuses(
         ['eval', ...tiny, '--weights', copy, '--data', data],
         new RegExp(`^convnets: .*${state.replace(/[.]/g, '\\.')}.*JSON`),

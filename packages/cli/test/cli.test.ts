@@ -148,8 +148,8 @@ describe('convnets (built bin)', () => {
         }),
       );
     const epochRow = rows.find((r) => r.kind === 'epoch');
-    expect(epochRow.top1).toBeTypeOf('number');
-    expect(epochRow.top5).toBeTypeOf('number');
+    expect(epochRow.top1Error).toBeTypeOf('number');
+    expect(epochRow.top5Error).toBeTypeOf('number');
     expect(rows[0].lr).toBe(0.05);
     expect(ok('train', '--resume', run, '--epochs', '2')).toMatch(
       /resumed from .*step-00000003[\s\S]*done at step 6/,
@@ -160,7 +160,7 @@ describe('convnets (built bin)', () => {
       ok('eval', ...tiny, '--weights', run, '--data', join(data, 'val'), '--json'),
     );
     expect(ev.images).toBe(6);
-    expect(ev.top1).toBeGreaterThanOrEqual(0);
+    expect(ev.top1Error).toBeGreaterThanOrEqual(0);
     // A checkpoint's model.safetensors stands for its folder.
     const checkpoint = readdirSync(join(run, 'checkpoints')).sort().at(-1)!;
     const preds = JSON.parse(
@@ -323,8 +323,8 @@ describe('convnets (built bin)', () => {
       ok('eval', ...tiny, '--weights', file, '--data', join(data, 'val'), '--json'),
     );
     expect(ev.images).toBe(6);
-    expect(ev.top1).toBeCloseTo((100 * 4) / 6, 4);
-    expect(ev.top5).toBe(0);
+    expect(ev.top1Error).toBeCloseTo((100 * 4) / 6, 4);
+    expect(ev.top5Error).toBe(0);
     expect(ev.loss).toBeCloseTo((2 * Math.log(8) + 2 * Math.log(4) + 2 * Math.log(8 / 5)) / 6, 5);
   });
 

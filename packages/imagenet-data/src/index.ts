@@ -39,21 +39,22 @@ export { jpegFastPath, type JpegAddonStatus } from './addon';
 export type { Padding, Rect, ResizeKernel, ViewGeometry } from './geometry';
 export {
   centerCrop,
-  compose,
   horizontalFlip,
-  multiScaleViews,
   pad,
   randomCrop,
   randomHorizontalFlip,
   randomResizedCrop,
   resize,
   resizeShorterSide,
-  tenCropViews,
+  type RandomResizedCropOptions,
+} from './transform-steps';
+export { multiScaleViews, tenCropViews } from './transform-views';
+export {
+  compose,
   type ComposeOptions,
   type LightingOptions,
   type MeanImage,
   type Normalization,
-  type RandomResizedCropOptions,
   type ResolvedNormalization,
   type SamplePlan,
   type Transform,
@@ -84,16 +85,15 @@ export {
   type VggPaperTrainOptions,
 } from './presets';
 export { transformImage, type TransformedView, type TransformImageOptions } from './pipeline';
-export {
-  createLoader,
-  ImageLoader,
-  type Batch,
-  type LoaderOptions,
-  type LoaderPosition,
-  type LoaderState,
-  type LoaderStats,
-  type SkippedImage,
-} from './loader';
+export { createLoader, ImageLoader } from './loader';
+export type {
+  Batch,
+  LoaderOptions,
+  LoaderPosition,
+  LoaderState,
+  LoaderStats,
+  SkippedImage,
+} from './loader-types';
 export { epochPermutation, permutation, Random, sampleRandom } from './rng';
 export { transformPixels, type PixelImage, type TransformedPixels } from './pixels';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';

@@ -1,202 +1,71 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { generator, type Dataset } from '@tensorflow/tfjs-data';
 import { availableParallelism } from 'node:os';
-import {
-  ImageDecodeError,
-  resolveDecodeOptions,
-  type DecodeOptions,
-  type ResolvedDecodeOptions,
-} from './decode';
+import { ImageDecodeError, resolveDecodeOptions, type ResolvedDecodeOptions } from './decode';
 import type { ImageDataset } from './folder';
-import { normalizeInto, renderSample, type RenderedSample } from './pipeline';
+import { produce, type Outcome, type ProducerContext } from './loader-producer';
+import { ReadyQueue, type Marker, type PreparedBatch } from './loader-queue';
+import type {
+  Batch,
+  LoaderOptions,
+  LoaderPosition,
+  LoaderState,
+  LoaderStats,
+  SkippedImage,
+} from './loader-types';
+import { renderSample } from './pipeline';
 import { epochPermutation, sampleRandom } from './rng';
 import type { Transform } from './transforms';
 import { bool, checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
 
-/**
- * A position in a sequence of epochs: the epoch, and how many samples of its
- * order have been read. JSON-safe. The loader's {@link LoaderState} adds what
- * a resumed loader must match; data sources that are not loaders (arrays in
- * memory) use this alone.
- */
-export interface LoaderPosition {
-  /** The epoch the next sample comes from (0-based). */
-  readonly epoch: number;
-  /** Index, in this epoch's order (of this rank's samples), of the next sample to read. */
-  readonly position: number;
-}
-
-/** Where a loader stands: enough to resume exactly where it stopped. */
-export interface LoaderState extends LoaderPosition {
-  /** The loader's seed (a resumed loader must use the same one). */
-  readonly seed: number;
-  /** This loader's shard. */
-  readonly rank: number;
-  /** Number of shards. */
-  readonly worldSize: number;
-  /** Number of samples in the dataset (checked on resume). */
-  readonly samples: number;
-}
-
-/** An image that could not be read, with why. */
-export interface SkippedImage {
-  /** The file. */
-  readonly path: string;
-  /** What went wrong. */
-  readonly reason: string;
-  /** The epoch in which it was skipped. */
-  readonly epoch: number;
-}
-
-/** One batch. The tensors belong to the caller, who disposes them. */
-export interface Batch {
-  /** `[n · views, height, width, 3]` float32, NHWC; the views of an image are consecutive. */
-  readonly images: tf.Tensor4D;
-  /** `[n]` int32 class indices, or `[n, numClasses]` float32 one-hot rows. */
-  readonly labels: tf.Tensor1D | tf.Tensor2D;
-  /** The files of the `n` images, in order. */
-  readonly paths: readonly string[];
-  /** Dataset indices of the `n` images. */
-  readonly indices: readonly number[];
-  /** The epoch this batch belongs to. */
-  readonly epoch: number;
-  /** Images skipped while this batch was assembled (training mode only). */
-  readonly skipped: readonly SkippedImage[];
-}
-
-/** Running counts of a loader, over everything it has yielded. */
-export interface LoaderStats {
-  /** Images delivered in batches. */
-  readonly seen: number;
-  /** Images skipped as unreadable, with their paths. */
-  readonly skipped: readonly SkippedImage[];
-  /** Images left out because they fell in a dropped last batch. */
-  readonly dropped: number;
-  /** Decodes started so far (including prefetched ones), for checking the prefetch bound. */
-  readonly decodesStarted: number;
-}
-
-/** Options of {@link createLoader}. */
-export interface LoaderOptions {
-  /** The transform (a preset such as {@link resnetPaperTrain}, or {@link compose}d). It must have a fixed output size. */
-  transform: Transform;
-  /** Images per batch. */
-  batchSize: number;
-  /**
-   * Reshuffle every epoch (otherwise samples are read in dataset order).
-   *
-   * @defaultValue `transform.training`
-   */
-  shuffle?: boolean;
-  /**
-   * Seed of the shuffling and the augmentation, a non-negative integer. Same
-   * seed, same batches, on any machine.
-   *
-   * @defaultValue 0
-   */
-  seed?: number;
-  /**
-   * Iteration stops when this many epochs are complete.
-   *
-   * @defaultValue 1
-   */
-  epochs?: number;
-  /**
-   * Leave out an epoch's last, incomplete batch.
-   *
-   * @defaultValue `transform.training`
-   */
-  dropLast?: boolean;
-  /**
-   * This process's shard, 0 … worldSize − 1.
-   *
-   * @defaultValue 0
-   */
-  rank?: number;
-  /**
-   * Number of shards (data-parallel processes).
-   *
-   * @defaultValue 1
-   */
-  worldSize?: number;
-  /**
-   * Completed batches held ready ahead of the consumer. Bounds memory.
-   *
-   * @defaultValue 2
-   */
-  prefetch?: number;
-  /**
-   * Images in flight (read, decoded and transformed at once). Decodes run
-   * on libuv's thread pool, one image per pool thread (plus the libvips
-   * threads of `sharp.concurrency()` within it), so at most
-   * `UV_THREADPOOL_SIZE` images (libuv's default: 4) decode at the same time:
-   * on a machine with more cores, start Node with `UV_THREADPOOL_SIZE` set
-   * to the number of cores (or more) to decode on all of them. The variable
-   * must be in the environment before the process first uses the pool, so a
-   * library cannot set it. Node's worker threads share the same pool and add
-   * no decode threads. More images in flight than pool threads keep a
-   * backlog in the pool, so that no thread waits while the main thread is
-   * busy (garbage collection, batching). `npm run bench` in this package
-   * shows the effect.
-   *
-   * @defaultValue four times the number of cores
-   */
-  concurrency?: number;
-  /**
-   * Labels as `'index'` (`[n]` int32) or `'oneHot'` (`[n, numClasses]` float32).
-   *
-   * @defaultValue 'index'
-   */
-  labels?: 'index' | 'oneHot';
-  /**
-   * Number of classes for one-hot labels.
-   *
-   * @defaultValue the dataset's class count, `dataset.classes.length`
-   */
-  numClasses?: number;
-  /**
-   * Fail on the first unreadable image, with an error naming it. Otherwise
-   * such images are skipped, counted and reported with their paths.
-   *
-   * @defaultValue `!transform.training` (strict for evaluation)
-   */
-  strict?: boolean;
-  /**
-   * How images are decoded (pixel limit, EXIF orientation, …).
-   *
-   * @defaultValue `{}` (every {@link DecodeOptions} default)
-   */
-  decode?: DecodeOptions;
-  /**
-   * Continue from a saved {@link ImageLoader.state}.
-   *
-   * @defaultValue `undefined` (start at epoch 0, position 0)
-   */
-  resume?: LoaderState;
-}
-
-interface PreparedBatch {
-  kind: 'batch';
-  images: Float32Array;
-  count: number;
-  labels: number[];
-  paths: string[];
-  indices: number[];
-  epoch: number;
-  skipped: SkippedImage[];
-  state: LoaderState;
-}
-interface Marker {
-  kind: 'marker';
-  state: LoaderState;
-  skipped: SkippedImage[];
-  dropped: number;
-}
-type Item = PreparedBatch | Marker | { kind: 'error'; error: Error } | { kind: 'end' };
-
-type Outcome = { ok: true; sample: RenderedSample } | { ok: false; error: Error };
-
 const WHERE = 'createLoader';
+
+const LOADER_OPTIONS = [
+  'transform',
+  'batchSize',
+  'shuffle',
+  'seed',
+  'epochs',
+  'dropLast',
+  'rank',
+  'worldSize',
+  'prefetch',
+  'concurrency',
+  'labels',
+  'numClasses',
+  'strict',
+  'decode',
+  'resume',
+];
+
+/** Checks the options' names, the dataset and the transform; returns the transform. */
+function checkInputs(
+  dataset: ImageDataset,
+  options: LoaderOptions,
+): Transform & { readonly outputSize: readonly [number, number] } {
+  checkKnownOptions(WHERE, options, LOADER_OPTIONS);
+  if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
+    throw new Error(
+      `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
+    );
+  }
+  if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
+  const transform = options.transform;
+  if (!transform || typeof transform.plan !== 'function') {
+    fail(
+      WHERE,
+      'transform',
+      transform,
+      'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
+    );
+  }
+  if (!transform.outputSize) {
+    throw new Error(
+      `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
+    );
+  }
+  return transform as Transform & { readonly outputSize: readonly [number, number] };
+}
 
 /**
  * A batched, shuffled, sharded, prefetching, resumable image loader. Iterate
@@ -263,43 +132,7 @@ export class ImageLoader implements AsyncIterable<Batch> {
    *   sharding or dataset size.
    */
   constructor(dataset: ImageDataset, options: LoaderOptions) {
-    checkKnownOptions(WHERE, options, [
-      'transform',
-      'batchSize',
-      'shuffle',
-      'seed',
-      'epochs',
-      'dropLast',
-      'rank',
-      'worldSize',
-      'prefetch',
-      'concurrency',
-      'labels',
-      'numClasses',
-      'strict',
-      'decode',
-      'resume',
-    ]);
-    if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
-      throw new Error(
-        `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
-      );
-    }
-    if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
-    const transform = options.transform;
-    if (!transform || typeof transform.plan !== 'function') {
-      fail(
-        WHERE,
-        'transform',
-        transform,
-        'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
-      );
-    }
-    if (!transform.outputSize) {
-      throw new Error(
-        `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
-      );
-    }
+    const transform = checkInputs(dataset, options);
     this.dataset = dataset;
     this.transform = transform;
     [this.height, this.width] = transform.outputSize;
@@ -455,191 +288,75 @@ export class ImageLoader implements AsyncIterable<Batch> {
         'ImageLoader: this loader is already being iterated; finish or break that loop first.',
       );
     this.iterating = true;
-    const ready: Item[] = [];
-    let batchesReady = 0;
-    let stopped = false;
-    let wakeConsumer: (() => void) | undefined;
-    let wakeProducer: (() => void) | undefined;
-    const signal = (which: 'consumer' | 'producer') => {
-      const wake = which === 'consumer' ? wakeConsumer : wakeProducer;
-      if (which === 'consumer') wakeConsumer = undefined;
-      else wakeProducer = undefined;
-      wake?.();
-    };
-    const push = async (item: Item) => {
-      while (item.kind === 'batch' && batchesReady >= this.prefetch && !stopped) {
-        await new Promise<void>((resolve) => (wakeProducer = resolve));
-      }
-      if (stopped) return;
-      if (item.kind === 'batch') batchesReady++;
-      ready.push(item);
-      signal('consumer');
-    };
-    const viewSize = this.height * this.width * 3;
-    const imageSize = viewSize * this.transform.views;
-    const views = this.transform.views;
-
-    const produce = async () => {
-      const start = { ...this.position };
-      for (let epoch = start.epoch; epoch < this.epochs && !stopped; epoch++) {
-        const order = this.epochOrder(epoch);
-        const window: { position: number; index: number; outcome: Promise<Outcome> }[] = [];
-        let cursor = epoch === start.epoch ? start.position : 0;
-        const newBatch = (): PreparedBatch => ({
-          kind: 'batch',
-          images: new Float32Array(this.batchSize * imageSize),
-          count: 0,
-          labels: [],
-          paths: [],
-          indices: [],
-          epoch,
-          skipped: [],
-          state: this.stateAt(epoch, 0),
-        });
-        let batch = newBatch();
-        // Keep `concurrency` decodes running whatever order they finish in:
-        // images are still taken in order, but a slow one at the head (a
-        // 20-megapixel photo) does not idle the other threads. Finished images
-        // wait in the window, which holds at most 2 × concurrency of them.
-        let running = 0;
-        let halted = false;
-        const startMore = () => {
-          while (
-            !stopped &&
-            !halted &&
-            running < this.concurrency &&
-            window.length < 2 * this.concurrency &&
-            cursor < order.length
-          ) {
-            running++;
-            const done = () => {
-              running--;
-              startMore();
-            };
-            const outcome = this.load(order[cursor], epoch);
-            outcome.then(done, done);
-            window.push({ position: cursor, index: order[cursor], outcome });
-            cursor++;
-          }
-        };
-        while (!stopped && (cursor < order.length || window.length > 0)) {
-          startMore();
-          const head = window.shift()!;
-          const outcome = await head.outcome;
-          if (stopped) break;
-          const sample = this.dataset.samples[head.index];
-          if (!outcome.ok) {
-            if (this.strict) {
-              halted = true;
-              await Promise.all(window.map((w) => w.outcome));
-              await push({ kind: 'error', error: outcome.error });
-              return;
-            }
-            batch.skipped.push({
-              path: sample.path,
-              reason: (outcome.error as ImageDecodeError).reason ?? outcome.error.message,
-              epoch,
-            });
-          } else {
-            const { views: rendered, rgbOffset } = outcome.sample;
-            for (let v = 0; v < views; v++) {
-              const view = rendered[v];
-              if (view.height !== this.height || view.width !== this.width) {
-                throw new Error(
-                  `${this.transform.name} produced a ${view.height}×${view.width} view of ${sample.path}; expected ${this.height}×${this.width}.`,
-                );
-              }
-              normalizeInto(
-                batch.images,
-                (batch.count * views + v) * viewSize,
-                view.data,
-                this.transform.normalization,
-                rgbOffset,
-              );
-            }
-            batch.count++;
-            batch.labels.push(sample.label);
-            batch.paths.push(sample.path);
-            batch.indices.push(head.index);
-          }
-          if (batch.count === this.batchSize) {
-            batch.state = this.stateAt(epoch, head.position + 1);
-            await push(batch);
-            batch = newBatch();
-          }
-        }
-        if (stopped) {
-          await Promise.all(window.map((w) => w.outcome));
-          return;
-        }
-        let dropped = 0;
-        if (batch.count > 0 && !this.dropLast) {
-          batch.state = this.stateAt(epoch, order.length);
-          batch.images = batch.images.slice(0, batch.count * imageSize);
-          await push(batch);
-          batch = newBatch();
-        } else {
-          dropped = batch.count;
-        }
-        await push({
-          kind: 'marker',
-          state: this.stateAt(epoch + 1, 0),
-          skipped: batch.skipped,
-          dropped,
-        });
-      }
-      await push({ kind: 'end' });
-    };
-
-    const producer = produce().catch((error: Error) => {
-      ready.push({ kind: 'error', error });
-      signal('consumer');
-    });
+    const queue = new ReadyQueue(this.prefetch);
+    const producer = produce(this.producerContext(), queue, { ...this.position }).catch(
+      (error: Error) => queue.pushFailure(error),
+    );
     const finish = async () => {
-      stopped = true;
-      signal('producer');
+      queue.stop();
       await producer;
       this.iterating = false;
     };
-
-    const next = async (): Promise<IteratorResult<Batch>> => {
-      for (;;) {
-        const item = ready.shift();
-        if (!item) {
-          if (!this.iterating) return { done: true, value: undefined };
-          await new Promise<void>((resolve) => (wakeConsumer = resolve));
-          continue;
-        }
-        if (item.kind === 'end') {
-          await finish();
-          return { done: true, value: undefined };
-        }
-        if (item.kind === 'error') {
-          await finish();
-          throw item.error;
-        }
-        if (item.kind === 'marker') {
-          this.position = { epoch: item.state.epoch, position: item.state.position };
-          this.counters.skipped.push(...item.skipped);
-          this.counters.dropped += item.dropped;
-          continue;
-        }
-        batchesReady--;
-        signal('producer');
-        this.position = { epoch: item.state.epoch, position: item.state.position };
-        this.counters.seen += item.count;
-        this.counters.skipped.push(...item.skipped);
-        return { done: false, value: this.toBatch(item) };
-      }
-    };
-
     return {
-      next,
+      next: () => this.nextBatch(queue, finish),
       return: async () => {
         if (this.iterating) await finish();
         return { done: true, value: undefined };
       },
     };
+  }
+
+  /** What the producer reads of this loader. */
+  private producerContext(): ProducerContext {
+    return {
+      samples: this.dataset.samples,
+      transform: this.transform,
+      batchSize: this.batchSize,
+      height: this.height,
+      width: this.width,
+      epochs: this.epochs,
+      concurrency: this.concurrency,
+      strict: this.strict,
+      dropLast: this.dropLast,
+      epochOrder: (epoch) => this.epochOrder(epoch),
+      load: (index, epoch) => this.load(index, epoch),
+      stateAt: (epoch, position) => this.stateAt(epoch, position),
+    };
+  }
+
+  /** The consumer: takes items until a batch (or the end, or an error) comes. */
+  private async nextBatch(
+    queue: ReadyQueue,
+    finish: () => Promise<void>,
+  ): Promise<IteratorResult<Batch>> {
+    for (;;) {
+      const item = queue.shift();
+      if (!item) {
+        if (!this.iterating) return { done: true, value: undefined };
+        await queue.waitForItem();
+        continue;
+      }
+      if (item.kind === 'end') {
+        await finish();
+        return { done: true, value: undefined };
+      }
+      if (item.kind === 'error') {
+        await finish();
+        throw item.error;
+      }
+      this.advance(item);
+      if (item.kind === 'marker') continue;
+      queue.batchTaken();
+      return { done: false, value: this.toBatch(item) };
+    }
+  }
+
+  /** Moves the position past a batch or an epoch's end, and counts what it carried. */
+  private advance(item: PreparedBatch | Marker): void {
+    this.position = { epoch: item.state.epoch, position: item.state.position };
+    this.counters.skipped.push(...item.skipped);
+    if (item.kind === 'marker') this.counters.dropped += item.dropped;
+    else this.counters.seen += item.count;
   }
 
   private toBatch(item: PreparedBatch): Batch {

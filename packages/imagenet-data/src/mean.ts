@@ -2,13 +2,8 @@ import { resolveDecodeOptions, type DecodeOptions } from './decode';
 import type { ImageDataset } from './folder';
 import { renderSample } from './pipeline';
 import { Random } from './rng';
-import {
-  centerCrop,
-  compose,
-  resizeShorterSide,
-  type MeanImage,
-  type Transform,
-} from './transforms';
+import { centerCrop, resizeShorterSide } from './transform-steps';
+import { compose, type MeanImage, type Transform } from './transforms';
 import { checkKnownOptions, positiveInt } from './validate';
 
 /** Options of {@link computeMean}. */

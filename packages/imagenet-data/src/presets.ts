@@ -7,15 +7,14 @@ import type {
 } from './transforms';
 import {
   centerCrop,
-  compose,
-  multiScaleViews,
   pad,
   randomCrop,
   randomHorizontalFlip,
   randomResizedCrop,
   resizeShorterSide,
-  tenCropViews,
-} from './transforms';
+} from './transform-steps';
+import { multiScaleViews, tenCropViews } from './transform-views';
+import { compose } from './transforms';
 import { checkKnownOptions, fail, positiveInt, range, rgb } from './validate';
 
 /** ImageNet's per-channel RGB mean on the 0 … 1 scale (torchvision's `Normalize` values). */

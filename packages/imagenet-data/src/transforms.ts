@@ -1,28 +1,7 @@
-import {
-  cloneGeometry,
-  cropGeometry,
-  flipGeometry,
-  initialGeometry,
-  padGeometry,
-  resizeGeometry,
-  type ResizeKernel,
-  type ViewGeometry,
-} from './geometry';
+import { initialGeometry, type ResizeKernel, type ViewGeometry } from './geometry';
+import { isMeanImage, resolveNormalization } from './normalization';
 import type { Random } from './rng';
-import {
-  bool,
-  checkKnownOptions,
-  fail,
-  finiteNumber,
-  nonNegativeInt,
-  oneOf,
-  positiveInt,
-  positiveNumber,
-  probability,
-  range,
-  rgb,
-  size as sizeOption,
-} from './validate';
+import { bool, checkKnownOptions, fail, oneOf } from './validate';
 
 /**
  * One geometric step of a transform: it changes the geometry of each view
@@ -207,55 +186,6 @@ const KERNELS: readonly ResizeKernel[] = [
   'lanczos3',
 ];
 
-function isMeanImage(mean: unknown): mean is MeanImage {
-  return mean !== null && typeof mean === 'object' && !Array.isArray(mean) && 'data' in mean;
-}
-
-/** Checks a normalisation and fills in defaults. */
-export function resolveNormalization(where: string, n: Normalization = {}): ResolvedNormalization {
-  checkKnownOptions(where, n, ['scale', 'mean', 'std', 'lighting']);
-  const scale = positiveNumber(where, 'normalization.scale', n.scale ?? 1);
-  let mean: ResolvedNormalization['mean'] = [0, 0, 0];
-  if (isMeanImage(n.mean)) {
-    const m = n.mean;
-    positiveInt(where, 'normalization.mean.height', m.height);
-    positiveInt(where, 'normalization.mean.width', m.width);
-    if (!(m.data instanceof Float32Array) || m.data.length !== m.height * m.width * 3) {
-      fail(
-        where,
-        'normalization.mean.data',
-        m.data,
-        `a Float32Array of height × width × 3 = ${m.height * m.width * 3} values`,
-      );
-    }
-    mean = m;
-  } else if (n.mean !== undefined) {
-    mean = rgb(where, 'normalization.mean', n.mean);
-  }
-  const std =
-    n.std === undefined ? ([1, 1, 1] as const) : rgb(where, 'normalization.std', n.std, true);
-  let lighting: LightingOptions | null = null;
-  if (n.lighting !== undefined) {
-    const l = n.lighting;
-    checkKnownOptions(where, l, ['alphaStd', 'eigenvalues', 'eigenvectors']);
-    const alphaStd = finiteNumber(where, 'normalization.lighting.alphaStd', l.alphaStd);
-    const eigenvalues = rgb(where, 'normalization.lighting.eigenvalues', l.eigenvalues);
-    if (!Array.isArray(l.eigenvectors) || l.eigenvectors.length !== 3) {
-      fail(
-        where,
-        'normalization.lighting.eigenvectors',
-        l.eigenvectors,
-        'a 3×3 matrix (three rows of three numbers)',
-      );
-    }
-    const eigenvectors = l.eigenvectors.map((row) =>
-      rgb(where, 'normalization.lighting.eigenvectors', row),
-    );
-    lighting = { alphaStd, eigenvalues, eigenvectors };
-  }
-  return { scale, mean, std, lighting };
-}
-
 /**
  * Builds a transform from geometric steps and a normalisation.
  *
@@ -289,21 +219,8 @@ export function compose(steps: readonly TransformStep[], options: ComposeOptions
   const kernel = oneOf(where, 'kernel', options.kernel ?? 'linear', KERNELS);
   const random = steps.some((s) => (s as { random?: boolean }).random === true);
   const training = bool(where, 'training', options.training ?? random);
-  let outputSize: readonly [number, number] | null = null;
-  let views = 1;
-  for (const step of steps) {
-    outputSize = step.outputSize(outputSize);
-    views *= step.views;
-  }
-  const mean = normalization.mean;
-  if (
-    isMeanImage(mean) &&
-    (!outputSize || outputSize[0] !== mean.height || outputSize[1] !== mean.width)
-  ) {
-    throw new Error(
-      `${where}: a per-pixel mean image of ${mean.height}×${mean.width} needs a transform with that fixed output size; this one outputs ${outputSize ? outputSize.join('×') : 'varying sizes'}.`,
-    );
-  }
+  const { outputSize, views } = outputShape(steps);
+  checkMeanFits(where, normalization.mean, outputSize);
   const name = options.name ?? steps.map((s) => s.name).join(' → ');
   return {
     name,
@@ -318,449 +235,56 @@ export function compose(steps: readonly TransformStep[], options: ComposeOptions
       for (const step of steps) {
         current = current.flatMap((view) => step.apply(view, rng));
       }
-      let rgbOffset: [number, number, number] = [0, 0, 0];
-      const l = normalization.lighting;
-      if (l) {
-        const alpha = [0, 1, 2].map((j) => rng.normal() * l.alphaStd * l.eigenvalues[j]);
-        // Lighting is defined on pixel/255; bring it into scaled units.
-        const unit = 255 * normalization.scale;
-        rgbOffset = [0, 1, 2].map(
-          (i) =>
-            unit *
-            (l.eigenvectors[i][0] * alpha[0] +
-              l.eigenvectors[i][1] * alpha[1] +
-              l.eigenvectors[i][2] * alpha[2]),
-        ) as [number, number, number];
-      }
-      return { views: current, rgbOffset };
+      return { views: current, rgbOffset: lightingOffset(normalization, rng) };
     },
   };
 }
 
-function step(
-  name: string,
-  random: boolean,
-  outputSize: TransformStep['outputSize'],
-  apply: TransformStep['apply'],
-  views = 1,
-): TransformStep {
-  return Object.assign({ name, views, outputSize, apply }, { random });
-}
-
-const unknownSize = () => null;
-
-/** Python's `round()` (half to even), which torchvision's centre crop uses. */
-export function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
-}
-
-/** The size of an image whose shorter side is resized to `s`, as torchvision's `Resize(int)` computes it. */
-export function shorterSideSize(width: number, height: number, s: number): [number, number] {
-  // torchvision: the long side is int(s * long / short), truncated.
-  if (width <= height) return [s, Math.floor((s * height) / width)];
-  return [Math.floor((s * width) / height), s];
-}
-
-/**
- * Resizes so that the shorter side is `s` (aspect ratio kept): a fixed size,
- * a random integer in `[min, max]` (the ResNet paper's scale augmentation,
- * [256, 480]; VGG's multi-scale training, [256, 512]), or a random choice
- * from a list.
- *
- * @example
- * ```ts
- * resizeShorterSide(256); // torchvision's Resize(256)
- * resizeShorterSide([256, 480]); // ResNet §3.4 scale augmentation
- * resizeShorterSide({ choices: [256, 384, 512] });
- * ```
- * @param s - The shorter side: a positive integer, a `[min, max]` pair
- *   (uniform integer per image, both inclusive) or `{ choices }` (one of the
- *   listed sizes per image).
- * @returns The step; the long side is `floor(s · long / short)`, as torchvision computes it.
- * @throws Error when `s` is not a positive integer, an ordered pair of them
- *   or a non-empty list of them. Applying the step throws when it follows a
- *   crop or pad of an already resized image.
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
- * @see [Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition", §3.1](https://arxiv.org/abs/1409.1556)
- */
-export function resizeShorterSide(
-  s: number | readonly [number, number] | { choices: readonly number[] },
-): TransformStep {
-  const where = 'resizeShorterSide';
-  if (typeof s === 'number') {
-    positiveInt(where, 's', s);
-    return step(`resizeShorterSide(${s})`, false, unknownSize, (g) => {
-      resizeGeometry(g, ...shorterSideSize(g.width, g.height, s));
-      return g;
-    });
+/** The fixed output size of the steps (null when it varies) and their views per image. */
+function outputShape(steps: readonly TransformStep[]): {
+  outputSize: readonly [number, number] | null;
+  views: number;
+} {
+  let outputSize: readonly [number, number] | null = null;
+  let views = 1;
+  for (const step of steps) {
+    outputSize = step.outputSize(outputSize);
+    views *= step.views;
   }
-  if (Array.isArray(s)) {
-    const [lo, hi] = range(where, 's', s, positiveInt);
-    return step(`resizeShorterSide([${lo}, ${hi}])`, true, unknownSize, (g, rng) => {
-      resizeGeometry(g, ...shorterSideSize(g.width, g.height, rng.int(lo, hi)));
-      return g;
-    });
-  }
-  const choices = (s as { choices?: unknown }).choices;
-  if (!Array.isArray(choices) || choices.length === 0) {
-    fail(where, 's', s, 'a positive integer, a [min, max] pair or { choices: [...] }');
-  }
-  choices.forEach((c) => positiveInt(where, 's.choices', c));
-  return step(`resizeShorterSide(one of ${choices.join(', ')})`, true, unknownSize, (g, rng) => {
-    resizeGeometry(
-      g,
-      ...shorterSideSize(g.width, g.height, choices[rng.int(0, choices.length - 1)]),
-    );
-    return g;
-  });
+  return { outputSize, views };
 }
 
-/**
- * Resizes to exactly `[height, width]` (aspect ratio not kept).
- *
- * @example
- * ```ts
- * const step = resize([224, 224]); // or resize(224)
- * ```
- * @param size - The output size: one integer for a square, or `[height, width]`.
- * @returns The step.
- * @throws Error when `size` is not a positive integer or a pair of them.
- *   Applying the step throws when it follows a crop or pad of an already
- *   resized image.
- */
-export function resize(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('resize', 'size', size);
-  return step(
-    `resize(${h}×${w})`,
-    false,
-    () => [h, w],
-    (g) => {
-      resizeGeometry(g, w, h);
-      return g;
-    },
-  );
-}
-
-function checkFits(where: string, g: ViewGeometry, h: number, w: number): void {
-  if (g.width < w || g.height < h) {
+/** Fails when a per-pixel mean image does not match the fixed output size. */
+function checkMeanFits(
+  where: string,
+  mean: ResolvedNormalization['mean'],
+  outputSize: readonly [number, number] | null,
+): void {
+  if (
+    isMeanImage(mean) &&
+    (!outputSize || outputSize[0] !== mean.height || outputSize[1] !== mean.width)
+  ) {
     throw new Error(
-      `${where}: cannot crop ${h}×${w} (height×width) from an image of ${g.height}×${g.width}; resize or pad it first.`,
+      `${where}: a per-pixel mean image of ${mean.height}×${mean.width} needs a transform with that fixed output size; this one outputs ${outputSize ? outputSize.join('×') : 'varying sizes'}.`,
     );
   }
 }
 
-/**
- * A random `size` crop (uniform position), as in the ResNet and VGG papers.
- *
- * @example
- * ```ts
- * const steps = [resizeShorterSide([256, 480]), randomCrop(224)];
- * ```
- * @param size - The crop size: one integer for a square, or `[height, width]`.
- * @returns The step.
- * @throws Error when `size` is not a positive integer or a pair of them.
- *   Applying the step throws when the image is smaller than `size` (resize or
- *   pad it first).
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
- */
-export function randomCrop(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('randomCrop', 'size', size);
-  return step(
-    `randomCrop(${h}×${w})`,
-    true,
-    () => [h, w],
-    (g, rng) => {
-      checkFits('randomCrop', g, h, w);
-      cropGeometry(g, {
-        left: rng.int(0, g.width - w),
-        top: rng.int(0, g.height - h),
-        width: w,
-        height: h,
-      });
-      return g;
-    },
-  );
-}
-
-/**
- * The central `size` crop, positioned as torchvision's `CenterCrop` does
- * (offsets rounded half to even).
- *
- * @example
- * ```ts
- * const evalTransform = compose([resizeShorterSide(256), centerCrop(224)]);
- * ```
- * @param size - The crop size: one integer for a square, or `[height, width]`.
- * @returns The step.
- * @throws Error when `size` is not a positive integer or a pair of them.
- *   Applying the step throws when the image is smaller than `size`.
- */
-export function centerCrop(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('centerCrop', 'size', size);
-  return step(
-    `centerCrop(${h}×${w})`,
-    false,
-    () => [h, w],
-    (g) => {
-      checkFits('centerCrop', g, h, w);
-      cropGeometry(g, {
-        left: roundHalfEven((g.width - w) / 2),
-        top: roundHalfEven((g.height - h) / 2),
-        width: w,
-        height: h,
-      });
-      return g;
-    },
-  );
-}
-
-/**
- * Mirrors left–right with probability `p`.
- *
- * @example
- * ```ts
- * const steps = [randomCrop(224), randomHorizontalFlip()];
- * ```
- * @param p - Probability of a flip, in [0, 1]. Default 0.5.
- * @returns The step.
- * @throws Error when `p` is not a number in [0, 1].
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
- * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
- */
-export function randomHorizontalFlip(p = 0.5): TransformStep {
-  probability('randomHorizontalFlip', 'p', p);
-  return step(
-    `randomHorizontalFlip(${p})`,
-    true,
-    (s) => s,
-    (g, rng) => {
-      if (rng.float() < p) flipGeometry(g);
-      return g;
-    },
-  );
-}
-
-/**
- * Always mirrors left–right (for test-time augmentation).
- *
- * @example
- * ```ts
- * const mirrored = compose([resizeShorterSide(256), centerCrop(224), horizontalFlip()]);
- * ```
- * @returns The step.
- * @throws Nothing: the step has no options to check, and a flip applies to any view.
- */
-export function horizontalFlip(): TransformStep {
-  return step(
-    'horizontalFlip',
-    false,
-    (s) => s,
-    (g) => {
-      flipGeometry(g);
-      return g;
-    },
-  );
-}
-
-/**
- * Pads with `amount` black pixels on every side (CIFAR: 4).
- *
- * @example
- * ```ts
- * const cifar = compose([pad(4), randomCrop(32), randomHorizontalFlip()]);
- * ```
- * @param amount - Pixels added on each side, a non-negative integer.
- * @returns The step.
- * @throws Error when `amount` is not a non-negative integer.
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §4.2](https://arxiv.org/abs/1512.03385)
- */
-export function pad(amount: number): TransformStep {
-  nonNegativeInt('pad', 'amount', amount);
-  return step(
-    `pad(${amount})`,
-    false,
-    (s) => (s ? [s[0] + 2 * amount, s[1] + 2 * amount] : null),
-    (g) => {
-      padGeometry(g, amount);
-      return g;
-    },
-  );
-}
-
-/** Options of {@link randomResizedCrop}. */
-export interface RandomResizedCropOptions {
-  /**
-   * Range of the crop's area as a fraction of the image's.
-   *
-   * @defaultValue [0.08, 1]
-   */
-  scale?: readonly [number, number];
-  /**
-   * Range of the crop's aspect ratio width/height, sampled log-uniformly.
-   *
-   * @defaultValue [3/4, 4/3]
-   */
-  ratio?: readonly [number, number];
-}
-
-/**
- * Inception-style random-resized crop (Szegedy et al. 2015), as torchvision's
- * `RandomResizedCrop`: a crop of random area and aspect ratio, resized to
- * `size`; after 10 failed draws, a centre crop with the ratio clamped.
- *
- * @example
- * ```ts
- * const train = compose([randomResizedCrop(224), randomHorizontalFlip()]);
- * const milder = randomResizedCrop(224, { scale: [0.35, 1] });
- * ```
- * @param size - The output size: one integer for a square, or `[height, width]`.
- * @param options - Area and aspect-ratio ranges (default `{}`: scale
- *   `[0.08, 1]`, ratio `[3/4, 4/3]`).
- * @returns The step.
- * @throws Error when `size` is not a positive integer or a pair of them, or
- *   `scale`/`ratio` is not an ordered pair of positive numbers, or an option
- *   is unknown.
- * @see [Szegedy et al. 2015, "Going Deeper with Convolutions", §6](https://arxiv.org/abs/1409.4842)
- */
-export function randomResizedCrop(
-  size: number | readonly [number, number],
-  options: RandomResizedCropOptions = {},
-): TransformStep {
-  const where = 'randomResizedCrop';
-  const [h, w] = sizeOption(where, 'size', size);
-  checkKnownOptions(where, options, ['scale', 'ratio']);
-  const [sLo, sHi] = range(where, 'scale', options.scale ?? [0.08, 1], positiveNumber);
-  const [rLo, rHi] = range(where, 'ratio', options.ratio ?? [3 / 4, 4 / 3], positiveNumber);
-  return step(
-    `randomResizedCrop(${h}×${w})`,
-    true,
-    () => [h, w],
-    (g, rng) => {
-      const W = g.width;
-      const H = g.height;
-      const area = W * H;
-      let crop: { left: number; top: number; width: number; height: number } | undefined;
-      for (let attempt = 0; attempt < 10 && !crop; attempt++) {
-        const target = area * rng.uniform(sLo, sHi);
-        const aspect = Math.exp(rng.uniform(Math.log(rLo), Math.log(rHi)));
-        const cw = Math.round(Math.sqrt(target * aspect));
-        const ch = Math.round(Math.sqrt(target / aspect));
-        if (cw > 0 && ch > 0 && cw <= W && ch <= H) {
-          crop = { left: rng.int(0, W - cw), top: rng.int(0, H - ch), width: cw, height: ch };
-        }
-      }
-      if (!crop) {
-        const inRatio = W / H;
-        let cw = W;
-        let ch = H;
-        if (inRatio < rLo) ch = Math.round(W / rLo);
-        else if (inRatio > rHi) cw = Math.round(H * rHi);
-        crop = {
-          left: Math.floor((W - cw) / 2),
-          top: Math.floor((H - ch) / 2),
-          width: cw,
-          height: ch,
-        };
-      }
-      cropGeometry(g, crop);
-      resizeGeometry(g, w, h);
-      return g;
-    },
-  );
-}
-
-/**
- * Ten views: the four corner crops and the centre crop, then the same five
- * of the mirrored image (torchvision's `TenCrop` order: top-left, top-right,
- * bottom-left, bottom-right, centre, then flipped). AlexNet §4.1, ResNet §3.4.
- *
- * @example
- * ```ts
- * const tta = compose([resizeShorterSide(256), tenCropViews(224)]); // tta.views === 10
- * ```
- * @param size - The crop size: one integer for a square, or `[height, width]`.
- * @returns The step; each input view becomes 10.
- * @throws Error when `size` is not a positive integer or a pair of them.
- *   Applying the step throws when the image is smaller than `size`.
- * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
- */
-export function tenCropViews(size: number | readonly [number, number]): TransformStep {
-  const where = 'tenCropViews';
-  const [h, w] = sizeOption(where, 'size', size);
-  return step(
-    `tenCropViews(${h}×${w})`,
-    false,
-    () => [h, w],
-    (g) => {
-      checkFits(where, g, h, w);
-      const views: ViewGeometry[] = [];
-      for (const flipped of [false, true]) {
-        const W = g.width;
-        const H = g.height;
-        const corners: [number, number][] = [
-          [0, 0],
-          [W - w, 0],
-          [0, H - h],
-          [W - w, H - h],
-          [roundHalfEven((W - w) / 2), roundHalfEven((H - h) / 2)],
-        ];
-        for (const [left, top] of corners) {
-          const view = cloneGeometry(g);
-          if (flipped) flipGeometry(view);
-          cropGeometry(view, { left, top, width: w, height: h });
-          views.push(view);
-        }
-      }
-      return views;
-    },
-    10,
-  );
-}
-
-/**
- * One view per scale, the shorter side resized to each, for fully
- * convolutional multi-scale evaluation (VGG §3.2, ResNet §3.4: {224, 256,
- * 384, 480, 640}); optionally each with its mirror too.
- *
- * @example
- * ```ts
- * const views = multiScaleViews([224, 256, 384, 480, 640], { flip: true }); // 10 views
- * ```
- * @param scales - Shorter-side sizes, positive integers, one view each.
- * @param options - `flip`: add each view's mirror after it (default `{}`,
- *   i.e. `flip: false`).
- * @returns The step; each input view becomes `scales.length` views (twice
- *   that with `flip`), of sizes that vary per image.
- * @throws Error when `scales` is empty or holds a value that is not a
- *   positive integer, or when `flip` is not a boolean or an option is unknown.
- * @see [Simonyan & Zisserman 2014, "Very Deep Convolutional Networks for Large-Scale Image Recognition", §3.2](https://arxiv.org/abs/1409.1556)
- * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
- */
-export function multiScaleViews(
-  scales: readonly number[],
-  options: { flip?: boolean } = {},
-): TransformStep {
-  const where = 'multiScaleViews';
-  if (!Array.isArray(scales) || scales.length === 0)
-    fail(where, 'scales', scales, 'a non-empty array of sizes');
-  scales.forEach((s) => positiveInt(where, 'scales', s));
-  checkKnownOptions(where, options, ['flip']);
-  const flip = bool(where, 'flip', options.flip ?? false);
-  return step(
-    `multiScaleViews(${scales.join(', ')}${flip ? ', flip' : ''})`,
-    false,
-    unknownSize,
-    (g) =>
-      scales.flatMap((s) => {
-        const view = cloneGeometry(g);
-        resizeGeometry(view, ...shorterSideSize(g.width, g.height, s));
-        if (!flip) return [view];
-        const mirrored = cloneGeometry(view);
-        flipGeometry(mirrored);
-        return [view, mirrored];
-      }),
-    scales.length * (flip ? 2 : 1),
-  );
+/** One image's PCA lighting offset, in scaled units ([0, 0, 0] without lighting). */
+function lightingOffset(
+  normalization: ResolvedNormalization,
+  rng: Random,
+): [number, number, number] {
+  const l = normalization.lighting;
+  if (!l) return [0, 0, 0];
+  const alpha = [0, 1, 2].map((j) => rng.normal() * l.alphaStd * l.eigenvalues[j]);
+  // Lighting is defined on pixel/255; bring it into scaled units.
+  const unit = 255 * normalization.scale;
+  return [0, 1, 2].map(
+    (i) =>
+      unit *
+      (l.eigenvectors[i][0] * alpha[0] +
+        l.eigenvectors[i][1] * alpha[1] +
+        l.eigenvectors[i][2] * alpha[2]),
+  ) as [number, number, number];
 }

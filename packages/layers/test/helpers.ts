@@ -18,3 +18,23 @@ export function countOf(weights: { shape: (number | null)[] }[]): number {
 export function layerNames(m: LayersModel): string[] {
   return m.layers.map((l) => l.name);
 }
+
+/** A file with the given raw header text and data bytes. */
+export function file(header: string, data = new Uint8Array(0)): Uint8Array {
+  const json = new TextEncoder().encode(header);
+  const out = new Uint8Array(8 + json.length + data.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  out.set(data, 8 + json.length);
+  return out;
+}
+
+/** The error `f` throws (failing the test if it does not). */
+export function thrown(f: () => unknown): Error {
+  try {
+    f();
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected an error');
+}

@@ -1,28 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readSafetensors } from '../src';
+import { file, thrown } from './helpers';
 
 // Hostile inputs found by the test pass of issue #13: each of these failed on
 // the reader as it was before, except the guard marked below.
-
-/** A file with the given raw header text and data bytes. */
-function file(header: string, data = new Uint8Array(0)): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
-
-/** The error `f` throws (failing the test if it does not). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 const entry = (shape: string, offsets = '[0, 4]', dtype = '"F32"') =>
   `{"dtype": ${dtype}, "shape": ${shape}, "data_offsets": ${offsets}}`;

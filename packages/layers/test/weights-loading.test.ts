@@ -13,29 +13,10 @@ import {
   type StateDictFormat,
   type WeightsWarning,
 } from '../src';
+import { file, thrown } from './helpers';
 
 // Hostile files and non-finite weights (issue #13): each of these failed on
 // the loader as it was before.
-
-/** A file with the given raw header text and data bytes. */
-function file(header: string, data = new Uint8Array(0)): Uint8Array {
-  const json = new TextEncoder().encode(header);
-  const out = new Uint8Array(8 + json.length + data.length);
-  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
-  out.set(json, 8);
-  out.set(data, 8 + json.length);
-  return out;
-}
-
-/** The error `f` throws (failing the test if it does not). */
-function thrown(f: () => unknown): Error {
-  try {
-    f();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected an error');
-}
 
 /** A dense layer "head" (2 → 3), stored as PyTorch's `fc.weight` [3, 2] and `fc.bias` [3]. */
 function head(): LayersModel {

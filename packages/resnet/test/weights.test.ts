@@ -9,14 +9,24 @@ import { cifarResNet, loadWeights, resnet18, saveWeights } from '../src';
 import { formulaStateDict, readFixture } from '../../../test-utils/torch-fixture.ts';
 
 const fixture = readFixture(new URL('../fixtures/torchvision/resnet18.json', import.meta.url));
+/** resnet18 at 32×32 with random weights: what a user saves. */
 const small = () => resnet18({ inputShape: [32, 32, 3] });
+/**
+ * The same with zero weights (skipInit, no random draw): a target to load
+ * into. Every loaded tensor of the formula differs from zero, so a weight that
+ * is (or is not) loaded shows as plainly as over random weights.
+ */
+const target = () => resnet18({ inputShape: [32, 32, 3], skipInit: true });
+/** The fixture's state dict, computed once (11.7M formula values); each call gets its own copy. */
+const formulaBytes = formulaStateDict(fixture);
+const stateDict = () => formulaBytes.slice();
 /** Every weight's bytes, concatenated (compared with Buffer.equals: deep equality of millions of numbers is slow). */
 const snapshot = (net: LayersModel) =>
   Buffer.concat(net.weights.map((w) => Buffer.from((w.read().dataSync() as Float32Array).buffer)));
 
 /** The fixture's torchvision state dict with some entries changed. */
 function edited(change: (entries: Map<string, Float32Entry>) => void): Uint8Array {
-  const { tensors } = readSafetensors(formulaStateDict(fixture));
+  const { tensors } = readSafetensors(stateDict());
   const entries = new Map<string, Float32Entry>();
   for (const [name, t] of tensors) {
     entries.set(name, { shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) });
@@ -27,10 +37,10 @@ function edited(change: (entries: Map<string, Float32Entry>) => void): Uint8Arra
 
 describe('torchvision weight import', () => {
   it('accepts every key of torchvision resnet18 (the fixture lists them all)', async () => {
-    const net = small();
-    await loadWeights(net, formulaStateDict(fixture), { from: 'torchvision' });
+    const net = target();
+    await loadWeights(net, stateDict(), { from: 'torchvision' });
     // conv1.weight[o=1, i=2, y=3, x=4] lands at kernel[3, 4, 2, 1] (OIHW → HWIO).
-    const { tensors } = readSafetensors(formulaStateDict(fixture));
+    const { tensors } = readSafetensors(stateDict());
     const torchConv1 = new Float32Array(tensors.get('conv1.weight')!.bytes.slice().buffer);
     const ours = net.getLayer('conv1_conv').getWeights()[0].arraySync() as number[][][][];
     expect(ours[3][4][2][1]).toBe(torchConv1[((1 * 3 + 2) * 7 + 3) * 7 + 4]);
@@ -43,7 +53,7 @@ describe('torchvision weight import', () => {
 
   it('round-trips through saveWeights → loadWeights with identical predictions, via a file', async () => {
     const a = small();
-    const b = small();
+    const b = target();
     const dir = mkdtempSync(join(tmpdir(), 'convnets-weights-'));
     const path = join(dir, 'resnet18.safetensors');
     const bytes = await saveWeights(a, path);
@@ -64,7 +74,7 @@ describe('torchvision weight import', () => {
   });
 
   it('reports every mismatch in one error and loads nothing', async () => {
-    const net = small();
+    const net = target();
     const before = snapshot(net);
     const bad = edited((e) => {
       e.delete('layer2.0.downsample.0.weight');
@@ -92,8 +102,8 @@ describe('torchvision weight import', () => {
   });
 
   it('rejects integer tensors where floats belong, and ignores num_batches_tracked', async () => {
-    const net = small();
-    const bytes = formulaStateDict(fixture);
+    const net = target();
+    const bytes = stateDict();
     // Rewrite one dtype in the header, in place: I32 has the same width as F32.
     const patched = Buffer.from(bytes);
     const at = patched.indexOf('"bn1.bias":{"dtype":"F32"');

@@ -74,6 +74,7 @@ export {
   listCheckpoints,
   pruneCheckpoints,
   readCheckpoint,
+  readCheckpointState,
   writeCheckpoint,
   type Checkpoint,
   type CheckpointHooks,

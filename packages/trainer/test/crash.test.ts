@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { latestCheckpoint, readCheckpoint } from '../src';
-import { tempDir } from './helpers';
+import { tempDirs } from './helpers';
 
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const fresh = tempDirs();
 
 const child = fileURLToPath(new URL('./fixtures/checkpoint-child.mjs', import.meta.url));
 
@@ -32,8 +31,7 @@ function killWhen(dir: string, mode: string, until: string, delayMs = 0): Promis
 
 describe('atomic checkpoints', () => {
   it('a process killed in the middle of writing leaves the previous checkpoint loadable', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = fresh();
     await killWhen(dir, 'hang', 'MIDWAY');
     const names = readdirSync(join(dir, 'checkpoints'));
     expect(names.some((n) => n.startsWith('.tmp-step-00000002'))).toBe(true); // the half-written one
@@ -44,8 +42,7 @@ describe('atomic checkpoints', () => {
   });
 
   it('a process killed between the two renames of a same-step rewrite keeps that step (the new weights)', async () => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const dir = fresh();
     await killWhen(dir, 'swap', 'MIDWAY');
     const latest = (await latestCheckpoint(dir))!;
     expect(latest?.endsWith('step-00000001')).toBe(true);
@@ -57,8 +54,7 @@ describe('atomic checkpoints', () => {
 
   it('killed at arbitrary moments, the newest complete checkpoint always loads', async () => {
     for (const delay of [5, 37, 90]) {
-      const dir = tempDir();
-      dirs.push(dir);
+      const dir = fresh();
       await killWhen(dir, 'loop', 'WROTE', delay);
       const latest = (await latestCheckpoint(dir))!;
       const checkpoint = await readCheckpoint(latest);

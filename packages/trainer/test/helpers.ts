@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import type { ArrayDataset } from '../src';
 
 /** A tiny convnet for 8×8 images: conv(4) → [BN] → ReLU → conv(4, stride 2) → [BN] → ReLU → GAP → [dropout] → dense. */
@@ -81,6 +82,17 @@ export function tinyDataset(n: number, classes = 3, seed = 0): ArrayDataset {
 
 export function tempDir(prefix = 'convnets-trainer-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A function giving a fresh temporary folder per call; all are deleted after the file's tests. */
+export function tempDirs(): () => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  return () => {
+    const d = tempDir();
+    dirs.push(d);
+    return d;
+  };
 }
 
 /** All of a model's weights as plain arrays (for bitwise comparison). */

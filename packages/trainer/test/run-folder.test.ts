@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   MetricsLog,
   RunExistsError,
@@ -13,23 +13,18 @@ import {
   evaluate,
   latestCheckpoint,
   readCheckpoint,
+  readCheckpointState,
   readMetrics,
   train,
   type MetricsRow,
   type TrainerOptions,
 } from '../src';
-import { copyWeights, tempDir, tinyDataset, tinyNet } from './helpers';
+import { copyWeights, tempDirs, tinyDataset, tinyNet } from './helpers';
 
 // 48 images in batches of 4, 2 micro-batches per update: 6 updates per epoch, 12 in 2 epochs.
 const dataset = tinyDataset(48);
 const valSet = tinyDataset(12, 3, 1);
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const fresh = tempDirs();
 afterEach(() => {
   delete checkpointHooks.beforeRename;
 });
@@ -117,7 +112,7 @@ describe('run folders', () => {
     const log = new MetricsLog(join(out, 'metrics.jsonl'), join(out, 'metrics.csv'));
     const row: MetricsRow = {
       kind: 'step',
-      ...{ step: 1, epoch: 0, loss: 9, lr: 0.1, trainTop1: 50, trainTop5: 0 },
+      ...{ step: 1, epoch: 0, loss: 9, lr: 0.1, trainTop1Error: 50, trainTop5Error: 0 },
       ...{ imagesPerSec: 1, time: 1 },
     };
     log.append(row);
@@ -146,6 +141,33 @@ describe('run folders', () => {
     );
     expect(readdirSync(out).filter((n) => n.includes('.tmp'))).toEqual([]);
     expect(JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')).totalSteps).toBe(12);
+  });
+
+  it('reads metrics rows and checkpoints written before the error fields were named …Error', async () => {
+    const out = fresh();
+    await train(options({ outDir: out, epochs: 1 }));
+    // Rewrite the run in the old spelling: trainTop1/top1 in the rows, valTop1/best.top1 in state.json.
+    const rows = readMetrics(join(out, 'metrics.jsonl'));
+    const legacy = (r: MetricsRow) =>
+      JSON.stringify(r).replace(/"(trainTop[15]|top[15])Error"/g, '"$1"');
+    writeFileSync(join(out, 'metrics.jsonl'), rows.map((r) => `${legacy(r)}\n`).join(''));
+    expect(readFileSync(join(out, 'metrics.jsonl'), 'utf8')).toContain('"top1":');
+    expect(readMetrics(join(out, 'metrics.jsonl'))).toEqual(rows);
+    const path = (await latestCheckpoint(out))!;
+    const state = JSON.parse(readFileSync(join(path, 'state.json'), 'utf8'));
+    const { valTop1Error, best } = state;
+    delete state.valTop1Error;
+    writeFileSync(
+      join(path, 'state.json'),
+      JSON.stringify({
+        ...state,
+        valTop1: valTop1Error,
+        best: { top1: best.top1Error, step: best.step },
+      }),
+    );
+    const read = await readCheckpointState(path);
+    expect(read.valTop1Error).toBe(valTop1Error);
+    expect(read.best).toEqual(best);
   });
 
   it('names the file and line of a malformed metrics row, and ignores a last line cut short', () => {
@@ -177,10 +199,10 @@ describe('resume mid-epoch', () => {
   it('resumed inside the last epoch, still validates at the end and writes its epoch row', async () => {
     const out = await stopAndResume(8);
     expect(epochRows(out).map((r) => r.epoch)).toEqual([0, 1]);
-    expect(epochRows(out)[1].top1).toBeTypeOf('number');
+    expect(epochRows(out)[1].top1Error).toBeTypeOf('number');
     const final = await readCheckpoint((await latestCheckpoint(out))!);
     expect(final.state.step).toBe(12);
-    expect(final.state.valTop1).toBeTypeOf('number');
+    expect(final.state.valTop1Error).toBeTypeOf('number');
   });
 
   it('a run that ends inside an epoch (steps) validates and writes a row for it', async () => {
@@ -190,7 +212,7 @@ describe('resume mid-epoch', () => {
       [0, 6],
       [1, 9],
     ]);
-    expect(epochRows(out)[1].top1).toBeTypeOf('number');
+    expect(epochRows(out)[1].top1Error).toBeTypeOf('number');
   });
 
   it("epoch rows hold the epoch's mean loss and whole-epoch training error, resumed or not", async () => {
@@ -203,11 +225,12 @@ describe('resume mid-epoch', () => {
       const mean = steps.reduce((s, r) => s + r.loss, 0) / steps.length;
       const row = rows.find((r) => r.kind === 'epoch' && r.epoch === epoch)!;
       expect(row.loss).toBeCloseTo(mean, 10);
-      expect(row.trainTop1).toBe(steps.at(-1)!.trainTop1);
+      expect(row.trainTop1Error).toBe(steps.at(-1)!.trainTop1Error);
     }
     // Stopped mid-epoch and resumed: the same figures (the run is bitwise the same).
     const split = await stopAndResume(4);
-    const pick = (out: string) => epochRows(out).map((r) => [r.loss, r.trainTop1, r.trainTop5]);
+    const pick = (out: string) =>
+      epochRows(out).map((r) => [r.loss, r.trainTop1Error, r.trainTop5Error]);
     expect(pick(split)).toEqual(pick(straight));
   });
 });
@@ -228,8 +251,8 @@ describe('scoring', () => {
       const model = tinyNet({ classes: 6 });
       tf.tidy(() => model.weights.forEach((w) => w.write(tf.fill(w.shape as number[], value))));
       const result = await evaluate(model, validation);
-      expect(result.top1, `weights ${value}`).toBe(100);
-      expect(result.top5, `weights ${value}`).toBe(100);
+      expect(result.top1Error, `weights ${value}`).toBe(100);
+      expect(result.top5Error, `weights ${value}`).toBe(100);
       model.dispose();
     }
     expect(tf.memory().numTensors).toBe(start);

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { readFileSync, readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   NonFiniteLossError,
   ResumeMismatchError,
@@ -14,17 +14,11 @@ import {
   type ArrayDataset,
   type TrainerOptions,
 } from '../src';
-import { copyWeights, snapshot, tempDir, tinyDataset, tinyNet } from './helpers';
+import { copyWeights, snapshot, tempDirs, tinyDataset, tinyNet } from './helpers';
 
 const dataset = tinyDataset(48);
 const valSet = tinyDataset(12, 3, 1);
-const dirs: string[] = [];
-const fresh = () => {
-  const d = tempDir();
-  dirs.push(d);
-  return d;
-};
-afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const fresh = tempDirs();
 
 function options(
   overrides: Partial<TrainerOptions> & Pick<TrainerOptions, 'model'>,
@@ -128,8 +122,8 @@ describe('Trainer', () => {
       /^kind,step,epoch,loss,lr/,
     );
     const epochRow = readMetrics(join(straight, 'metrics.jsonl')).find((r) => r.kind === 'epoch')!;
-    expect(epochRow.top1).toBeTypeOf('number');
-    expect(epochRow.top5).toBeTypeOf('number');
+    expect(epochRow.top1Error).toBeTypeOf('number');
+    expect(epochRow.top5Error).toBeTypeOf('number');
   });
 
   it('exact resume with dropout: masks are a function of (seed, step), the layer config is untouched', async () => {

@@ -90,6 +90,6 @@ async function runEval(o: EvalFlags): Promise<void> {
   if (o.json) console.log(JSON.stringify(report));
   else
     console.log(
-      `top-1 error ${result.top1.toFixed(2)}%, top-5 error ${result.top5.toFixed(2)}% on ${result.images} images (${transform.views === 10 ? '10-crop' : 'centre crop'})`,
+      `top-1 error ${result.top1Error.toFixed(2)}%, top-5 error ${result.top5Error.toFixed(2)}% on ${result.images} images (${transform.views === 10 ? '10-crop' : 'centre crop'})`,
     );
 }

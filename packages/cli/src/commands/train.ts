@@ -99,10 +99,10 @@ function progress() {
       bar?.stop();
       bar = undefined;
       const val = e.validation
-        ? `, val top-1/top-5 error ${e.validation.top1.toFixed(2)}% / ${e.validation.top5.toFixed(2)}%`
+        ? `, val top-1/top-5 error ${e.validation.top1Error.toFixed(2)}% / ${e.validation.top5Error.toFixed(2)}%`
         : '';
       console.log(
-        `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, train top-1 error ${e.trainTop1.toFixed(2)}%${val}`,
+        `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, train top-1 error ${e.trainTop1Error.toFixed(2)}%${val}`,
       );
     },
   };

@@ -207,7 +207,7 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
  *   { images, imageShape: [32, 32, 3], labels, classes: CIFAR10_CLASSES },
  *   { batchSize: 100 },
  * );
- * const { top1 } = await evaluate(model, validation);
+ * const { top1Error } = await evaluate(model, validation);
  * ```
  */
 export function arrayEvaluationData(

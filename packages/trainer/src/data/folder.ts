@@ -121,7 +121,7 @@ export interface FolderEvaluationOptions {
  * @example
  * ```ts
  * const val = folderEvaluationData(await imageFolder('imagenet/val'), { transform: tenCrop() });
- * const { top1, top5 } = await evaluate(model, val);
+ * const { top1Error, top5Error } = await evaluate(model, val);
  * ```
  */
 export function folderEvaluationData(

@@ -54,14 +54,14 @@ export interface CheckpointState {
    * Validation top-1 error (%) at this checkpoint, when it was taken after a validation.
    * @defaultValue absent: no validation ran right before this checkpoint
    */
-  readonly valTop1?: number;
+  readonly valTop1Error?: number;
   /**
    * The best validation result so far.
    * @defaultValue absent: no validation has run yet
    */
   readonly best?: {
     /** Its top-1 error (%). */
-    readonly top1: number;
+    readonly top1Error: number;
     /** The step it was measured after. */
     readonly step: number;
   };
@@ -308,6 +308,43 @@ export async function writeCheckpoint(
 }
 
 /**
+ * Reads a checkpoint's `state.json` alone (no tensors): cheap, e.g. to pick
+ * the best of many checkpoints. Checkpoints written before the error fields
+ * were named `…Error` (`valTop1`, `best.top1`) are read with the new names.
+ *
+ * @param path - The checkpoint's folder.
+ * @returns Its state.
+ * @throws Error naming the folder when `state.json` is missing or not JSON, or its format is not {@link CHECKPOINT_FORMAT}.
+ * @example
+ * ```ts
+ * const { step, valTop1Error } = await readCheckpointState('runs/a/checkpoints/step-00001200');
+ * ```
+ */
+export async function readCheckpointState(path: string): Promise<CheckpointState> {
+  const file = join(path, 'state.json');
+  let state: CheckpointState & { valTop1?: number; best?: { top1?: number } };
+  try {
+    state = JSON.parse(await readFile(file, 'utf8')) as typeof state;
+  } catch (error) {
+    throw new Error(
+      `${path} is not a checkpoint: cannot read ${file} (${(error as Error).message}).`,
+      { cause: error },
+    );
+  }
+  if (state.format !== CHECKPOINT_FORMAT)
+    throw new Error(
+      `${path}: unknown checkpoint format "${String(state.format)}"; expected "${CHECKPOINT_FORMAT}".`,
+    );
+  const { valTop1, best, ...rest } = state;
+  const valTop1Error = rest.valTop1Error ?? valTop1;
+  return {
+    ...rest,
+    ...(valTop1Error === undefined ? {} : { valTop1Error }),
+    ...(best ? { best: { top1Error: best.top1Error ?? best.top1!, step: best.step } } : {}),
+  };
+}
+
+/**
  * Reads a checkpoint folder (as written by {@link writeCheckpoint}).
  *
  * @param path - The checkpoint's folder.
@@ -323,19 +360,7 @@ export async function writeCheckpoint(
  * ```
  */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(await readFile(join(path, 'state.json'), 'utf8')) as CheckpointState;
-  } catch (error) {
-    throw new Error(
-      `${path} is not a checkpoint: cannot read state.json (${(error as Error).message}).`,
-      { cause: error },
-    );
-  }
-  if (state.format !== CHECKPOINT_FORMAT)
-    throw new Error(
-      `${path}: unknown checkpoint format "${String(state.format)}"; expected "${CHECKPOINT_FORMAT}".`,
-    );
+  const state = await readCheckpointState(path);
   const model = readSafetensors(await readFile(join(path, 'model.safetensors')));
   const weights = [...model.tensors.values()].map((t) => ({ shape: t.shape, data: toFloat32(t) }));
   const optimizer = readSafetensors(await readFile(join(path, 'optimizer.safetensors')));

@@ -4,10 +4,10 @@ import type { EvaluationData } from '../data/types';
 
 /** Top-1/top-5 error and loss over an evaluation set. */
 export interface EvaluationResult {
-  /** Top-1 error (%). */
-  top1: number;
+  /** Top-1 error (%): images whose label did not score highest. */
+  top1Error: number;
   /** Top-5 error (%) (top-k with k = min(5, classes)). */
-  top5: number;
+  top5Error: number;
   /** Mean cross-entropy. */
   loss: number;
   /** Images evaluated. */
@@ -106,7 +106,7 @@ export function countCorrect(
  * @throws Error when the data yields no images.
  * @example
  * ```ts
- * const { top1, top5 } = await evaluate(model, folderEvaluationData(val, { transform: tenCrop() }));
+ * const { top1Error, top5Error } = await evaluate(model, folderEvaluationData(val, { transform: tenCrop() }));
  * ```
  * @see He et al., arXiv 1512.03385, §3.4 (10-crop testing).
  */
@@ -143,8 +143,8 @@ export async function evaluate(
   }
   if (images === 0) throw new Error('evaluate: the evaluation data yielded no images.');
   return {
-    top1: (100 * (images - correct1)) / images,
-    top5: (100 * (images - correct5)) / images,
+    top1Error: (100 * (images - correct1)) / images,
+    top5Error: (100 * (images - correct5)) / images,
     loss: lossSum / images,
     images,
   };

@@ -5,7 +5,7 @@ import { writeFileAtomic } from './files';
 /**
  * One row of `metrics.jsonl` / `metrics.csv`. Step rows (`kind: 'step'`)
  * carry the running training figures; epoch rows (`kind: 'epoch'`) add the
- * validation `top1`/`top5` error. Errors are percentages.
+ * validation `top1Error`/`top5Error`. Errors are percentages.
  */
 export interface MetricsRow {
   /** `'step'` or `'epoch'`. */
@@ -19,19 +19,19 @@ export interface MetricsRow {
   /** Learning rate of the last update. */
   lr: number;
   /** Training top-1 error (%), running over the epoch. */
-  trainTop1: number;
+  trainTop1Error: number;
   /** Training top-5 error (%), running over the epoch. */
-  trainTop5: number;
+  trainTop5Error: number;
   /**
    * Validation top-1 error (%) (epoch rows with validation data).
    * @defaultValue absent on step rows and without validation data
    */
-  top1?: number;
+  top1Error?: number;
   /**
    * Validation top-5 error (%).
    * @defaultValue absent on step rows and without validation data
    */
-  top5?: number;
+  top5Error?: number;
   /**
    * Validation loss.
    * @defaultValue absent on step rows and without validation data
@@ -43,6 +43,28 @@ export interface MetricsRow {
   time: number;
 }
 
+/** The names of the error fields in files written before they ended in `Error`. */
+interface LegacyErrors {
+  trainTop1?: number;
+  trainTop5?: number;
+  top1?: number;
+  top5?: number;
+}
+
+/** A row of an older file with today's field names. */
+function renameLegacyErrors(row: MetricsRow & LegacyErrors): MetricsRow {
+  const { trainTop1, trainTop5, top1, top5, ...rest } = row;
+  const renamed: Partial<MetricsRow> = {
+    trainTop1Error: rest.trainTop1Error ?? trainTop1,
+    trainTop5Error: rest.trainTop5Error ?? trainTop5,
+    top1Error: rest.top1Error ?? top1,
+    top5Error: rest.top5Error ?? top5,
+  };
+  for (const [k, v] of Object.entries(renamed))
+    if (v === undefined) delete renamed[k as keyof MetricsRow];
+  return { ...rest, ...renamed } as MetricsRow;
+}
+
 /** The columns of `metrics.csv`, in order. */
 export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
   'kind',
@@ -50,10 +72,10 @@ export const METRICS_COLUMNS: readonly (keyof MetricsRow)[] = [
   'epoch',
   'loss',
   'lr',
-  'trainTop1',
-  'trainTop5',
-  'top1',
-  'top5',
+  'trainTop1Error',
+  'trainTop5Error',
+  'top1Error',
+  'top5Error',
   'valLoss',
   'imagesPerSec',
   'time',
@@ -78,7 +100,7 @@ export function readMetrics(path: string): MetricsRow[] {
   lines.forEach((line, i) => {
     if (line.trim() === '') return;
     try {
-      rows.push(JSON.parse(line) as MetricsRow);
+      rows.push(renameLegacyErrors(JSON.parse(line) as MetricsRow & LegacyErrors));
     } catch (error) {
       // The last line has no newline only when an append was cut short.
       if (i === lines.length - 1) return;
@@ -101,7 +123,7 @@ export function readMetrics(path: string): MetricsRow[] {
  * const log = new MetricsLog('runs/custom/metrics.jsonl', 'runs/custom/metrics.csv');
  * log.append({
  *   kind: 'step', step: 1, epoch: 0, loss: 2.3, lr: 0.1,
- *   trainTop1: 90, trainTop5: 50, imagesPerSec: 120, time: 0.5,
+ *   trainTop1Error: 90, trainTop5Error: 50, imagesPerSec: 120, time: 0.5,
  * });
  * ```
  */

@@ -19,7 +19,7 @@ export interface RunState {
   /** When the epoch in progress started (`performance.now()`), less the seconds it ran before a resume. */
   epochStarted: number;
   /** The best validation so far. */
-  best: { top1: number; step: number } | undefined;
+  best: { top1Error: number; step: number } | undefined;
   /** The last checkpoint written or resumed from. */
   lastCheckpoint: string | undefined;
 }
@@ -67,8 +67,8 @@ export function epochSummary(ctx: RunContext, state: RunState, epoch: number): S
     epoch,
     loss: t.updates > 0 ? t.lossSum / t.updates : NaN,
     lr: ctx.schedule.at(Math.max(0, state.step - 1)),
-    trainTop1: t.images > 0 ? (100 * (t.images - t.correct1)) / t.images : NaN,
-    trainTop5: t.images > 0 ? (100 * (t.images - t.correct5)) / t.images : NaN,
+    trainTop1Error: t.images > 0 ? (100 * (t.images - t.correct1)) / t.images : NaN,
+    trainTop5Error: t.images > 0 ? (100 * (t.images - t.correct5)) / t.images : NaN,
     imagesPerSec: t.images / ((performance.now() - state.epochStarted) / 1000),
     totalSteps: ctx.totalSteps,
   };
@@ -87,12 +87,16 @@ export function metricsRow(
     epoch: info.epoch,
     loss: info.loss,
     lr: info.lr,
-    trainTop1: info.trainTop1,
-    trainTop5: info.trainTop5,
+    trainTop1Error: info.trainTop1Error,
+    trainTop5Error: info.trainTop5Error,
     imagesPerSec: info.imagesPerSec,
     time,
   };
   if (validation)
-    Object.assign(row, { top1: validation.top1, top5: validation.top5, valLoss: validation.loss });
+    Object.assign(row, {
+      top1Error: validation.top1Error,
+      top5Error: validation.top5Error,
+      valLoss: validation.loss,
+    });
   return row;
 }

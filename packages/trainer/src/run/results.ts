@@ -11,9 +11,9 @@ export interface StepInfo {
   /** Learning rate of this update. */
   readonly lr: number;
   /** Running training top-1 error (%) over the epoch. */
-  readonly trainTop1: number;
+  readonly trainTop1Error: number;
   /** Running training top-5 error (%) over the epoch. */
-  readonly trainTop5: number;
+  readonly trainTop5Error: number;
   /** Training images per second over the epoch. */
   readonly imagesPerSec: number;
   /** Updates in the whole run. */
@@ -21,7 +21,7 @@ export interface StepInfo {
 }
 
 /**
- * What callbacks receive after each epoch: `loss`, `trainTop1`, `trainTop5`
+ * What callbacks receive after each epoch: `loss`, `trainTop1Error`, `trainTop5Error`
  * and `imagesPerSec` are over the whole epoch (before and after a resume).
  */
 export interface EpochInfo extends StepInfo {
@@ -72,7 +72,7 @@ export interface TrainResult {
    */
   readonly best?: {
     /** Its top-1 error (%). */
-    readonly top1: number;
+    readonly top1Error: number;
     /** The step it was measured after. */
     readonly step: number;
   };

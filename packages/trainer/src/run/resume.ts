@@ -107,7 +107,7 @@ async function writeCheckpointNamingLr(
 export async function saveCheckpoint(
   ctx: RunContext,
   state: RunState,
-  valTop1?: number,
+  valTop1Error?: number,
 ): Promise<void> {
   const outDir = ctx.options.outDir;
   if (!outDir) return;
@@ -123,7 +123,7 @@ export async function saveCheckpoint(
       schedule: ctx.schedule.state(),
       seed: ctx.seed,
       key: resumeKey(ctx),
-      valTop1,
+      valTop1Error,
       best: state.best,
       epochTotals: { ...state.totals, seconds: (performance.now() - state.epochStarted) / 1000 },
     },

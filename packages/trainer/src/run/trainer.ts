@@ -298,11 +298,11 @@ export class Trainer {
       await recomputeBatchNorm(o.model, o.data, state.epoch, o.preciseBnBatches ?? 0, ctx.dropout);
       const validation = await evaluate(o.model, o.validation);
       loop.validation = validation;
-      if (!state.best || validation.top1 < state.best.top1)
-        state.best = { top1: validation.top1, step: state.step };
+      if (!state.best || validation.top1Error < state.best.top1Error)
+        state.best = { top1Error: validation.top1Error, step: state.step };
     }
     // A run that ends inside an epoch has not reached the epoch's end (the plateau rule waits for it).
-    const lrCut = state.epoch > epoch && ctx.schedule.epochEnd(loop.validation?.top1);
+    const lrCut = state.epoch > epoch && ctx.schedule.epochEnd(loop.validation?.top1Error);
     if (lrCut)
       ctx.log(`validation error plateaued: learning rate now ${ctx.schedule.at(state.step)}`);
     const time = (performance.now() - loop.started) / 1000;
@@ -311,7 +311,7 @@ export class Trainer {
       state.totals = NO_TOTALS;
       state.epochStarted = performance.now();
     }
-    await saveCheckpoint(ctx, state, loop.validation?.top1);
+    await saveCheckpoint(ctx, state, loop.validation?.top1Error);
     const onEpoch = o.callbacks?.onEpoch;
     if (onEpoch)
       await this.leakCheck('onEpoch', () =>
