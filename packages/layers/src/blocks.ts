@@ -1,29 +1,25 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   checkBoolean,
-  checkName,
-  checkNonNegativeInt,
   checkOptions,
   checkPositiveInt,
   oneOf,
   optional,
-  unchecked,
   withDefault,
   type OptionSpec,
   type Resolved,
 } from '@convnets/validate';
 import {
-  BATCH_NORM_SPEC,
   buildConvBn,
   convUnit,
   relu,
   type BatchNormOptions,
+  type ConvUnit,
   type KernelInitializer,
 } from './conv';
 import { nhwcChannels } from './input';
 import {
-  BLOCK_STRIDES,
-  SHORTCUT_OPTIONS,
+  SHORTCUT_SPEC,
   buildShortcut,
   checkShortcutChannels,
   type ShortcutOption,
@@ -101,17 +97,11 @@ export interface BottleneckOptions extends BlockOptions {
   width?: number;
 }
 
-/** The one declaration of {@link BlockOptions}: its keys and their checks. */
+/** The one declaration of {@link BlockOptions}: the shortcut's options and these. */
 export const BLOCK_SPEC = {
-  name: checkName,
-  filters: checkPositiveInt,
-  stride: withDefault(oneOf(BLOCK_STRIDES), 1),
-  shortcut: withDefault(oneOf(SHORTCUT_OPTIONS), 'B'),
+  ...SHORTCUT_SPEC,
   zeroInitResidual: withDefault(checkBoolean, false),
   plain: withDefault(checkBoolean, false),
-  kernelInitializer: unchecked<KernelInitializer | undefined>(),
-  seed: optional(checkNonNegativeInt),
-  ...BATCH_NORM_SPEC,
 } satisfies OptionSpec<BlockOptions>;
 
 /** The one declaration of {@link BottleneckOptions}: {@link BLOCK_SPEC} and these. */
@@ -129,14 +119,20 @@ function asBlock(block: Resolved<typeof BLOCK_SPEC>): ResolvedBlock {
   return { ...block, strideIn: '3x3', width: undefined };
 }
 
-/** The units' options every convolution of a block shares. */
-function unitCommon(block: ResolvedBlock) {
-  return {
-    kernelInitializer: block.kernelInitializer,
-    seed: block.seed,
-    bnMomentum: block.bnMomentum,
-    bnEpsilon: block.bnEpsilon,
-  };
+/**
+ * What both block kinds start with: the output channel count, option A's
+ * channel check (before any layer exists), and a maker of the branch's units
+ * with the block's shared unit options.
+ */
+function openBlock(block: ResolvedBlock, inChannels: number, expansion: number) {
+  const outChannels = block.filters * expansion;
+  if (!block.plain) {
+    checkShortcutChannels(`${block.name}_0`, block.shortcut, inChannels, outChannels);
+  }
+  const { kernelInitializer, seed, bnMomentum, bnEpsilon } = block;
+  const unit = (over: Pick<ConvUnit, 'name' | 'filters'> & Partial<ConvUnit>) =>
+    convUnit({ kernelInitializer, seed, bnMomentum, bnEpsilon, ...over });
+  return { outChannels, unit };
 }
 
 /** Adds the shortcut (unless plain) and applies the block's closing ReLU. */
@@ -163,10 +159,7 @@ export function buildBasicBlock(
   inChannels: number,
   block: ResolvedBlock,
 ): SymbolicTensor {
-  const outChannels = block.filters * basicBlock.expansion;
-  if (!block.plain) checkShortcutChannels(`${block.name}_0`, block.shortcut, inChannels, outChannels);
-  const common = unitCommon(block);
-  const unit = (over: Parameters<typeof convUnit>[0]) => convUnit({ ...common, ...over });
+  const { outChannels, unit } = openBlock(block, inChannels, basicBlock.expansion);
   let y = buildConvBn(
     'basicBlock',
     x,
@@ -176,7 +169,11 @@ export function buildBasicBlock(
   y = buildConvBn(
     'basicBlock',
     y,
-    unit({ name: `${block.name}_2`, filters: block.filters, zeroInitGamma: block.zeroInitResidual }),
+    unit({
+      name: `${block.name}_2`,
+      filters: block.filters,
+      zeroInitGamma: block.zeroInitResidual,
+    }),
   );
   return closeBlock(x, inChannels, y, outChannels, block);
 }
@@ -187,11 +184,8 @@ export function buildBottleneckBlock(
   inChannels: number,
   block: ResolvedBlock,
 ): SymbolicTensor {
-  const outChannels = block.filters * bottleneckBlock.expansion;
-  if (!block.plain) checkShortcutChannels(`${block.name}_0`, block.shortcut, inChannels, outChannels);
+  const { outChannels, unit } = openBlock(block, inChannels, bottleneckBlock.expansion);
   const width = block.width ?? block.filters;
-  const common = unitCommon(block);
-  const unit = (over: Parameters<typeof convUnit>[0]) => convUnit({ ...common, ...over });
   const s1 = block.strideIn === '1x1' ? block.stride : 1;
   const s3 = block.strideIn === '3x3' ? block.stride : 1;
   let y = buildConvBn(

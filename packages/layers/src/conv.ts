@@ -148,18 +148,26 @@ function checkPadding(where: string, option: string, value: unknown): Padding {
   );
 }
 
-/** The one declaration of {@link ConvBnOptions}: its keys and their checks. */
-const CONV_BN_SPEC = {
+/**
+ * The checks of the options every unit, shortcut and block shares: name,
+ * filters, kernel initializer, seed and BN.
+ */
+export const UNIT_SPEC = {
   name: checkName,
   filters: checkPositiveInt,
+  kernelInitializer: unchecked<KernelInitializer | undefined>(),
+  seed: optional(checkNonNegativeInt),
+  ...BATCH_NORM_SPEC,
+};
+
+/** The one declaration of {@link ConvBnOptions}: its keys and their checks. */
+const CONV_BN_SPEC = {
+  ...UNIT_SPEC,
   kernelSize: withDefault(pairOf(checkPositiveInt), [3, 3]),
   stride: withDefault(pairOf(checkPositiveInt), [1, 1]),
   padding: withDefault(checkPadding, 'symmetric'),
   useBias: withDefault(checkBoolean, false),
-  kernelInitializer: unchecked<KernelInitializer | undefined>(),
-  seed: optional(checkNonNegativeInt),
   zeroInitGamma: withDefault(checkBoolean, false),
-  ...BATCH_NORM_SPEC,
 } satisfies OptionSpec<ConvBnOptions>;
 
 /** Options renamed in 0.x, named by the unknown-option error. */
@@ -168,20 +176,17 @@ const CONV_BN_RENAMED = { strides: 'stride' };
 /** {@link ConvBnOptions} checked, defaults applied: what the internal builders take. */
 export type ConvUnit = Resolved<typeof CONV_BN_SPEC>;
 
-/** {@link ConvUnit} defaults for the units a block builds from checked values. */
-export function convUnit(
-  unit: Pick<ConvUnit, 'name' | 'filters'> & Partial<ConvUnit>,
-): ConvUnit {
+/**
+ * A {@link ConvUnit} from checked values: the options every unit shares
+ * (`UNIT_SPEC`'s, from the block) and the others at their defaults unless given.
+ */
+export function convUnit(unit: Resolved<typeof UNIT_SPEC> & Partial<ConvUnit>): ConvUnit {
   return {
     kernelSize: [3, 3],
     stride: [1, 1],
     padding: 'symmetric',
     useBias: false,
-    kernelInitializer: undefined,
-    seed: undefined,
     zeroInitGamma: false,
-    bnMomentum: 0.9,
-    bnEpsilon: 1e-5,
     ...unit,
   };
 }

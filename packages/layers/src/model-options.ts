@@ -172,7 +172,9 @@ export function resolveClassifierOptions(
       `${where}: option "pooling" applies only with includeTop: false; received "${pooling}".`,
     );
   }
-  const inputShape = checked.inputShape ?? checkInputShape(where, 'inputShape', defaults.inputShape ?? [224, 224, 3]);
+  const inputShape =
+    checked.inputShape ??
+    checkInputShape(where, 'inputShape', defaults.inputShape ?? [224, 224, 3]);
   for (const [axis, size] of [
     ['height', inputShape[0]],
     ['width', inputShape[1]],

@@ -1,17 +1,13 @@
 import { type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
-  checkName,
-  checkNonNegativeInt,
   checkOptions,
-  checkPositiveInt,
   oneOf,
-  optional,
-  unchecked,
   withDefault,
   type OptionSpec,
+  type Resolved,
 } from '@convnets/validate';
 import {
-  BATCH_NORM_SPEC,
+  UNIT_SPEC,
   buildConvBn,
   convUnit,
   type BatchNormOptions,
@@ -71,28 +67,17 @@ export interface ShortcutOptions extends BatchNormOptions {
 }
 
 /** The one declaration of {@link ShortcutOptions}: its keys and their checks. */
-const SHORTCUT_SPEC = {
-  name: checkName,
-  filters: checkPositiveInt,
+export const SHORTCUT_SPEC = {
+  ...UNIT_SPEC,
   stride: withDefault(oneOf(BLOCK_STRIDES), 1),
   shortcut: withDefault(oneOf(SHORTCUT_OPTIONS), 'B'),
-  kernelInitializer: unchecked<KernelInitializer | undefined>(),
-  seed: optional(checkNonNegativeInt),
-  ...BATCH_NORM_SPEC,
 } satisfies OptionSpec<ShortcutOptions>;
 
 /** Options renamed in 0.x, named by the unknown-option error. */
 const SHORTCUT_RENAMED = { option: 'shortcut' };
 
 /** {@link ShortcutOptions} checked, defaults applied: what {@link buildShortcut} takes. */
-export interface ResolvedShortcut extends Required<BatchNormOptions> {
-  name: string;
-  filters: number;
-  stride: number;
-  shortcut: ShortcutOption;
-  kernelInitializer: KernelInitializer | undefined;
-  seed: number | undefined;
-}
+export type ResolvedShortcut = Resolved<typeof SHORTCUT_SPEC>;
 
 /** Option A cannot drop channels: thrown before any layer of the block is built. */
 export function checkShortcutChannels(

@@ -82,7 +82,9 @@ export function describeValue(value: unknown): string {
  * ```
  */
 export function fail(where: string, option: string, value: unknown, expected: string): never {
-  throw new Error(`${where}: option "${option}" must be ${expected}; received ${describeValue(value)}.`);
+  throw new Error(
+    `${where}: option "${option}" must be ${expected}; received ${describeValue(value)}.`,
+  );
 }
 
 /**
@@ -269,151 +271,56 @@ export function pairOf(check: Check<number>): Check<[number, number]> {
 }
 
 /**
- * Checks that an option is a positive integer.
+ * A check of a number: `ok` decides, `expected` says what is allowed.
  *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
+ * @param ok - Whether a number is allowed (`NaN` never reaches it as allowed unless `ok` says so).
+ * @param expected - What is allowed, for the error, e.g. `a positive integer`.
+ * @returns The check.
  *
  * @example
  * ```ts
- * checkPositiveInt('loader', 'batchSize', 32);
+ * const checkOdd = numberCheck((v) => Number.isInteger(v) && v % 2 === 1, 'an odd integer');
  * ```
  */
-export function checkPositiveInt(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    fail(where, option, value, 'a positive integer');
-  }
-  return value;
+export function numberCheck(ok: (value: number) => boolean, expected: string): Check<number> {
+  return (where, option, value) => {
+    if (typeof value !== 'number' || !ok(value)) fail(where, option, value, expected);
+    return value;
+  };
 }
 
-/**
- * Checks that an option is an integer ≥ 0.
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkNonNegativeInt('convBn', 'seed', 0);
- * ```
- */
-export function checkNonNegativeInt(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    fail(where, option, value, 'a non-negative integer');
-  }
-  return value;
-}
+/** Checks that an option is a positive integer, e.g. `checkPositiveInt('loader', 'batchSize', 32)`. */
+export const checkPositiveInt = numberCheck(
+  (v) => Number.isInteger(v) && v >= 1,
+  'a positive integer',
+);
 
-/**
- * Checks that an option is a finite number.
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkFiniteNumber('jitter', 'brightness', 0.4);
- * ```
- */
-export function checkFiniteNumber(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    fail(where, option, value, 'a finite number');
-  }
-  return value;
-}
+/** Checks that an option is an integer ≥ 0, e.g. `checkNonNegativeInt('convBn', 'seed', 0)`. */
+export const checkNonNegativeInt = numberCheck(
+  (v) => Number.isInteger(v) && v >= 0,
+  'a non-negative integer',
+);
 
-/**
- * Checks that an option is a finite number above 0.
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkPositiveNumber('Trainer', 'lr', 0.1);
- * ```
- */
-export function checkPositiveNumber(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    fail(where, option, value, 'a finite number greater than 0');
-  }
-  return value;
-}
+/** Checks that an option is a finite number, e.g. `checkFiniteNumber('jitter', 'brightness', 0.4)`. */
+export const checkFiniteNumber = numberCheck(Number.isFinite, 'a finite number');
 
-/**
- * Checks that an option is a finite number ≥ 0.
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkNonNegativeNumber('SGD', 'weightDecay', 1e-4);
- * ```
- */
-export function checkNonNegativeNumber(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    fail(where, option, value, 'a finite number ≥ 0');
-  }
-  return value;
-}
+/** Checks that an option is a finite number above 0, e.g. `checkPositiveNumber('Trainer', 'lr', 0.1)`. */
+export const checkPositiveNumber = numberCheck(
+  (v) => Number.isFinite(v) && v > 0,
+  'a finite number greater than 0',
+);
 
-/**
- * Checks that an option is a number in [0, 1) (a momentum, a dropout rate).
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkUnitInterval('convBn', 'bnMomentum', 0.9);
- * ```
- */
-export function checkUnitInterval(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0 && value < 1)) {
-    fail(where, option, value, 'a number in [0, 1)');
-  }
-  return value;
-}
+/** Checks that an option is a finite number ≥ 0, e.g. `checkNonNegativeNumber('SGD', 'weightDecay', 1e-4)`. */
+export const checkNonNegativeNumber = numberCheck(
+  (v) => Number.isFinite(v) && v >= 0,
+  'a finite number ≥ 0',
+);
 
-/**
- * Checks that an option is a number in [0, 1] (a probability).
- *
- * @param where - The caller's name for error messages.
- * @param option - The option's name.
- * @param value - The value received.
- * @returns `value`.
- * @throws Error otherwise.
- *
- * @example
- * ```ts
- * checkProbability('flip', 'p', 0.5);
- * ```
- */
-export function checkProbability(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value >= 0 && value <= 1)) {
-    fail(where, option, value, 'a number in [0, 1]');
-  }
-  return value;
-}
+/** Checks that an option is a number in [0, 1) (a momentum, a dropout rate). */
+export const checkUnitInterval = numberCheck((v) => v >= 0 && v < 1, 'a number in [0, 1)');
+
+/** Checks that an option is a number in [0, 1] (a probability). */
+export const checkProbability = numberCheck((v) => v >= 0 && v <= 1, 'a number in [0, 1]');
 
 /**
  * Checks that an option is a boolean; otherwise throws an error naming it and the value received.
@@ -532,10 +439,7 @@ export function checkSize(where: string, option: string, value: unknown): [numbe
     if (value.length !== 2) {
       fail(where, option, value, 'a positive integer or a [height, width] pair');
     }
-    return [
-      checkPositiveInt(where, option, value[0]),
-      checkPositiveInt(where, option, value[1]),
-    ];
+    return [checkPositiveInt(where, option, value[0]), checkPositiveInt(where, option, value[1])];
   }
   const n = checkPositiveInt(where, option, value);
   return [n, n];

@@ -8,6 +8,7 @@ import {
   checkPositiveNumber,
   checkProbability,
   fail,
+  numberCheck,
   oneOf,
   optional,
   unchecked,
@@ -322,12 +323,7 @@ function checkMilestones(where: string, option: string, value: unknown): readonl
   return value;
 }
 
-function checkOpenUnitInterval(where: string, option: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
-    fail(where, option, value, 'a number in (0, 1)');
-  }
-  return value;
-}
+const checkOpenUnitInterval = numberCheck((v) => v > 0 && v < 1, 'a number in (0, 1)');
 
 type Spec<K extends ScheduleSpec['kind']> = OptionSpec<Extract<ScheduleSpec, { kind: K }>>;
 
