@@ -8,7 +8,7 @@ import { resnet18, stageOutputs } from '@convnets/resnet';
 /** A small residual network for 64×64 images, built from the blocks. */
 export function tinyResNet(classes: number): tfl.LayersModel {
   const input = tfl.input({ shape: [64, 64, 3], name: 'image' });
-  let x = convBnRelu(input, { name: 'stem', filters: 32, kernelSize: 3, strides: 2 });
+  let x = convBnRelu(input, { name: 'stem', filters: 32, kernelSize: 3, stride: 2 });
   x = residualStage(x, { name: 'stage1', block: 'basic', filters: 32, blocks: 2 });
   x = residualStage(x, {
     name: 'stage2',

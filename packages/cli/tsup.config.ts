@@ -1,5 +1,5 @@
 import { defineConfig } from 'tsup';
-import { packageBuild } from '../../tsup.shared.ts';
+import { BUNDLED_INTERNALS, packageBuild } from '../../tsup.shared.ts';
 
 export default [
   packageBuild(),
@@ -12,6 +12,7 @@ export default [
     clean: false,
     target: 'es2022',
     splitting: false,
+    noExternal: BUNDLED_INTERNALS,
     banner: { js: '#!/usr/bin/env node' },
   }),
 ];

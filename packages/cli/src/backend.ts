@@ -1,5 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { checkKnownOptions } from '@convnets/layers';
+import {
+  checkBoolean,
+  checkOneOf,
+  checkOptions,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
@@ -295,6 +302,12 @@ export interface SelectBackendOptions {
   cuda?: CudaLibraryCheckOptions;
 }
 
+/** The one declaration of {@link SelectBackendOptions}: its keys and their checks. */
+const SELECT_BACKEND_SPEC = {
+  forTraining: withDefault(checkBoolean, true),
+  cuda: unchecked<CudaLibraryCheckOptions | undefined>(),
+} satisfies OptionSpec<SelectBackendOptions>;
+
 /**
  * Picks and activates a tfjs backend. `'auto'` tries, in order,
  * `@tensorflow/tfjs-node-gpu` (only when its CUDA/cuDNN libraries are all
@@ -318,13 +331,8 @@ export async function selectBackend(
   choice: BackendChoice = 'auto',
   options: SelectBackendOptions = {},
 ): Promise<BackendSelection> {
-  const valid = Object.keys(CANDIDATES) as BackendChoice[];
-  if (!valid.includes(choice))
-    throw new Error(
-      `selectBackend: backend must be one of ${valid.map((v) => `"${v}"`).join(', ')}; received ${JSON.stringify(choice)}.`,
-    );
-  checkKnownOptions('selectBackend', options, ['forTraining', 'cuda']);
-  const wanted = { choice, forTraining: options.forTraining ?? true, cuda: options.cuda };
+  checkOneOf('selectBackend', 'backend', choice, Object.keys(CANDIDATES) as BackendChoice[]);
+  const wanted = { choice, ...checkOptions('selectBackend', options, SELECT_BACKEND_SPEC) };
   const attempts: BackendAttempt[] = [];
   for (const candidate of CANDIDATES[choice]) {
     const { attempt, name } = await tryCandidate(candidate, wanted);

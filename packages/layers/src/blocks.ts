@@ -1,21 +1,29 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
-  BATCH_NORM_OPTIONS,
-  convBn,
-  convBnRelu,
+  checkBoolean,
+  checkOptions,
+  checkPositiveInt,
+  oneOf,
+  optional,
+  withDefault,
+  type OptionSpec,
+  type Resolved,
+} from '@convnets/validate';
+import {
+  buildConvBn,
+  convUnit,
   relu,
   type BatchNormOptions,
+  type ConvUnit,
   type KernelInitializer,
 } from './conv';
-import { BLOCK_STRIDES, SHORTCUT_OPTIONS, shortcut, type ShortcutOption } from './shortcut';
+import { nhwcChannels } from './input';
 import {
-  bool,
-  checkKnownOptions,
-  nhwcChannels,
-  nonEmptyString,
-  oneOf,
-  positiveInt,
-} from './validate';
+  SHORTCUT_SPEC,
+  buildShortcut,
+  checkShortcutChannels,
+  type ShortcutOption,
+} from './shortcut';
 
 /** Options shared by {@link basicBlock} and {@link bottleneckBlock}. */
 export interface BlockOptions extends BatchNormOptions {
@@ -89,69 +97,120 @@ export interface BottleneckOptions extends BlockOptions {
   width?: number;
 }
 
-const BLOCK_KEYS = [
-  'name',
-  'filters',
-  'stride',
-  'shortcut',
-  'zeroInitResidual',
-  'plain',
-  'kernelInitializer',
-  'seed',
-  ...BATCH_NORM_OPTIONS,
-] as const;
+/** The one declaration of {@link BlockOptions}: the shortcut's options and these. */
+export const BLOCK_SPEC = {
+  ...SHORTCUT_SPEC,
+  zeroInitResidual: withDefault(checkBoolean, false),
+  plain: withDefault(checkBoolean, false),
+} satisfies OptionSpec<BlockOptions>;
 
-interface ResolvedBlock {
-  name: string;
-  filters: number;
-  stride: number;
-  shortcut: ShortcutOption;
-  zeroInitResidual: boolean;
-  plain: boolean;
+/** The one declaration of {@link BottleneckOptions}: {@link BLOCK_SPEC} and these. */
+export const BOTTLENECK_SPEC = {
+  ...BLOCK_SPEC,
+  strideIn: withDefault(oneOf(['3x3', '1x1'] as const), '3x3'),
+  width: optional(checkPositiveInt),
+} satisfies OptionSpec<BottleneckOptions>;
+
+/** {@link BottleneckOptions} checked, defaults applied: what the internal builders take. */
+export type ResolvedBlock = Resolved<typeof BOTTLENECK_SPEC>;
+
+/** A basic block's options checked: the bottleneck-only ones at their defaults. */
+function asBlock(block: Resolved<typeof BLOCK_SPEC>): ResolvedBlock {
+  return { ...block, strideIn: '3x3', width: undefined };
 }
 
-function resolveBlock(
-  where: string,
-  x: SymbolicTensor,
-  opts: BlockOptions,
-  keys: readonly string[],
-): ResolvedBlock {
-  checkKnownOptions(where, opts, keys);
-  nhwcChannels(where, x);
-  return {
-    name: nonEmptyString(where, 'name', opts.name),
-    filters: positiveInt(where, 'filters', opts.filters),
-    stride: oneOf(where, 'stride', opts.stride ?? 1, BLOCK_STRIDES),
-    shortcut: oneOf(where, 'shortcut', opts.shortcut ?? 'B', SHORTCUT_OPTIONS),
-    zeroInitResidual:
-      opts.zeroInitResidual === undefined
-        ? false
-        : bool(where, 'zeroInitResidual', opts.zeroInitResidual),
-    plain: opts.plain === undefined ? false : bool(where, 'plain', opts.plain),
-  };
+/**
+ * What both block kinds start with: the output channel count, option A's
+ * channel check (before any layer exists), and a maker of the branch's units
+ * with the block's shared unit options.
+ */
+function openBlock(block: ResolvedBlock, inChannels: number, expansion: number) {
+  const outChannels = block.filters * expansion;
+  if (!block.plain) {
+    checkShortcutChannels(`${block.name}_0`, block.shortcut, inChannels, outChannels);
+  }
+  const { kernelInitializer, seed, bnMomentum, bnEpsilon } = block;
+  const unit = (over: Pick<ConvUnit, 'name' | 'filters'> & Partial<ConvUnit>) =>
+    convUnit({ kernelInitializer, seed, bnMomentum, bnEpsilon, ...over });
+  return { outChannels, unit };
 }
 
 /** Adds the shortcut (unless plain) and applies the block's closing ReLU. */
 function closeBlock(
   x: SymbolicTensor,
+  inChannels: number,
   branch: SymbolicTensor,
   outChannels: number,
   block: ResolvedBlock,
-  opts: BlockOptions,
 ): SymbolicTensor {
   if (block.plain) return relu(branch, `${block.name}_out`);
-  const skip = shortcut(x, {
+  const skip = buildShortcut(x, inChannels, {
+    ...block,
     name: `${block.name}_0`,
     filters: outChannels,
-    stride: block.stride,
-    option: block.shortcut,
-    kernelInitializer: opts.kernelInitializer,
-    seed: opts.seed,
-    bnMomentum: opts.bnMomentum,
-    bnEpsilon: opts.bnEpsilon,
   });
   const sum = layers.add({ name: `${block.name}_add` }).apply([skip, branch]) as SymbolicTensor;
   return relu(sum, `${block.name}_out`);
+}
+
+/** Builds a basic block from checked options; `inChannels` is `x`'s channel count. */
+export function buildBasicBlock(
+  x: SymbolicTensor,
+  inChannels: number,
+  block: ResolvedBlock,
+): SymbolicTensor {
+  const { outChannels, unit } = openBlock(block, inChannels, basicBlock.expansion);
+  let y = buildConvBn(
+    'basicBlock',
+    x,
+    unit({ name: `${block.name}_1`, filters: block.filters, stride: [block.stride, block.stride] }),
+  );
+  y = relu(y, `${block.name}_1_relu`);
+  y = buildConvBn(
+    'basicBlock',
+    y,
+    unit({
+      name: `${block.name}_2`,
+      filters: block.filters,
+      zeroInitGamma: block.zeroInitResidual,
+    }),
+  );
+  return closeBlock(x, inChannels, y, outChannels, block);
+}
+
+/** Builds a bottleneck block from checked options; `inChannels` is `x`'s channel count. */
+export function buildBottleneckBlock(
+  x: SymbolicTensor,
+  inChannels: number,
+  block: ResolvedBlock,
+): SymbolicTensor {
+  const { outChannels, unit } = openBlock(block, inChannels, bottleneckBlock.expansion);
+  const width = block.width ?? block.filters;
+  const s1 = block.strideIn === '1x1' ? block.stride : 1;
+  const s3 = block.strideIn === '3x3' ? block.stride : 1;
+  let y = buildConvBn(
+    'bottleneckBlock',
+    x,
+    unit({ name: `${block.name}_1`, filters: width, kernelSize: [1, 1], stride: [s1, s1] }),
+  );
+  y = relu(y, `${block.name}_1_relu`);
+  y = buildConvBn(
+    'bottleneckBlock',
+    y,
+    unit({ name: `${block.name}_2`, filters: width, stride: [s3, s3] }),
+  );
+  y = relu(y, `${block.name}_2_relu`);
+  y = buildConvBn(
+    'bottleneckBlock',
+    y,
+    unit({
+      name: `${block.name}_3`,
+      filters: outChannels,
+      kernelSize: [1, 1],
+      zeroInitGamma: block.zeroInitResidual,
+    }),
+  );
+  return closeBlock(x, inChannels, y, outChannels, block);
 }
 
 /**
@@ -177,29 +236,8 @@ function closeBlock(
  * @see [He et al., arXiv 1512.03385, Eq. 1–2, Figure 2 and Figure 5 (left)](https://arxiv.org/abs/1512.03385)
  */
 export function basicBlock(x: SymbolicTensor, opts: BlockOptions): SymbolicTensor {
-  const where = 'basicBlock';
-  const block = resolveBlock(where, x, opts, BLOCK_KEYS);
-  const common = {
-    kernelInitializer: opts.kernelInitializer,
-    seed: opts.seed,
-    bnMomentum: opts.bnMomentum,
-    bnEpsilon: opts.bnEpsilon,
-  };
-  let y = convBnRelu(x, {
-    name: `${block.name}_1`,
-    filters: block.filters,
-    kernelSize: 3,
-    strides: block.stride,
-    ...common,
-  });
-  y = convBn(y, {
-    name: `${block.name}_2`,
-    filters: block.filters,
-    kernelSize: 3,
-    zeroInitGamma: block.zeroInitResidual,
-    ...common,
-  });
-  return closeBlock(x, y, block.filters * basicBlock.expansion, block, opts);
+  const block = checkOptions('basicBlock', opts, BLOCK_SPEC);
+  return buildBasicBlock(x, nhwcChannels('basicBlock', x), asBlock(block));
 }
 /** Output channels per unit of `filters`: a basic block outputs `filters` channels. */
 basicBlock.expansion = 1 as const;
@@ -226,39 +264,8 @@ basicBlock.expansion = 1 as const;
  * @see [He et al., arXiv 1512.03385, §4.1 "Deeper Bottleneck Architectures", Figure 5 (right) and Table 1](https://arxiv.org/abs/1512.03385)
  */
 export function bottleneckBlock(x: SymbolicTensor, opts: BottleneckOptions): SymbolicTensor {
-  const where = 'bottleneckBlock';
-  const block = resolveBlock(where, x, opts, [...BLOCK_KEYS, 'strideIn', 'width']);
-  const strideIn = oneOf(where, 'strideIn', opts.strideIn ?? '3x3', ['3x3', '1x1'] as const);
-  const width = opts.width === undefined ? block.filters : positiveInt(where, 'width', opts.width);
-  const common = {
-    kernelInitializer: opts.kernelInitializer,
-    seed: opts.seed,
-    bnMomentum: opts.bnMomentum,
-    bnEpsilon: opts.bnEpsilon,
-  };
-  let y = convBnRelu(x, {
-    name: `${block.name}_1`,
-    filters: width,
-    kernelSize: 1,
-    strides: strideIn === '1x1' ? block.stride : 1,
-    ...common,
-  });
-  y = convBnRelu(y, {
-    name: `${block.name}_2`,
-    filters: width,
-    kernelSize: 3,
-    strides: strideIn === '3x3' ? block.stride : 1,
-    ...common,
-  });
-  const outChannels = block.filters * bottleneckBlock.expansion;
-  y = convBn(y, {
-    name: `${block.name}_3`,
-    filters: outChannels,
-    kernelSize: 1,
-    zeroInitGamma: block.zeroInitResidual,
-    ...common,
-  });
-  return closeBlock(x, y, outChannels, block, opts);
+  const block = checkOptions('bottleneckBlock', opts, BOTTLENECK_SPEC);
+  return buildBottleneckBlock(x, nhwcChannels('bottleneckBlock', x), block);
 }
 /** Output channels per unit of `filters`: a bottleneck block outputs `4 × filters` channels. */
 bottleneckBlock.expansion = 4 as const;

@@ -2,17 +2,24 @@ import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import { BatchNormalization } from './custom/batch-normalization';
 import { kaimingNormalFanOut, layerSeed } from './initializers';
 import {
-  bool,
-  checkKnownOptions,
+  checkBoolean,
+  checkName,
+  checkNonNegativeInt,
+  checkOptions,
+  checkPair,
+  checkPositiveInt,
+  checkPositiveNumber,
+  checkUnitInterval,
   fail,
-  nhwcChannels,
-  nonEmptyString,
-  nonNegativeInt,
-  pair,
-  positiveInt,
-  positiveNumber,
-  unitInterval,
-} from './validate';
+  optional,
+  pairOf,
+  resolveOptions,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+  type Resolved,
+} from '@convnets/validate';
+import { nhwcChannels } from './input';
 
 /**
  * A kernel initializer as tfjs-layers accepts it: a built-in name such as
@@ -79,11 +86,12 @@ export interface ConvBnOptions extends BatchNormOptions {
    */
   kernelSize?: number | [number, number];
   /**
-   * Stride, one positive integer or `[vertical, horizontal]`.
+   * Stride, one positive integer or `[vertical, horizontal]` (torchvision's
+   * `stride`; renamed from `strides` in 0.x).
    *
    * @defaultValue `1`
    */
-  strides?: number | [number, number];
+  stride?: number | [number, number];
   /**
    * Padding; see {@link Padding}.
    *
@@ -121,66 +129,82 @@ export interface ConvBnOptions extends BatchNormOptions {
   zeroInitGamma?: boolean;
 }
 
-const CONV_BN_OPTIONS = [
-  'name',
-  'filters',
-  'kernelSize',
-  'strides',
-  'padding',
-  'useBias',
-  'kernelInitializer',
-  'seed',
-  'zeroInitGamma',
-  'bnMomentum',
-  'bnEpsilon',
-] as const;
+/** The checks of {@link BatchNormOptions}, with PyTorch's defaults. */
+export const BATCH_NORM_SPEC = {
+  bnMomentum: withDefault(checkUnitInterval, 0.9),
+  bnEpsilon: withDefault(checkPositiveNumber, 1e-5),
+} satisfies OptionSpec<BatchNormOptions>;
 
-/** The BN keys, for functions that forward them. */
-export const BATCH_NORM_OPTIONS = ['bnMomentum', 'bnEpsilon'] as const;
-
-/** Resolves and validates the BN options. */
-export function batchNormSettings(where: string, opts: BatchNormOptions) {
-  return {
-    momentum:
-      opts.bnMomentum === undefined ? 0.9 : unitInterval(where, 'bnMomentum', opts.bnMomentum),
-    epsilon:
-      opts.bnEpsilon === undefined ? 1e-5 : positiveNumber(where, 'bnEpsilon', opts.bnEpsilon),
-  };
-}
-
-function resolvePadding(
-  where: string,
-  padding: unknown,
-  kernel: [number, number],
-): 'same' | [number, number] {
-  if (padding === 'same') return 'same';
-  if (padding === 'valid') return [0, 0];
-  if (padding === 'symmetric') return [Math.floor(kernel[0] / 2), Math.floor(kernel[1] / 2)];
-  if (typeof padding === 'number' || Array.isArray(padding)) {
-    return pair(where, 'padding', padding, nonNegativeInt);
+function checkPadding(where: string, option: string, value: unknown): Padding {
+  if (value === 'symmetric' || value === 'same' || value === 'valid') return value;
+  if (typeof value === 'number' || Array.isArray(value)) {
+    return checkPair(where, option, value, checkNonNegativeInt);
   }
   return fail(
     where,
-    'padding',
-    padding,
+    option,
+    value,
     '"symmetric", "same", "valid", an integer or a [vertical, horizontal] pair',
   );
 }
 
-function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
-  checkKnownOptions(where, opts, CONV_BN_OPTIONS);
-  const name = nonEmptyString(where, 'name', opts.name);
-  const filters = positiveInt(where, 'filters', opts.filters);
-  const kernel = pair(where, 'kernelSize', opts.kernelSize ?? 3, positiveInt);
-  const strides = pair(where, 'strides', opts.strides ?? 1, positiveInt);
-  const padding = resolvePadding(where, opts.padding ?? 'symmetric', kernel);
-  const useBias = opts.useBias === undefined ? false : bool(where, 'useBias', opts.useBias);
-  const zeroInitGamma =
-    opts.zeroInitGamma === undefined ? false : bool(where, 'zeroInitGamma', opts.zeroInitGamma);
-  const bn = batchNormSettings(where, opts);
-  const seed = opts.seed === undefined ? undefined : nonNegativeInt(where, 'seed', opts.seed);
-  nhwcChannels(where, x);
+/**
+ * The checks of the options every unit, shortcut and block shares: name,
+ * filters, kernel initializer, seed and BN.
+ */
+export const UNIT_SPEC = {
+  name: checkName,
+  filters: checkPositiveInt,
+  kernelInitializer: unchecked<KernelInitializer | undefined>(),
+  seed: optional(checkNonNegativeInt),
+  ...BATCH_NORM_SPEC,
+};
 
+/** The one declaration of {@link ConvBnOptions}: its keys and their checks. */
+const CONV_BN_SPEC = {
+  ...UNIT_SPEC,
+  kernelSize: withDefault(pairOf(checkPositiveInt), [3, 3]),
+  stride: withDefault(pairOf(checkPositiveInt), [1, 1]),
+  padding: withDefault(checkPadding, 'symmetric'),
+  useBias: withDefault(checkBoolean, false),
+  zeroInitGamma: withDefault(checkBoolean, false),
+} satisfies OptionSpec<ConvBnOptions>;
+
+/** Options renamed in 0.x, named by the unknown-option error. */
+const CONV_BN_RENAMED = { strides: 'stride' };
+
+/** {@link ConvBnOptions} checked, defaults applied: what the internal builders take. */
+export type ConvUnit = Resolved<typeof CONV_BN_SPEC>;
+
+/**
+ * A {@link ConvUnit} from checked values: the options every unit shares
+ * (`UNIT_SPEC`'s, from the block) and the others at their defaults unless given.
+ */
+export function convUnit(unit: Resolved<typeof UNIT_SPEC> & Partial<ConvUnit>): ConvUnit {
+  return {
+    kernelSize: [3, 3],
+    stride: [1, 1],
+    padding: 'symmetric',
+    useBias: false,
+    zeroInitGamma: false,
+    ...unit,
+  };
+}
+
+function resolvePadding(padding: Padding, kernel: [number, number]): 'same' | [number, number] {
+  if (padding === 'same') return 'same';
+  if (padding === 'valid') return [0, 0];
+  if (padding === 'symmetric') return [Math.floor(kernel[0] / 2), Math.floor(kernel[1] / 2)];
+  return typeof padding === 'number' ? [padding, padding] : padding;
+}
+
+/**
+ * Builds conv + BN from checked options (no option is checked again); `where`
+ * names the unit in the input-size error.
+ */
+export function buildConvBn(where: string, x: SymbolicTensor, unit: ConvUnit): SymbolicTensor {
+  const { name, filters, kernelSize: kernel, stride: strides, useBias, zeroInitGamma, seed } = unit;
+  const padding = resolvePadding(unit.padding, kernel);
   if (padding !== 'same') {
     for (const axis of [0, 1] as const) {
       const size = x.shape[axis + 1];
@@ -196,7 +220,7 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
 
   // At stride 1 with an odd kernel, TF's 'same' pads floor(k/2) on every side: exactly the
   // symmetric padding, without a separate padding layer and its copy of the input.
-  const symmetricRequested = opts.padding === undefined || opts.padding === 'symmetric';
+  const symmetricRequested = unit.padding === 'symmetric';
   const sameIsSymmetric =
     symmetricRequested && strides.every((s) => s === 1) && kernel.every((k) => k % 2 === 1);
   const explicit: [number, number] | null = padding === 'same' || sameIsSymmetric ? null : padding;
@@ -220,15 +244,15 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
       padding: explicit === null ? 'same' : 'valid',
       useBias,
       kernelInitializer:
-        opts.kernelInitializer ??
+        unit.kernelInitializer ??
         kaimingNormalFanOut(seed === undefined ? undefined : layerSeed(seed, `${name}_conv`)),
       name: `${name}_conv`,
     })
     .apply(y) as SymbolicTensor;
   return new BatchNormalization({
     axis: -1,
-    momentum: bn.momentum,
-    epsilon: bn.epsilon,
+    momentum: unit.bnMomentum,
+    epsilon: unit.bnEpsilon,
     gammaInitializer: zeroInitGamma ? 'zeros' : 'ones',
     name: `${name}_bn`,
   }).apply(y) as SymbolicTensor;
@@ -256,7 +280,13 @@ function convAndBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): Symbo
  * @see [Ioffe & Szegedy, arXiv 1502.03167, §3.2 (BN for convolutional layers)](https://arxiv.org/abs/1502.03167)
  */
 export function convBn(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
-  return convAndBn('convBn', x, opts);
+  return buildConvBn('convBn', x, checkConvBn('convBn', x, opts));
+}
+
+function checkConvBn(where: string, x: SymbolicTensor, opts: ConvBnOptions): ConvUnit {
+  const unit = checkOptions(where, opts, CONV_BN_SPEC, { renamed: CONV_BN_RENAMED });
+  nhwcChannels(where, x);
+  return unit;
 }
 
 /**
@@ -272,13 +302,13 @@ export function convBn(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
  * ```ts
  * const x = tf.input({ shape: [224, 224, 3] });
  * // ResNet's stem: 7×7, 64 filters, stride 2, padding 3 on every side.
- * const y = convBnRelu(x, { name: 'conv1', filters: 64, kernelSize: 7, strides: 2 });
+ * const y = convBnRelu(x, { name: 'conv1', filters: 64, kernelSize: 7, stride: 2 });
  * ```
  * @see [He et al., arXiv 1512.03385, §3.4 (BN after each convolution, before the activation) and Table 1 (conv1)](https://arxiv.org/abs/1512.03385)
  */
 export function convBnRelu(x: SymbolicTensor, opts: ConvBnOptions): SymbolicTensor {
-  const y = convAndBn('convBnRelu', x, opts);
-  return relu(y, `${opts.name}_relu`);
+  const unit = checkConvBn('convBnRelu', x, opts);
+  return relu(buildConvBn('convBnRelu', x, unit), `${unit.name}_relu`);
 }
 
 /**
@@ -317,6 +347,5 @@ export function checkBatchNormOptions(
   where: string,
   opts: BatchNormOptions,
 ): Required<BatchNormOptions> {
-  const bn = batchNormSettings(where, opts);
-  return { bnMomentum: bn.momentum, bnEpsilon: bn.epsilon };
+  return resolveOptions(where, opts, BATCH_NORM_SPEC);
 }

@@ -85,5 +85,5 @@ export {
   type ClassifierOptions,
   type ResolvedClassifierOptions,
 } from './model-options';
-export { bool as checkBoolean, checkKnownOptions, oneOf as checkOneOf } from './validate';
+export { checkBoolean, checkKnownOptions, checkOneOf } from '@convnets/validate';
 export { variableGrads, type VariableGradsResult } from './train/variable-grads';

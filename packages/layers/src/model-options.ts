@@ -1,5 +1,17 @@
 import { layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { bool, fail, nonEmptyString, nonNegativeInt, oneOf, positiveInt } from './validate';
+import {
+  checkBoolean,
+  checkName,
+  checkNonNegativeInt,
+  checkPositiveInt,
+  fail,
+  oneOf,
+  optional,
+  optionKeys,
+  resolveOptions,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** Options every classification network of the convnets packages shares, as in Keras applications. */
 export interface ClassifierOptions {
@@ -63,17 +75,48 @@ export interface ClassifierOptions {
   seed?: number;
 }
 
-/** The {@link ClassifierOptions} keys, for {@link checkKnownOptions} in a model factory. */
-export const CLASSIFIER_OPTION_KEYS = [
-  'inputShape',
-  'includeTop',
-  'classes',
-  'pooling',
-  'classifierActivation',
-  'name',
-  'skipInit',
-  'seed',
-] as const;
+function checkInputShape(
+  where: string,
+  option: string,
+  value: unknown,
+): [number | null, number | null, number] {
+  if (
+    !Array.isArray(value) ||
+    value.length !== 3 ||
+    !value.every((d, i) => (d === null && i < 2) || (Number.isInteger(d) && (d as number) > 0))
+  ) {
+    fail(
+      where,
+      option,
+      value,
+      '[height, width, channels] with positive integers (height and width may be null)',
+    );
+  }
+  return [...value] as [number | null, number | null, number];
+}
+
+/**
+ * The one declaration of {@link ClassifierOptions}: its keys and their checks,
+ * in the order the errors come. The architecture-dependent defaults (`name`,
+ * `inputShape`) are applied by {@link resolveClassifierOptions}.
+ */
+const CLASSIFIER_OPTION_SPEC = {
+  includeTop: withDefault(checkBoolean, true),
+  classes: withDefault(checkPositiveInt, 1000),
+  pooling: optional(oneOf(['avg', 'max'] as const)),
+  classifierActivation: withDefault(oneOf(['softmax', null] as const), 'softmax'),
+  name: optional(checkName),
+  skipInit: withDefault(checkBoolean, false),
+  seed: optional(checkNonNegativeInt),
+  inputShape: optional(checkInputShape),
+} satisfies OptionSpec<ClassifierOptions>;
+
+/**
+ * The {@link ClassifierOptions} keys, for {@link checkKnownOptions} in a model
+ * factory; derived from the options' one declaration, so never out of date.
+ */
+export const CLASSIFIER_OPTION_KEYS: readonly (keyof ClassifierOptions)[] =
+  optionKeys(CLASSIFIER_OPTION_SPEC);
 
 /** {@link ClassifierOptions} with defaults applied and values checked. */
 export interface ResolvedClassifierOptions {
@@ -122,38 +165,16 @@ export function resolveClassifierOptions(
   opts: ClassifierOptions,
   defaults: { name: string; totalStride: number; inputShape?: [number, number, number] },
 ): ResolvedClassifierOptions {
-  const includeTop =
-    opts.includeTop === undefined ? true : bool(where, 'includeTop', opts.includeTop);
-  const classes = opts.classes === undefined ? 1000 : positiveInt(where, 'classes', opts.classes);
-  const pooling =
-    opts.pooling === undefined
-      ? undefined
-      : oneOf(where, 'pooling', opts.pooling, ['avg', 'max'] as const);
+  const checked = resolveOptions(where, opts, CLASSIFIER_OPTION_SPEC);
+  const { includeTop, pooling } = checked;
   if (includeTop && pooling !== undefined) {
     throw new Error(
       `${where}: option "pooling" applies only with includeTop: false; received "${pooling}".`,
     );
   }
-  const activation =
-    opts.classifierActivation === undefined
-      ? 'softmax'
-      : oneOf(where, 'classifierActivation', opts.classifierActivation, ['softmax', null] as const);
-  const name = opts.name === undefined ? defaults.name : nonEmptyString(where, 'name', opts.name);
-  const skipInit = opts.skipInit === undefined ? false : bool(where, 'skipInit', opts.skipInit);
-  const seed = opts.seed === undefined ? undefined : nonNegativeInt(where, 'seed', opts.seed);
-  const inputShape = opts.inputShape ?? defaults.inputShape ?? [224, 224, 3];
-  if (
-    !Array.isArray(inputShape) ||
-    inputShape.length !== 3 ||
-    !inputShape.every((d, i) => (d === null && i < 2) || (Number.isInteger(d) && (d as number) > 0))
-  ) {
-    fail(
-      where,
-      'inputShape',
-      inputShape,
-      '[height, width, channels] with positive integers (height and width may be null)',
-    );
-  }
+  const inputShape =
+    checked.inputShape ??
+    checkInputShape(where, 'inputShape', defaults.inputShape ?? [224, 224, 3]);
   for (const [axis, size] of [
     ['height', inputShape[0]],
     ['width', inputShape[1]],
@@ -166,14 +187,10 @@ export function resolveClassifierOptions(
     }
   }
   return {
-    inputShape: [...inputShape] as [number | null, number | null, number],
-    includeTop,
-    classes,
-    pooling,
-    classifierActivation: activation === null ? 'linear' : 'softmax',
-    name,
-    skipInit,
-    seed,
+    ...checked,
+    inputShape,
+    classifierActivation: checked.classifierActivation === null ? 'linear' : 'softmax',
+    name: checked.name ?? defaults.name,
   };
 }
 

@@ -1,7 +1,20 @@
 import { type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { BATCH_NORM_OPTIONS, convBn, type BatchNormOptions, type KernelInitializer } from './conv';
+import {
+  checkOptions,
+  oneOf,
+  withDefault,
+  type OptionSpec,
+  type Resolved,
+} from '@convnets/validate';
+import {
+  UNIT_SPEC,
+  buildConvBn,
+  convUnit,
+  type BatchNormOptions,
+  type KernelInitializer,
+} from './conv';
 import { ZeroPadChannels } from './custom/zero-pad-channels';
-import { checkKnownOptions, nhwcChannels, nonEmptyString, oneOf, positiveInt } from './validate';
+import { nhwcChannels } from './input';
 
 /**
  * The ResNet paper's shortcut options (§4.1, "Identity vs. Projection Shortcuts"):
@@ -19,7 +32,7 @@ export type ShortcutOption = 'A' | 'B' | 'C';
 export const SHORTCUT_OPTIONS: readonly ShortcutOption[] = ['A', 'B', 'C'];
 
 /** Allowed spatial strides of a residual block. */
-export const BLOCK_STRIDES: readonly number[] = [1, 2];
+export const BLOCK_STRIDES = [1, 2] as const;
 
 /** Options of {@link shortcut}. */
 export interface ShortcutOptions extends BatchNormOptions {
@@ -37,11 +50,12 @@ export interface ShortcutOptions extends BatchNormOptions {
    */
   stride?: number;
   /**
-   * Which shortcut to build; see {@link ShortcutOption}.
+   * Which shortcut to build; see {@link ShortcutOption}. The same option as
+   * the blocks' `shortcut` (renamed from `option` in 0.x).
    *
    * @defaultValue `'B'`
    */
-  option?: ShortcutOption;
+  shortcut?: ShortcutOption;
   /**
    * Kernel initializer of a projection.
    *
@@ -52,15 +66,67 @@ export interface ShortcutOptions extends BatchNormOptions {
   seed?: number;
 }
 
-const SHORTCUT_KEYS = [
-  'name',
-  'filters',
-  'stride',
-  'option',
-  'kernelInitializer',
-  'seed',
-  ...BATCH_NORM_OPTIONS,
-] as const;
+/** The one declaration of {@link ShortcutOptions}: its keys and their checks. */
+export const SHORTCUT_SPEC = {
+  ...UNIT_SPEC,
+  stride: withDefault(oneOf(BLOCK_STRIDES), 1),
+  shortcut: withDefault(oneOf(SHORTCUT_OPTIONS), 'B'),
+} satisfies OptionSpec<ShortcutOptions>;
+
+/** Options renamed in 0.x, named by the unknown-option error. */
+const SHORTCUT_RENAMED = { option: 'shortcut' };
+
+/** {@link ShortcutOptions} checked, defaults applied: what {@link buildShortcut} takes. */
+export type ResolvedShortcut = Resolved<typeof SHORTCUT_SPEC>;
+
+/** Option A cannot drop channels: thrown before any layer of the block is built. */
+export function checkShortcutChannels(
+  name: string,
+  option: ShortcutOption,
+  inChannels: number,
+  filters: number,
+): void {
+  if (option === 'A' && filters < inChannels) {
+    throw new Error(
+      `shortcut "${name}": option "A" cannot reduce channels: the input has ${inChannels}, ` +
+        `filters is ${filters}; expected filters ≥ ${inChannels} (or option "B"/"C").`,
+    );
+  }
+}
+
+/** Builds the shortcut from checked options; `inChannels` is `x`'s channel count. */
+export function buildShortcut(
+  x: SymbolicTensor,
+  inChannels: number,
+  s: ResolvedShortcut,
+): SymbolicTensor {
+  checkShortcutChannels(s.name, s.shortcut, inChannels, s.filters);
+  const shapeChanges = s.stride !== 1 || inChannels !== s.filters;
+  if (s.shortcut === 'A') {
+    if (!shapeChanges) return x;
+    return new ZeroPadChannels({
+      outChannels: s.filters,
+      stride: s.stride,
+      name: `${s.name}_pad`,
+    }).apply(x) as SymbolicTensor;
+  }
+  if (s.shortcut === 'B' && !shapeChanges) return x;
+  return buildConvBn(
+    'shortcut',
+    x,
+    convUnit({
+      name: s.name,
+      filters: s.filters,
+      kernelSize: [1, 1],
+      stride: [s.stride, s.stride],
+      padding: 'valid',
+      kernelInitializer: s.kernelInitializer,
+      seed: s.seed,
+      bnMomentum: s.bnMomentum,
+      bnEpsilon: s.bnEpsilon,
+    }),
+  );
+}
 
 /**
  * The shortcut connection of a residual block: what is added to the residual
@@ -80,42 +146,11 @@ const SHORTCUT_KEYS = [
  * // 64 → 128 channels at stride 2, with a projection (option B).
  * const s = shortcut(x, { name: 'conv3_block1_0', filters: 128, stride: 2 });
  * // The same with the parameter-free option A: subsample, pad 64 zero channels.
- * const a = shortcut(x, { name: 'conv3_block1_0', filters: 128, stride: 2, option: 'A' });
+ * const a = shortcut(x, { name: 'conv3_block1_0', filters: 128, stride: 2, shortcut: 'A' });
  * ```
  * @see [He et al., arXiv 1512.03385, §3.3 (options A and B), Eq. 2 (projection) and §4.1 (A/B/C compared, Table 3)](https://arxiv.org/abs/1512.03385)
  */
 export function shortcut(x: SymbolicTensor, opts: ShortcutOptions): SymbolicTensor {
-  const where = 'shortcut';
-  checkKnownOptions(where, opts, SHORTCUT_KEYS);
-  const name = nonEmptyString(where, 'name', opts.name);
-  const filters = positiveInt(where, 'filters', opts.filters);
-  const stride = oneOf(where, 'stride', opts.stride ?? 1, BLOCK_STRIDES);
-  const option = oneOf(where, 'option', opts.option ?? 'B', SHORTCUT_OPTIONS);
-  const inChannels = nhwcChannels(where, x);
-  const shapeChanges = stride !== 1 || inChannels !== filters;
-
-  if (option === 'A') {
-    if (filters < inChannels) {
-      throw new Error(
-        `shortcut "${name}": option "A" cannot reduce channels: the input has ${inChannels}, ` +
-          `filters is ${filters}; expected filters ≥ ${inChannels} (or option "B"/"C").`,
-      );
-    }
-    if (!shapeChanges) return x;
-    return new ZeroPadChannels({ outChannels: filters, stride, name: `${name}_pad` }).apply(
-      x,
-    ) as SymbolicTensor;
-  }
-  if (option === 'B' && !shapeChanges) return x;
-  return convBn(x, {
-    name,
-    filters,
-    kernelSize: 1,
-    strides: stride,
-    padding: 'valid',
-    kernelInitializer: opts.kernelInitializer,
-    seed: opts.seed,
-    bnMomentum: opts.bnMomentum,
-    bnEpsilon: opts.bnEpsilon,
-  });
+  const s = checkOptions('shortcut', opts, SHORTCUT_SPEC, { renamed: SHORTCUT_RENAMED });
+  return buildShortcut(x, nhwcChannels('shortcut', x), s);
 }

@@ -1,6 +1,18 @@
 import { type SymbolicTensor } from '@tensorflow/tfjs-layers';
-import { basicBlock, bottleneckBlock, type BottleneckOptions } from './blocks';
-import { checkKnownOptions, nonEmptyString, oneOf, positiveInt } from './validate';
+import {
+  checkName,
+  checkOptions,
+  checkPositiveInt,
+  oneOf,
+  type OptionSpec,
+} from '@convnets/validate';
+import {
+  BOTTLENECK_SPEC,
+  buildBasicBlock,
+  buildBottleneckBlock,
+  type BottleneckOptions,
+} from './blocks';
+import { nhwcChannels } from './input';
 
 /** The residual block kinds a stage can be built from. */
 export type BlockKind = 'basic' | 'bottleneck';
@@ -25,22 +37,13 @@ export interface ResidualStageOptions extends Omit<BottleneckOptions, 'name'> {
   stride?: number;
 }
 
-const STAGE_KEYS = [
-  'name',
-  'block',
-  'blocks',
-  'filters',
-  'stride',
-  'shortcut',
-  'strideIn',
-  'width',
-  'zeroInitResidual',
-  'plain',
-  'kernelInitializer',
-  'seed',
-  'bnMomentum',
-  'bnEpsilon',
-] as const;
+/** The one declaration of {@link ResidualStageOptions}: the blocks' options and these. */
+const STAGE_SPEC = {
+  ...BOTTLENECK_SPEC,
+  name: checkName,
+  block: oneOf(['basic', 'bottleneck'] as const),
+  blocks: checkPositiveInt,
+} satisfies OptionSpec<ResidualStageOptions>;
 
 /**
  * One `convN_x` stage of a ResNet: `blocks` residual blocks, the first of which
@@ -64,25 +67,22 @@ const STAGE_KEYS = [
  */
 export function residualStage(x: SymbolicTensor, opts: ResidualStageOptions): SymbolicTensor {
   const where = 'residualStage';
-  checkKnownOptions(where, opts, STAGE_KEYS);
-  const name = nonEmptyString(where, 'name', opts.name);
-  const kind = oneOf(where, 'block', opts.block, ['basic', 'bottleneck'] as const);
-  const blocks = positiveInt(where, 'blocks', opts.blocks);
+  const stage = checkOptions(where, opts, STAGE_SPEC);
   for (const option of ['strideIn', 'width'] as const) {
-    if (kind === 'basic' && opts[option] !== undefined) {
+    if (stage.block === 'basic' && opts[option] !== undefined) {
       throw new Error(
         `residualStage: option "${option}" applies to bottleneck blocks only; received ${JSON.stringify(opts[option])} with block "basic".`,
       );
     }
   }
-  const { block: _block, blocks: _blocks, name: _name, stride, strideIn, width, ...common } = opts;
+  const { block: kind, blocks, name, ...common } = stage;
+  const build = kind === 'basic' ? buildBasicBlock : buildBottleneckBlock;
   let y = x;
+  let channels = nhwcChannels(where, x);
   for (let i = 1; i <= blocks; i++) {
-    const blockOpts = { ...common, name: `${name}_block${i}`, stride: i === 1 ? stride : 1 };
-    y =
-      kind === 'basic'
-        ? basicBlock(y, blockOpts)
-        : bottleneckBlock(y, { ...blockOpts, strideIn, width });
+    const block = { ...common, name: `${name}_block${i}`, stride: i === 1 ? common.stride : 1 };
+    y = build(y, channels, block);
+    channels = y.shape[3] as number;
   }
   return y;
 }

@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { LayersModel, SymbolicTensor } from '@tensorflow/tfjs-layers';
+import { checkBoolean, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
 
 /** One row of a {@link ModelSummary}. */
 export interface LayerSummary {
@@ -137,6 +138,11 @@ const formatShape = (shape: LayerSummary['outputShape']): string =>
     ? (shape as (number | null)[][]).map(formatShape).join(', ')
     : `[${(shape as (number | null)[]).map((d) => (d == null ? '?' : d)).join(', ')}]`;
 
+/** The one declaration of {@link SummarizeOptions}: its keys and their checks. */
+const SUMMARIZE_SPEC = {
+  skipParameterFree: withDefault(checkBoolean, false),
+} satisfies OptionSpec<SummarizeOptions>;
+
 /**
  * Counts a model's parameters and multiply-adds, layer by layer, and renders
  * them as a table or JSON. The counts are what the papers and torchvision
@@ -164,15 +170,10 @@ export function summarize(model: LayersModel, opts: SummarizeOptions = {}): Mode
   if (model == null || !Array.isArray((model as { layers?: unknown }).layers)) {
     throw new Error(`summarize: expected a tf.LayersModel; received ${String(model)}.`);
   }
-  const unknown = Object.keys(opts).filter((k) => k !== 'skipParameterFree');
-  if (unknown.length > 0) {
-    throw new Error(
-      `summarize: unknown option "${unknown[0]}"; allowed options are "skipParameterFree".`,
-    );
-  }
+  const { skipParameterFree } = checkOptions('summarize', opts, SUMMARIZE_SPEC);
   const allRows: LayerSummary[] = [];
   collectRows(model, '', allRows);
-  const rows = opts.skipParameterFree
+  const rows = skipParameterFree
     ? allRows.filter((r) => r.trainableParams + r.nonTrainableParams + r.multiplyAdds > 0)
     : allRows;
   const trainableParams = sizeOf(model.trainableWeights);

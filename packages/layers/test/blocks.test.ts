@@ -9,7 +9,7 @@ import { countOf, layerNames, wrap } from './helpers';
 
 describe('convBn and convBnRelu', () => {
   it('pads symmetrically, convolves, normalises: shapes, names, counts', () => {
-    const m = wrap([8, 8, 3], (x) => convBnRelu(x, { name: 'stem', filters: 4, strides: 2 }));
+    const m = wrap([8, 8, 3], (x) => convBnRelu(x, { name: 'stem', filters: 4, stride: 2 }));
     expect(layerNames(m).slice(1)).toEqual(['stem_pad', 'stem_conv', 'stem_bn', 'stem_relu']);
     // (8 + 2·1 − 3) / 2 + 1 = 4
     expect(m.outputs[0].shape).toEqual([null, 4, 4, 4]);
@@ -43,7 +43,7 @@ describe('convBn and convBnRelu', () => {
     const one = wrap([8, 8, 3], (x) => convBn(x, { name: 'p', filters: 4, kernelSize: 1 }));
     expect(layerNames(one)).not.toContain('p_pad');
     const same = wrap([8, 8, 3], (x) =>
-      convBn(x, { name: 's', filters: 4, padding: 'same', strides: 2 }),
+      convBn(x, { name: 's', filters: 4, padding: 'same', stride: 2 }),
     );
     expect(layerNames(same)).not.toContain('s_pad');
     expect(same.outputs[0].shape).toEqual([null, 4, 4, 4]);
@@ -55,7 +55,7 @@ describe('convBn and convBnRelu', () => {
         name: 'c',
         filters: 2,
         kernelSize: 7,
-        strides: 2,
+        stride: 2,
         useBias: true,
         zeroInitGamma: true,
       }),
@@ -169,7 +169,7 @@ describe('bottleneckBlock', () => {
 describe('shortcut', () => {
   it('returns the input itself for an identity', () => {
     const m = wrap([8, 8, 4], (x) => {
-      const y = shortcut(x, { name: 's', filters: 4, option: 'A' });
+      const y = shortcut(x, { name: 's', filters: 4, shortcut: 'A' });
       expect(y).toBe(x);
       return convBn(y, { name: 'c', filters: 1, kernelSize: 1 });
     });

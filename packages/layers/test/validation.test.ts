@@ -50,8 +50,18 @@ describe('options are validated before any layer is built', () => {
     ],
     [
       'an unknown option (typo)',
-      () => convBn(x(), { name: 'c', filters: 4, stride: 2 } as never),
-      /convBn: unknown option "stride"; allowed options are "name", "filters"/,
+      () => convBn(x(), { name: 'c', filters: 4, strides: 2 } as never),
+      /convBn: unknown option "strides"; allowed options are "name", "filters"/,
+    ],
+    [
+      "the old name of convBn's stride",
+      () => convBnRelu(x(), { name: 'c', filters: 4, strides: 2 } as never),
+      /convBnRelu: unknown option "strides"; allowed options are .*\("strides" is now "stride"\)/,
+    ],
+    [
+      "the old name of shortcut's shortcut option",
+      () => shortcut(x(), { name: 's', filters: 4, option: 'A' } as never),
+      /shortcut: unknown option "option"; allowed options are .*\("option" is now "shortcut"\)/,
     ],
     [
       'an unknown block option',

@@ -1,15 +1,13 @@
+import { type OptionSpec } from '@convnets/validate';
 import {
-  CLASSIFIER_OPTION_KEYS,
-  checkKnownOptions,
   convBnRelu,
   residualStage,
-  resolveClassifierOptions,
   type BatchNormOptions,
   type ClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
 import { input, model, type LayersModel } from '@tensorflow/tfjs-layers';
-import { resolveResidualOptions, residualTop } from './common';
+import { RESIDUAL_SPEC, checkResidualOptions, residualTop } from './common';
 import { CIFAR_STAGE_WIDTHS } from './specs';
 
 /**
@@ -33,13 +31,10 @@ export interface CifarResNetOptions extends ClassifierOptions, BatchNormOptions 
   zeroInitResidual?: boolean;
 }
 
-const CIFAR_KEYS = [
-  ...CLASSIFIER_OPTION_KEYS,
-  'shortcut',
-  'zeroInitResidual',
-  'bnMomentum',
-  'bnEpsilon',
-] as const;
+/** The one declaration of {@link CifarResNetOptions} beyond the classifier options. */
+const CIFAR_SPEC = RESIDUAL_SPEC satisfies OptionSpec<
+  Omit<CifarResNetOptions, keyof ClassifierOptions>
+>;
 
 /** Downsampling of a CIFAR ResNet: two stride-2 stages. */
 const CIFAR_TOTAL_STRIDE = 4;
@@ -53,24 +48,24 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
   }
   const n = (depth - 2) / 6;
   const where = `${kind}(${depth})`;
-  checkKnownOptions(where, opts, CIFAR_KEYS);
-  const top = resolveClassifierOptions(
+  const { own, top, shortcut, unit } = checkResidualOptions(
     where,
     { classes: 10, ...opts },
+    CIFAR_SPEC,
     {
       name: `${plain ? 'cifar_plain' : 'cifar_resnet'}${depth}`,
       totalStride: CIFAR_TOTAL_STRIDE,
       inputShape: [32, 32, 3],
+      shortcut: 'A',
     },
   );
-  const residual = resolveResidualOptions(where, opts, top, 'A');
 
   const x = input({ shape: top.inputShape, name: 'input' });
   let y = convBnRelu(x, {
     name: 'conv1',
     filters: CIFAR_STAGE_WIDTHS[0],
     kernelSize: 3,
-    ...residual.unit,
+    ...unit,
   });
   CIFAR_STAGE_WIDTHS.forEach((filters, i) => {
     y = residualStage(y, {
@@ -79,10 +74,10 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
       filters,
       blocks: n,
       stride: i === 0 ? 1 : 2,
-      shortcut: residual.shortcut,
-      zeroInitResidual: residual.zeroInitResidual,
+      shortcut,
+      zeroInitResidual: own.zeroInitResidual,
       plain,
-      ...residual.unit,
+      ...unit,
     });
   });
   y = residualTop(y, top);

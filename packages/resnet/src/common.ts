@@ -1,36 +1,58 @@
 import {
+  CLASSIFIER_OPTION_KEYS,
   SHORTCUT_OPTIONS,
   checkBatchNormOptions,
-  checkBoolean,
-  checkOneOf,
   globalPooling,
   layerSeed,
+  resolveClassifierOptions,
   type BatchNormOptions,
+  type ClassifierOptions,
   type ResolvedClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
+import {
+  checkBoolean,
+  checkOptions,
+  oneOf,
+  optional,
+  unchecked,
+  withDefault,
+  type Check,
+  type Resolved,
+} from '@convnets/validate';
 import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-layers';
 
-/** The residual options every ResNet factory shares, checked before any layer exists. */
-export function resolveResidualOptions(
+/**
+ * The residual options of every ResNet factory, beyond
+ * {@link "@convnets/layers"!ClassifierOptions | ClassifierOptions} (which
+ * `resolveClassifierOptions` checks). The BN options are checked by
+ * `checkBatchNormOptions`; `shortcut`'s default depends on the family.
+ */
+export const RESIDUAL_SPEC = {
+  shortcut: optional(oneOf(SHORTCUT_OPTIONS)),
+  zeroInitResidual: withDefault(checkBoolean, false),
+  bnMomentum: unchecked<number | undefined>(),
+  bnEpsilon: unchecked<number | undefined>(),
+};
+
+/**
+ * Checks a ResNet factory's options once, before any layer exists: unknown
+ * keys, the family's own options (`spec`), the classifier options and BN.
+ */
+export function checkResidualOptions<
+  S extends typeof RESIDUAL_SPEC & Record<string, Check<unknown>>,
+>(
   where: string,
-  opts: BatchNormOptions & { shortcut?: ShortcutOption; zeroInitResidual?: boolean },
-  top: ResolvedClassifierOptions,
-  defaultShortcut: ShortcutOption,
+  opts: ClassifierOptions & BatchNormOptions,
+  spec: S,
+  defaults: Parameters<typeof resolveClassifierOptions>[2] & { shortcut: ShortcutOption },
 ) {
-  const shortcut = checkOneOf(
-    where,
-    'shortcut',
-    opts.shortcut ?? defaultShortcut,
-    SHORTCUT_OPTIONS,
-  );
-  const zeroInitResidual =
-    opts.zeroInitResidual === undefined
-      ? false
-      : checkBoolean(where, 'zeroInitResidual', opts.zeroInitResidual);
+  const own: Resolved<S> = checkOptions(where, opts, spec, { allowed: CLASSIFIER_OPTION_KEYS });
+  const top = resolveClassifierOptions(where, opts, defaults);
   return {
-    shortcut,
-    zeroInitResidual,
+    own,
+    top,
+    shortcut: own.shortcut ?? defaults.shortcut,
     /** Options every unit of the network takes. */
     unit: {
       ...checkBatchNormOptions(where, opts),

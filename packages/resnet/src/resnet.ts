@@ -1,14 +1,11 @@
 import {
-  CLASSIFIER_OPTION_KEYS,
-  checkKnownOptions,
-  checkOneOf,
   convBnRelu,
   residualStage,
-  resolveClassifierOptions,
   type BatchNormOptions,
   type ClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
+import { oneOf, withDefault, type OptionSpec } from '@convnets/validate';
 import {
   input,
   layers,
@@ -16,7 +13,7 @@ import {
   type LayersModel,
   type SymbolicTensor,
 } from '@tensorflow/tfjs-layers';
-import { resolveResidualOptions, residualTop } from './common';
+import { RESIDUAL_SPEC, checkResidualOptions, residualTop } from './common';
 import {
   RESNET_SPECS,
   RESNET_TOTAL_STRIDE,
@@ -77,14 +74,11 @@ export interface ResNetOptions extends ClassifierOptions, BatchNormOptions {
   zeroInitResidual?: boolean;
 }
 
-const RESNET_KEYS = [
-  ...CLASSIFIER_OPTION_KEYS,
-  'shortcut',
-  'strideIn',
-  'zeroInitResidual',
-  'bnMomentum',
-  'bnEpsilon',
-] as const;
+/** The one declaration of {@link ResNetOptions} beyond the classifier options. */
+const RESNET_SPEC = {
+  ...RESIDUAL_SPEC,
+  strideIn: withDefault(oneOf(['3x3', '1x1'] as const), '3x3'),
+} satisfies OptionSpec<Omit<ResNetOptions, keyof ClassifierOptions>>;
 
 /**
  * Builds any ImageNet ResNet from a spec: the generic builder behind the named
@@ -110,14 +104,12 @@ export function buildResNet(
   plain = false,
 ): LayersModel {
   const where = opts.name;
-  checkKnownOptions(where, opts, RESNET_KEYS);
-  const top = resolveClassifierOptions(where, opts, {
+  // Everything is checked before the first layer (and its weights) exists.
+  const { own, top, shortcut, unit } = checkResidualOptions(where, opts, RESNET_SPEC, {
     name: opts.name,
     totalStride: RESNET_TOTAL_STRIDE,
+    shortcut: 'B',
   });
-  // Everything is checked before the first layer (and its weights) exists.
-  if (opts.strideIn !== undefined) checkOneOf(where, 'strideIn', opts.strideIn, ['3x3', '1x1']);
-  const residual = resolveResidualOptions(where, opts, top, 'B');
 
   const x = input({ shape: top.inputShape, name: 'input' });
 
@@ -125,8 +117,8 @@ export function buildResNet(
     name: 'conv1',
     filters: 64,
     kernelSize: 7,
-    strides: 2,
-    ...residual.unit,
+    stride: 2,
+    ...unit,
   });
   // Zero padding before the max pool equals PyTorch's −∞ padding here: the input is post-ReLU, ≥ 0.
   y = layers
@@ -148,15 +140,15 @@ export function buildResNet(
       filters: STAGE_WIDTHS[i],
       blocks,
       stride: i === 0 ? 1 : 2,
-      shortcut: residual.shortcut,
-      strideIn: spec.block === 'bottleneck' ? opts.strideIn : undefined,
+      shortcut,
+      strideIn: spec.block === 'bottleneck' ? own.strideIn : undefined,
       width:
         spec.block === 'bottleneck' && spec.widthPerGroup !== undefined
           ? (STAGE_WIDTHS[i] * spec.widthPerGroup) / 64
           : undefined,
-      zeroInitResidual: residual.zeroInitResidual,
+      zeroInitResidual: own.zeroInitResidual,
       plain,
-      ...residual.unit,
+      ...unit,
     });
   });
   y = residualTop(y, top);

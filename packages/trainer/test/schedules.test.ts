@@ -78,12 +78,14 @@ describe('LearningRateSchedule', () => {
   it('rejects malformed schedules with a clear message', () => {
     expect(
       () => new LearningRateSchedule(0.1, { kind: 'multistep', milestones: [5, 3] }, context),
-    ).toThrow(/milestones must increase/);
+    ).toThrow(
+      /option "milestones" must be a non-empty array of increasing non-negative integers; received \[5, 3\]/,
+    );
     expect(() => new LearningRateSchedule(0.1, { kind: 'nope' } as never, context)).toThrow(
-      /kind must be one of/,
+      /option "kind" must be one of/,
     );
     expect(() => new LearningRateSchedule(-1, { kind: 'constant' }, context)).toThrow(
-      /lr must be a positive number/,
+      /option "lr" must be a finite number greater than 0/,
     );
   });
 });

@@ -100,9 +100,11 @@ describe('SgdOptimizer', () => {
   });
 
   it('rejects bad options by name', () => {
-    expect(() => new SgdOptimizer({ momentum: 1 })).toThrow(/momentum must be below 1/);
+    expect(() => new SgdOptimizer({ momentum: 1 })).toThrow(
+      /option "momentum" must be a number in \[0, 1\); received 1/,
+    );
     expect(() => new SgdOptimizer({ rule: 'adam' as never })).toThrow(
-      /rule must be one of "pytorch", "caffe"/,
+      /option "rule" must be one of "pytorch", "caffe"/,
     );
     expect(() => new SgdOptimizer({ lr: 0.1 } as never)).toThrow(/unknown option "lr"/);
   });

@@ -3,8 +3,6 @@ import {
   CLASSIFIER_OPTION_KEYS,
   LocalResponseNormalization,
   checkBatchNormOptions,
-  checkBoolean,
-  checkKnownOptions,
   globalPooling,
   kaimingNormalFanOut,
   layerSeed,
@@ -12,6 +10,14 @@ import {
   type BatchNormOptions,
   type ClassifierOptions,
 } from '@convnets/layers';
+import {
+  checkBoolean,
+  checkOptions,
+  checkUnitInterval,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 import {
   initializers,
   input,
@@ -65,13 +71,17 @@ export interface VggOptions extends ClassifierOptions, BatchNormOptions {
   dropout?: number;
 }
 
-const VGG_KEYS = [
-  ...CLASSIFIER_OPTION_KEYS,
-  'batchNorm',
-  'dropout',
-  'bnMomentum',
-  'bnEpsilon',
-] as const;
+/**
+ * The one declaration of {@link VggOptions} beyond the classifier options
+ * (checked by `resolveClassifierOptions`); the BN options are checked by
+ * `checkBatchNormOptions`.
+ */
+const VGG_SPEC = {
+  batchNorm: withDefault(checkBoolean, false),
+  dropout: withDefault(checkUnitInterval, 0.5),
+  bnMomentum: unchecked<number | undefined>(),
+  bnEpsilon: unchecked<number | undefined>(),
+} satisfies OptionSpec<Omit<VggOptions, keyof ClassifierOptions>>;
 
 /**
  * Builds any VGG configuration: the generic builder behind the named
@@ -98,7 +108,9 @@ const VGG_KEYS = [
  */
 export function buildVgg(config: VggConfig, opts: VggOptions & { name: string }): LayersModel {
   const where = opts.name;
-  checkKnownOptions(where, opts, VGG_KEYS);
+  const { batchNorm, dropout } = checkOptions(where, opts, VGG_SPEC, {
+    allowed: CLASSIFIER_OPTION_KEYS,
+  });
   if (!(config in VGG_CONFIGS)) {
     throw new Error(
       `buildVgg: unknown configuration ${JSON.stringify(config)}; expected one of ${Object.keys(VGG_CONFIGS).join(', ')}.`,
@@ -108,14 +120,6 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
     name: opts.name,
     totalStride: VGG_TOTAL_STRIDE,
   });
-  const batchNorm =
-    opts.batchNorm === undefined ? false : checkBoolean(where, 'batchNorm', opts.batchNorm);
-  const dropout = opts.dropout ?? 0.5;
-  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-    throw new Error(
-      `${where}: option "dropout" must be a number in [0, 1); received ${String(dropout)}.`,
-    );
-  }
   if (top.includeTop && (top.inputShape[0] === null || top.inputShape[1] === null)) {
     throw new Error(
       `${where}: with includeTop the input size must be known (the first fully connected layer's size depends on it); ` +

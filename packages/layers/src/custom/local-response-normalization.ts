@@ -1,3 +1,4 @@
+import { checkNonNegativeNumber, numberCheck } from '@convnets/validate';
 import {
   localResponseNormalization,
   tidy,
@@ -40,6 +41,11 @@ export interface LocalResponseNormalizationArgs extends LayerArgs {
    */
   k?: number;
 }
+
+const checkOddPositiveInt = numberCheck(
+  (v) => Number.isInteger(v) && v >= 1 && v % 2 === 1,
+  'an odd positive integer',
+);
 
 /**
  * Local response normalisation across channels, as in AlexNet and the VGG
@@ -86,26 +92,11 @@ export class LocalResponseNormalization extends layers.Layer {
    */
   constructor(args: LocalResponseNormalizationArgs = {}) {
     super(args);
-    this.size = args.size ?? 5;
-    this.alpha = args.alpha ?? 1e-4;
-    this.beta = args.beta ?? 0.75;
-    this.k = args.k ?? 2;
-    if (!Number.isInteger(this.size) || this.size < 1 || this.size % 2 === 0) {
-      throw new Error(
-        `LocalResponseNormalization: option "size" must be an odd positive integer; received ${String(this.size)}.`,
-      );
-    }
-    for (const [option, value] of [
-      ['alpha', this.alpha],
-      ['beta', this.beta],
-      ['k', this.k],
-    ] as const) {
-      if (!Number.isFinite(value) || value < 0) {
-        throw new Error(
-          `LocalResponseNormalization: option "${option}" must be a finite number ≥ 0; received ${String(value)}.`,
-        );
-      }
-    }
+    const where = 'LocalResponseNormalization';
+    this.size = checkOddPositiveInt(where, 'size', args.size ?? 5);
+    this.alpha = checkNonNegativeNumber(where, 'alpha', args.alpha ?? 1e-4);
+    this.beta = checkNonNegativeNumber(where, 'beta', args.beta ?? 0.75);
+    this.k = checkNonNegativeNumber(where, 'k', args.k ?? 2);
   }
 
   /**

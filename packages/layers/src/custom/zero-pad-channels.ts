@@ -1,3 +1,4 @@
+import { checkPositiveInt } from '@convnets/validate';
 import { avgPool, pad, tidy, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type Shape } from '@tensorflow/tfjs-layers';
 import { registerLayerOnce } from './register';
@@ -53,19 +54,8 @@ export class ZeroPadChannels extends layers.Layer {
    */
   constructor(args: ZeroPadChannelsArgs) {
     super(args);
-    if (!Number.isInteger(args.outChannels) || args.outChannels < 1) {
-      throw new Error(
-        `ZeroPadChannels: option "outChannels" must be a positive integer; received ${String(args.outChannels)}.`,
-      );
-    }
-    const stride = args.stride ?? 1;
-    if (!Number.isInteger(stride) || stride < 1) {
-      throw new Error(
-        `ZeroPadChannels: option "stride" must be a positive integer; received ${String(stride)}.`,
-      );
-    }
-    this.outChannels = args.outChannels;
-    this.stride = stride;
+    this.outChannels = checkPositiveInt('ZeroPadChannels', 'outChannels', args.outChannels);
+    this.stride = checkPositiveInt('ZeroPadChannels', 'stride', args.stride ?? 1);
   }
 
   /**

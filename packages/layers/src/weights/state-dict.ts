@@ -1,5 +1,6 @@
 import { tensor, tidy } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
+import { fail } from '@convnets/validate';
 import {
   isFloatDtype,
   readSafetensors,
@@ -560,11 +561,7 @@ export async function loadTorchWeights(
   format: StateDictFormat,
   opts: LoadTorchWeightsOptions,
 ): Promise<LoadWeightsReport> {
-  if (opts?.from !== 'torchvision') {
-    throw new Error(
-      `loadWeights: option "from" must be "torchvision"; received ${JSON.stringify(opts?.from)}.`,
-    );
-  }
+  if (opts?.from !== 'torchvision') fail('loadWeights', 'from', opts?.from, '"torchvision"');
   const { from: _from, ...rest } = opts;
   return loadSafetensorsWeights(model, source, format, rest);
 }

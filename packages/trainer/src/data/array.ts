@@ -9,7 +9,14 @@ import {
   transformPixels,
   type Transform,
 } from '@convnets/imagenet-data';
-import { bool, checkKnown, nonNegativeInt, positiveInt } from '../validate';
+import {
+  checkBoolean,
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 import type { EvaluationData, TrainingData } from './types';
 
 /** Images and labels held in memory, NHWC. */
@@ -100,6 +107,20 @@ function renderer(data: ArrayDataset, seed: number, transform: Transform | undef
   };
 }
 
+/** The one declaration of {@link ArrayTrainingOptions}: its keys and their checks. */
+const ARRAY_TRAINING_SPEC = {
+  batchSize: checkPositiveInt,
+  seed: withDefault(checkNonNegativeInt, 0),
+  shuffle: withDefault(checkBoolean, true),
+  padCrop: withDefault(checkNonNegativeInt, 0),
+  flip: withDefault(checkBoolean, false),
+} satisfies OptionSpec<ArrayTrainingOptions>;
+
+/** The options of {@link arrayEvaluationData}. */
+const ARRAY_EVALUATION_SPEC = {
+  batchSize: withDefault(checkPositiveInt, 64),
+} satisfies OptionSpec<{ batchSize?: number }>;
+
 /**
  * Training data from arrays in memory, shuffled and (optionally) augmented
  * with the CIFAR padding-crop-flip. The order and every random choice are
@@ -124,13 +145,12 @@ function renderer(data: ArrayDataset, seed: number, transform: Transform | undef
  */
 export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOptions): TrainingData {
   const where = 'arrayTrainingData';
-  checkKnown(where, options, ['batchSize', 'seed', 'shuffle', 'padCrop', 'flip']);
+  const { batchSize, seed, shuffle, padCrop, flip } = checkOptions(
+    where,
+    options,
+    ARRAY_TRAINING_SPEC,
+  );
   const n = checkDataset(where, data);
-  const batchSize = positiveInt(where, 'batchSize', options.batchSize);
-  const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
-  const shuffle = bool(where, 'shuffle', options.shuffle ?? true);
-  const padCrop = nonNegativeInt(where, 'padCrop', options.padCrop ?? 0);
-  const flip = bool(where, 'flip', options.flip ?? false);
   const batchesPerEpoch = Math.floor(n / batchSize);
   if (batchesPerEpoch === 0)
     throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
@@ -195,9 +215,8 @@ export function arrayEvaluationData(
   options: { batchSize?: number } = {},
 ): EvaluationData {
   const where = 'arrayEvaluationData';
-  checkKnown(where, options, ['batchSize']);
+  const { batchSize } = checkOptions(where, options, ARRAY_EVALUATION_SPEC);
   const n = checkDataset(where, data);
-  const batchSize = positiveInt(where, 'batchSize', options.batchSize ?? 64);
   const [h, w, c] = data.imageShape;
   const size = h * w * c;
   return {

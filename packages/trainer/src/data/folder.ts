@@ -1,6 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { createLoader, type ImageDataset, type Transform } from '@convnets/imagenet-data';
-import { checkKnown, nonNegativeInt, positiveInt } from '../validate';
+import {
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 import type { EvaluationData, TrainingData } from './types';
 
 /** Options of {@link folderTrainingData}. */
@@ -20,6 +27,20 @@ export interface FolderTrainingOptions {
    */
   concurrency?: number;
 }
+
+/** The one declaration of {@link FolderTrainingOptions}: its keys and their checks. */
+const FOLDER_TRAINING_SPEC = {
+  transform: unchecked<FolderTrainingOptions['transform']>(),
+  batchSize: checkPositiveInt,
+  seed: withDefault(checkNonNegativeInt, 0),
+  concurrency: unchecked<FolderTrainingOptions['concurrency']>(),
+} satisfies OptionSpec<FolderTrainingOptions>;
+
+/** The one declaration of {@link FolderEvaluationOptions}: its keys and their checks. */
+const FOLDER_EVALUATION_SPEC = {
+  transform: unchecked<FolderEvaluationOptions['transform']>(),
+  batchSize: withDefault(checkPositiveInt, 32),
+} satisfies OptionSpec<FolderEvaluationOptions>;
 
 /**
  * Training data from an image dataset (`imageFolder()` of
@@ -44,9 +65,7 @@ export function folderTrainingData(
   options: FolderTrainingOptions,
 ): TrainingData {
   const where = 'folderTrainingData';
-  checkKnown(where, options, ['transform', 'batchSize', 'seed', 'concurrency']);
-  const batchSize = positiveInt(where, 'batchSize', options.batchSize);
-  const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
+  const { batchSize, seed } = checkOptions(where, options, FOLDER_TRAINING_SPEC);
   const samples = dataset.samples.length;
   const batchesPerEpoch = Math.floor(samples / batchSize);
   if (batchesPerEpoch === 0)
@@ -110,8 +129,7 @@ export function folderEvaluationData(
   options: FolderEvaluationOptions,
 ): EvaluationData {
   const where = 'folderEvaluationData';
-  checkKnown(where, options, ['transform', 'batchSize']);
-  const batchSize = positiveInt(where, 'batchSize', options.batchSize ?? 32);
+  const { batchSize } = checkOptions(where, options, FOLDER_EVALUATION_SPEC);
   return {
     classes: dataset.classes,
     views: options.transform.views,

@@ -1,11 +1,20 @@
 import {
-  checkKnown,
-  finiteNumber,
-  nonNegativeInt,
+  checkFiniteNumber,
+  checkNonNegativeNumber,
+  checkNonNegativeInt,
+  checkOneOf,
+  checkOptions,
+  checkPositiveInt,
+  checkPositiveNumber,
+  checkProbability,
+  fail,
+  numberCheck,
   oneOf,
-  positiveInt,
-  positiveNumber,
-} from '../validate';
+  optional,
+  unchecked,
+  type Check,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** Whether milestones count epochs or iterations (optimizer updates). */
 export type ScheduleUnit = 'epoch' | 'iteration';
@@ -188,24 +197,16 @@ export class LearningRateSchedule {
    * @throws Error naming the field, for an unknown kind or option, a non-positive rate, non-increasing milestones, a plateau factor outside (0, 1) or a warm-up start factor outside [0, 1].
    */
   constructor(baseLr: number, spec: ScheduleSpec, context: ScheduleContext, warmup?: WarmupSpec) {
-    this.baseLr = positiveNumber(WHERE, 'lr', baseLr);
+    this.baseLr = checkPositiveNumber(WHERE, 'lr', baseLr);
     this.spec = checkSchedule(spec);
     this.context = {
-      stepsPerEpoch: positiveInt(WHERE, 'stepsPerEpoch', context.stepsPerEpoch),
-      totalSteps: positiveInt(WHERE, 'totalSteps', context.totalSteps),
+      stepsPerEpoch: checkPositiveInt(WHERE, 'stepsPerEpoch', context.stepsPerEpoch),
+      totalSteps: checkPositiveInt(WHERE, 'totalSteps', context.totalSteps),
     };
     this.warmup = warmup;
     if (warmup) {
-      checkKnown(`${WHERE} warmup`, warmup, ['epochs', 'steps', 'startFactor']);
-      const steps =
-        warmup.steps ??
-        Math.round(
-          finiteNumber(WHERE, 'warmup.epochs', warmup.epochs ?? 0) * context.stepsPerEpoch,
-        );
-      this.warmupSteps = nonNegativeInt(WHERE, 'warmup.steps', steps);
-      const f = warmup.startFactor ?? 0.1;
-      if (!(f >= 0 && f <= 1))
-        throw new Error(`${WHERE}: warmup.startFactor must be in [0, 1]; received ${f}.`);
+      const w = checkOptions(`${WHERE} warmup`, warmup, WARMUP_SPEC);
+      this.warmupSteps = w.steps ?? Math.round((w.epochs ?? 0) * context.stepsPerEpoch);
     } else {
       this.warmupSteps = 0;
     }
@@ -310,66 +311,66 @@ export class LearningRateSchedule {
   }
 }
 
+const UNIT = optional(oneOf(['epoch', 'iteration'] as const));
+
+function checkMilestones(where: string, option: string, value: unknown): readonly number[] {
+  const expected = 'a non-empty array of increasing non-negative integers';
+  if (!Array.isArray(value) || value.length === 0) fail(where, option, value, expected);
+  value.forEach((m, i) => {
+    checkNonNegativeInt(where, `${option}[${i}]`, m);
+    if (i > 0 && m <= value[i - 1]) fail(where, option, value, expected);
+  });
+  return value;
+}
+
+const checkOpenUnitInterval = numberCheck((v) => v > 0 && v < 1, 'a number in (0, 1)');
+
+type Spec<K extends ScheduleSpec['kind']> = OptionSpec<Extract<ScheduleSpec, { kind: K }>>;
+
+/** The one declaration of each {@link ScheduleSpec} kind: its keys and their checks. */
+const SCHEDULE_SPECS = {
+  constant: { kind: unchecked<'constant'>() } satisfies Spec<'constant'>,
+  step: {
+    kind: unchecked<'step'>(),
+    every: checkPositiveInt,
+    gamma: optional(checkPositiveNumber),
+    unit: UNIT,
+  } satisfies Spec<'step'>,
+  multistep: {
+    kind: unchecked<'multistep'>(),
+    milestones: checkMilestones,
+    gamma: optional(checkPositiveNumber),
+    unit: UNIT,
+  } satisfies Spec<'multistep'>,
+  plateau: {
+    kind: unchecked<'plateau'>(),
+    patience: optional(checkNonNegativeInt),
+    threshold: optional(checkFiniteNumber),
+    cooldown: optional(checkNonNegativeInt),
+    factor: optional(checkOpenUnitInterval),
+    minLr: optional(checkFiniteNumber),
+  } satisfies Spec<'plateau'>,
+  cosine: {
+    kind: unchecked<'cosine'>(),
+    minLr: optional(checkFiniteNumber),
+  } satisfies Spec<'cosine'>,
+} satisfies { [K in ScheduleSpec['kind']]: Spec<K> };
+
+/** The one declaration of {@link WarmupSpec}. */
+const WARMUP_SPEC = {
+  epochs: optional(checkNonNegativeNumber),
+  steps: optional(checkNonNegativeInt),
+  startFactor: optional(checkProbability),
+} satisfies OptionSpec<WarmupSpec>;
+
 function checkSchedule(spec: ScheduleSpec): ScheduleSpec {
   const where = `${WHERE} schedule`;
   if (spec === null || typeof spec !== 'object')
     throw new Error(
       `${where}: expected an object such as { kind: 'step', every: 30 }; received ${String(spec)}.`,
     );
-  const kind = oneOf(where, 'kind', spec.kind, [
-    'constant',
-    'step',
-    'multistep',
-    'plateau',
-    'cosine',
-  ]);
-  switch (kind) {
-    case 'constant':
-      checkKnown(where, spec, ['kind']);
-      break;
-    case 'step': {
-      const s = spec as Extract<ScheduleSpec, { kind: 'step' }>;
-      checkKnown(where, s, ['kind', 'every', 'gamma', 'unit']);
-      positiveInt(where, 'every', s.every);
-      if (s.gamma !== undefined) positiveNumber(where, 'gamma', s.gamma);
-      if (s.unit !== undefined) oneOf(where, 'unit', s.unit, ['epoch', 'iteration']);
-      break;
-    }
-    case 'multistep': {
-      const s = spec as Extract<ScheduleSpec, { kind: 'multistep' }>;
-      checkKnown(where, s, ['kind', 'milestones', 'gamma', 'unit']);
-      if (!Array.isArray(s.milestones) || s.milestones.length === 0)
-        throw new Error(
-          `${where}: milestones must be a non-empty array of increasing integers; received ${JSON.stringify(s.milestones)}.`,
-        );
-      s.milestones.forEach((m, i) => {
-        nonNegativeInt(where, `milestones[${i}]`, m);
-        if (i > 0 && m <= s.milestones[i - 1])
-          throw new Error(
-            `${where}: milestones must increase; received ${JSON.stringify(s.milestones)}.`,
-          );
-      });
-      if (s.gamma !== undefined) positiveNumber(where, 'gamma', s.gamma);
-      if (s.unit !== undefined) oneOf(where, 'unit', s.unit, ['epoch', 'iteration']);
-      break;
-    }
-    case 'plateau': {
-      const s = spec as Extract<ScheduleSpec, { kind: 'plateau' }>;
-      checkKnown(where, s, ['kind', 'patience', 'threshold', 'cooldown', 'factor', 'minLr']);
-      if (s.patience !== undefined) nonNegativeInt(where, 'patience', s.patience);
-      if (s.cooldown !== undefined) nonNegativeInt(where, 'cooldown', s.cooldown);
-      if (s.threshold !== undefined) finiteNumber(where, 'threshold', s.threshold);
-      if (s.factor !== undefined && !(s.factor > 0 && s.factor < 1))
-        throw new Error(`${where}: factor must be in (0, 1); received ${s.factor}.`);
-      if (s.minLr !== undefined) finiteNumber(where, 'minLr', s.minLr);
-      break;
-    }
-    case 'cosine': {
-      const s = spec as Extract<ScheduleSpec, { kind: 'cosine' }>;
-      checkKnown(where, s, ['kind', 'minLr']);
-      if (s.minLr !== undefined) finiteNumber(where, 'minLr', s.minLr);
-      break;
-    }
-  }
+  const kinds = Object.keys(SCHEDULE_SPECS) as ScheduleSpec['kind'][];
+  const kind = checkOneOf(where, 'kind', spec.kind, kinds);
+  checkOptions(where, spec, SCHEDULE_SPECS[kind] as Record<string, Check<unknown>>);
   return spec;
 }

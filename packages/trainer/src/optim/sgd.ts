@@ -1,5 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { bool, checkKnown, nonNegativeNumber, oneOf } from '../validate';
+import {
+  checkBoolean,
+  checkNonNegativeNumber,
+  checkOptions,
+  checkUnitInterval,
+  oneOf,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /**
  * How momentum and the learning rate combine.
@@ -111,6 +119,16 @@ export function isBiasParameter(name: string): boolean {
   return /(^|\/)bias(_\d+)?$/.test(name);
 }
 
+/** The one declaration of {@link SgdOptions}: its keys, checks and defaults (the ResNet paper's). */
+const SGD_SPEC = {
+  momentum: withDefault(checkUnitInterval, 0.9),
+  nesterov: withDefault(checkBoolean, false),
+  weightDecay: withDefault(checkNonNegativeNumber, 1e-4),
+  excludeBatchNorm: withDefault(checkBoolean, false),
+  excludeBias: withDefault(checkBoolean, false),
+  rule: withDefault(oneOf(['pytorch', 'caffe'] as const), 'pytorch'),
+} satisfies OptionSpec<SgdOptions>;
+
 /**
  * Stochastic gradient descent with momentum and L2 weight decay, written
  * out (rather than `tf.train.momentum`) so that the rule is explicit, weight
@@ -136,26 +154,10 @@ export class SgdOptimizer {
    * @throws Error naming the option, for an unknown option, a momentum outside [0, 1), a negative weight decay, Nesterov without momentum or an unknown rule.
    */
   constructor(options: SgdOptions = {}) {
-    checkKnown(WHERE, options, [
-      'momentum',
-      'nesterov',
-      'weightDecay',
-      'excludeBatchNorm',
-      'excludeBias',
-      'rule',
-    ]);
-    const momentum = nonNegativeNumber(WHERE, 'momentum', options.momentum ?? 0.9);
-    if (momentum >= 1) throw new Error(`${WHERE}: momentum must be below 1; received ${momentum}.`);
-    const nesterov = bool(WHERE, 'nesterov', options.nesterov ?? false);
-    if (nesterov && momentum === 0) throw new Error(`${WHERE}: nesterov needs a momentum above 0.`);
-    this.options = Object.freeze({
-      momentum,
-      nesterov,
-      weightDecay: nonNegativeNumber(WHERE, 'weightDecay', options.weightDecay ?? 1e-4),
-      excludeBatchNorm: bool(WHERE, 'excludeBatchNorm', options.excludeBatchNorm ?? false),
-      excludeBias: bool(WHERE, 'excludeBias', options.excludeBias ?? false),
-      rule: oneOf(WHERE, 'rule', options.rule ?? 'pytorch', ['pytorch', 'caffe']),
-    });
+    const resolved = checkOptions(WHERE, options, SGD_SPEC);
+    if (resolved.nesterov && resolved.momentum === 0)
+      throw new Error(`${WHERE}: nesterov needs a momentum above 0.`);
+    this.options = Object.freeze(resolved);
   }
 
   /**

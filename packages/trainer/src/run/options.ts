@@ -3,7 +3,18 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { EvaluationData, TrainingData } from '../data/types';
 import { LearningRateSchedule, type ScheduleSpec, type WarmupSpec } from '../optim/schedules';
 import { SgdOptimizer, type NamedVariable, type SgdOptions } from '../optim/sgd';
-import { bool, checkKnown, nonNegativeInt, positiveInt, positiveNumber } from '../validate';
+import {
+  checkBoolean,
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  checkPositiveNumber,
+  fail,
+  optional,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 import { DropoutSeeder } from './dropout';
 import { outputsProbabilities } from './evaluate';
 import type { TrainerCallbacks } from './results';
@@ -137,31 +148,44 @@ export interface TrainerOptions {
 }
 
 const WHERE = 'Trainer';
-const OPTION_KEYS = [
-  'model',
-  'data',
-  'validation',
-  'epochs',
-  'steps',
-  'lr',
-  'schedule',
-  'warmup',
-  'optimizer',
-  'accumulate',
-  'outDir',
-  'checkpointEvery',
-  'keepLast',
-  'resume',
-  'overwrite',
-  'seed',
-  'logEvery',
-  'preciseBnBatches',
-  'callbacks',
-  'signal',
-  'handleSignals',
-  'log',
-  'config',
-];
+
+function checkResumeOption(where: string, option: string, value: unknown): string | boolean {
+  if (typeof value !== 'boolean' && typeof value !== 'string') {
+    fail(where, option, value, 'a checkpoint folder or true');
+  }
+  return value;
+}
+
+/**
+ * The one declaration of {@link TrainerOptions}: its keys and their checks.
+ * `unchecked` ones are checked where they are used: `model` and `data` below,
+ * `schedule` and `warmup` by `LearningRateSchedule`, `optimizer` by `SgdOptimizer`.
+ */
+const TRAINER_SPEC = {
+  model: unchecked<LayersModel>(),
+  data: unchecked<TrainingData>(),
+  validation: unchecked<EvaluationData | undefined>(),
+  epochs: withDefault(checkPositiveInt, 1),
+  steps: optional(checkPositiveInt),
+  lr: withDefault(checkPositiveNumber, 0.1),
+  schedule: unchecked<ScheduleSpec | undefined>(),
+  warmup: unchecked<WarmupSpec | undefined>(),
+  optimizer: unchecked<SgdOptions | undefined>(),
+  accumulate: withDefault(checkPositiveInt, 1),
+  outDir: unchecked<string | undefined>(),
+  checkpointEvery: withDefault(checkNonNegativeInt, 0),
+  keepLast: withDefault(checkPositiveInt, 3),
+  resume: optional(checkResumeOption),
+  overwrite: withDefault(checkBoolean, false),
+  seed: withDefault(checkNonNegativeInt, 0),
+  logEvery: withDefault(checkPositiveInt, 1),
+  preciseBnBatches: withDefault(checkNonNegativeInt, 0),
+  callbacks: unchecked<TrainerCallbacks | undefined>(),
+  signal: unchecked<AbortSignal | undefined>(),
+  handleSignals: withDefault(checkBoolean, false),
+  log: unchecked<((message: string) => void) | undefined>(),
+  config: unchecked<Record<string, unknown> | undefined>(),
+} satisfies OptionSpec<TrainerOptions>;
 
 /** What a run is made of, once the options are checked: fixed for the whole run. */
 export interface RunContext {
@@ -191,7 +215,6 @@ export interface RunContext {
 
 /** Checks that `model` is a model and `data` is training data of at least two classes. */
 function checkModelAndData(options: TrainerOptions): void {
-  checkKnown(WHERE, options, OPTION_KEYS);
   if (!options.model || !Array.isArray(options.model.weights))
     throw new Error(
       `${WHERE}: option "model" must be a tf.LayersModel; received ${String(options.model)}.`,
@@ -205,30 +228,6 @@ function checkModelAndData(options: TrainerOptions): void {
     throw new Error(
       `${WHERE}: the training data has ${classes.length} class${classes.length === 1 ? ` ("${classes[0]}")` : 'es'}; classification needs at least 2.`,
     );
-  if (options.overwrite !== undefined) bool(WHERE, 'overwrite', options.overwrite);
-}
-
-/** Checks the options that only need checking (they are read where they are used). */
-function checkRest(options: TrainerOptions): void {
-  nonNegativeInt(WHERE, 'checkpointEvery', options.checkpointEvery ?? 0);
-  positiveInt(WHERE, 'keepLast', options.keepLast ?? 3);
-  positiveInt(WHERE, 'logEvery', options.logEvery ?? 1);
-  nonNegativeInt(WHERE, 'preciseBnBatches', options.preciseBnBatches ?? 0);
-}
-
-/** Checks `handleSignals` and `resume`. */
-function checkResume(options: TrainerOptions): void {
-  if (options.handleSignals !== undefined) bool(WHERE, 'handleSignals', options.handleSignals);
-  if (
-    options.resume !== undefined &&
-    typeof options.resume !== 'boolean' &&
-    typeof options.resume !== 'string'
-  )
-    throw new Error(
-      `${WHERE}: option "resume" must be a checkpoint folder or true; received ${String(options.resume)}.`,
-    );
-  if (options.resume === true && !options.outDir)
-    throw new Error(`${WHERE}: resume: true needs "outDir", the run folder to resume.`);
 }
 
 /**
@@ -237,19 +236,18 @@ function checkResume(options: TrainerOptions): void {
  * optimizer, trainable variables, Dropout seeding.
  */
 export function resolveOptions(options: TrainerOptions): RunContext {
+  const { accumulate, epochs, steps, lr, seed, resume } = checkOptions(
+    WHERE,
+    options,
+    TRAINER_SPEC,
+  );
   checkModelAndData(options);
-  const accumulate = positiveInt(WHERE, 'accumulate', options.accumulate ?? 1);
   const stepsPerEpoch = Math.floor(options.data.batchesPerEpoch / accumulate);
   if (stepsPerEpoch === 0)
     throw new Error(
       `${WHERE}: an epoch has ${options.data.batchesPerEpoch} batches, fewer than one update of ${accumulate} micro-batches.`,
     );
-  const epochs = positiveInt(WHERE, 'epochs', options.epochs ?? 1);
-  const totalSteps =
-    options.steps !== undefined
-      ? positiveInt(WHERE, 'steps', options.steps)
-      : epochs * stepsPerEpoch;
-  const lr = positiveNumber(WHERE, 'lr', options.lr ?? 0.1);
+  const totalSteps = steps ?? epochs * stepsPerEpoch;
   const schedule = new LearningRateSchedule(
     lr,
     options.schedule ?? { kind: 'constant' },
@@ -257,9 +255,8 @@ export function resolveOptions(options: TrainerOptions): RunContext {
     options.warmup,
   );
   const optimizer = new SgdOptimizer(options.optimizer);
-  checkRest(options);
-  const seed = nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
-  checkResume(options);
+  if (resume === true && !options.outDir)
+    throw new Error(`${WHERE}: resume: true needs "outDir", the run folder to resume.`);
   const trainable = new Set(options.model.trainableWeights.map((w) => w.id));
   const variables = options.model.weights
     .filter((w) => trainable.has(w.id))
