@@ -59,25 +59,26 @@ export {
   type SafetensorsTensor,
 } from './weights/safetensors';
 export {
-  countNonFinite,
   exportStateDict,
   importStateDict,
   loadSafetensorsWeights,
   loadTorchWeights,
-  type LoadTorchWeightsOptions,
   saveSafetensorsWeights,
   torchBatchNormWeight,
-  torchShape,
   type LoadSafetensorsOptions,
-  type LoadWeightsReport,
-  type NonFiniteTensor,
+  type LoadTorchWeightsOptions,
   type OurWeight,
   type StateDictFormat,
-  type TorchLayout,
   type TorchWeight,
   type WeightSource,
-  type WeightsWarning,
 } from './weights/state-dict';
+export {
+  countNonFinite,
+  type LoadWeightsReport,
+  type NonFiniteTensor,
+  type WeightsWarning,
+} from './weights/non-finite';
+export { torchShape, type TorchLayout } from './weights/torch-layout';
 export {
   CLASSIFIER_OPTION_KEYS,
   globalPooling,

@@ -11,18 +11,13 @@ import {
 } from './safetensors';
 import { excerpt, quote } from './excerpt';
 import { readSafetensorsFile } from './read-file';
-
-/**
- * How a tensor is laid out in a PyTorch state dict, relative to ours:
- * - `'conv'`: PyTorch `[out, in, kh, kw]` (OIHW) ↔ tfjs `[kh, kw, in, out]` (HWIO);
- * - `'linear'`: PyTorch `[out, in]` ↔ tfjs `[in, out]`;
- * - `'vector'`: the same 1-D tensor on both sides (biases, BN parameters and statistics);
- * - `{ flattenedFrom: [h, w, c] }`: a linear layer after a flatten, whose input
- *   PyTorch flattens from NCHW (c·h·w order) and tfjs from NHWC (h·w·c order):
- *   VGG's first fully connected layer.
- */
-export type TorchLayout =
-  'conv' | 'linear' | 'vector' | { flattenedFrom: [number, number, number] };
+import {
+  countNonFinite,
+  type LoadWeightsReport,
+  type NonFiniteTensor,
+  type WeightsWarning,
+} from './non-finite';
+import { fromTorch, toTorch, torchShape, type TorchLayout } from './torch-layout';
 
 /** Where one of our weights lives in a PyTorch state dict. */
 export interface TorchWeight {
@@ -110,65 +105,6 @@ export function torchBatchNormWeight(prefix: string, weight: string): TorchWeigh
     : null;
 }
 
-/** Moves the axes of a row-major array: `out` has shape `perm.map(i => shape[i])`. */
-function permute(data: Float32Array, shape: number[], perm: number[]): Float32Array {
-  const rank = shape.length;
-  const outShape = perm.map((p) => shape[p]);
-  const strides = new Array<number>(rank);
-  strides[rank - 1] = 1;
-  for (let i = rank - 2; i >= 0; i--) strides[i] = strides[i + 1] * shape[i + 1];
-  const outStrides = perm.map((p) => strides[p]);
-  const out = new Float32Array(data.length);
-  const index = new Array<number>(rank).fill(0);
-  let src = 0;
-  for (let o = 0; o < out.length; o++) {
-    out[o] = data[src];
-    for (let d = rank - 1; d >= 0; d--) {
-      index[d]++;
-      src += outStrides[d];
-      if (index[d] < outShape[d]) break;
-      src -= outStrides[d] * outShape[d];
-      index[d] = 0;
-    }
-  }
-  return out;
-}
-
-/**
- * The PyTorch shape of one of our weights.
- *
- * @param ours - Its shape here (tfjs layout: HWIO kernels, `[in, out]` dense kernels).
- * @param layout - How PyTorch lays it out.
- * @returns Its shape in a PyTorch state dict (OIHW kernels, `[out, in]` linear weights).
- * @example
- * ```ts
- * torchShape([3, 3, 64, 128], 'conv'); // [128, 64, 3, 3]
- * ```
- */
-export function torchShape(ours: readonly number[], layout: TorchLayout): number[] {
-  if (layout === 'conv') return [ours[3], ours[2], ours[0], ours[1]];
-  if (layout === 'vector') return [...ours];
-  return [ours[1], ours[0]];
-}
-
-/** PyTorch layout → ours. */
-function fromTorch(data: Float32Array, ours: number[], layout: TorchLayout): Float32Array {
-  if (layout === 'vector') return data;
-  if (layout === 'conv') return permute(data, torchShape(ours, layout), [2, 3, 1, 0]);
-  if (layout === 'linear') return permute(data, [ours[1], ours[0]], [1, 0]);
-  const [h, w, c] = layout.flattenedFrom;
-  return permute(data, [ours[1], c, h, w], [2, 3, 1, 0]);
-}
-
-/** Ours → PyTorch layout. */
-function toTorch(data: Float32Array, ours: number[], layout: TorchLayout): Float32Array {
-  if (layout === 'vector') return data;
-  if (layout === 'conv') return permute(data, ours, [3, 2, 0, 1]);
-  if (layout === 'linear') return permute(data, ours, [1, 0]);
-  const [h, w, c] = layout.flattenedFrom;
-  return permute(data, [h, w, c, ours[1]], [3, 2, 0, 1]);
-}
-
 function ourWeights(model: LayersModel) {
   return model.weights.map((variable) => {
     const slash = variable.originalName.lastIndexOf('/');
@@ -185,78 +121,6 @@ function listProblems(title: string, problems: string[]): string {
   const shown = problems.slice(0, 25).map((p) => `  - ${p}`);
   if (problems.length > 25) shown.push(`  - … and ${problems.length - 25} more`);
   return `${title}:\n${shown.join('\n')}`;
-}
-
-/** A loaded tensor that holds NaN or infinite values (after conversion to float32). */
-export interface NonFiniteTensor {
-  /** Its state-dict key, e.g. `layer1.0.bn1.running_var`. */
-  key: string;
-  /** The weight of ours it was loaded into, `layer/weight`, e.g. `conv2_block1_1_bn/moving_variance`. */
-  weight: string;
-  /** How many values it has. */
-  size: number;
-  /** How many of them are NaN. */
-  nan: number;
-  /** How many are `+Infinity` or `-Infinity` (F64 values beyond float32's range included). */
-  infinite: number;
-}
-
-/**
- * What loading weights found worth knowing without refusing the file, as
- * {@link importStateDict} and {@link loadSafetensorsWeights} return it.
- * PyTorch's `load_state_dict` loads such values silently; so do we, and report them.
- */
-export interface LoadWeightsReport {
-  /** The loaded tensors holding NaN or infinite values, in the model's weight order; empty when all are finite. */
-  nonFinite: NonFiniteTensor[];
-}
-
-/**
- * A warning passed to {@link LoadSafetensorsOptions.onWarning}. There is one
- * kind for now: some loaded tensors hold NaN or infinite values (they are
- * loaded as they are; a model with them predicts NaN).
- */
-export interface WeightsWarning {
-  /** What the warning is about. */
-  kind: 'non-finite';
-  /**
-   * A message ready to print, naming the file (for a path) and each tensor
-   * (up to 25, then a count), one per line, e.g.
-   * `w.safetensors: 1 of 62 loaded tensors hold NaN or infinite values:\n  - "fc.bias" (fc/bias): 3 NaN of 1000 values`.
-   */
-  message: string;
-  /** The file's path, when loading from a path. */
-  path?: string;
-  /** Every tensor with NaN or infinite values (not cut to 25). */
-  nonFinite: NonFiniteTensor[];
-}
-
-/**
- * Counts the NaN and infinite values of a tensor's data.
- *
- * @param values - The data.
- * @returns How many values are NaN, and how many ±Infinity.
- * @example
- * ```ts
- * countNonFinite(new Float32Array([1, NaN, Infinity])); // { nan: 1, infinite: 1 }
- * ```
- */
-export function countNonFinite(values: ArrayLike<number>): {
-  /** NaN values. */
-  nan: number;
-  /** ±Infinity values. */
-  infinite: number;
-} {
-  let nan = 0;
-  let infinite = 0;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v - v !== 0) {
-      if (v !== v) nan++;
-      else infinite++;
-    }
-  }
-  return { nan, infinite };
 }
 
 /**
