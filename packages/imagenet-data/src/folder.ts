@@ -5,7 +5,6 @@ import {
   checkOptions,
   fail,
   optional,
-  unchecked,
   withDefault,
   type OptionSpec,
 } from '@convnets/validate';
@@ -183,11 +182,18 @@ function checkClassList(where: string, option: string, classes: unknown): readon
   return classes;
 }
 
+function checkExtensions(where: string, option: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((e) => typeof e === 'string')) {
+    fail(where, option, value, 'an array of file extensions such as ".jpeg"');
+  }
+  return value;
+}
+
 /** The one declaration of {@link ImageFolderOptions}. */
 const IMAGE_FOLDER_SPEC = {
   classes: optional(checkClassList),
   allowEmptyClasses: withDefault(checkBoolean, false),
-  extensions: withDefault(unchecked<readonly string[]>(), IMAGE_EXTENSIONS),
+  extensions: withDefault(checkExtensions, IMAGE_EXTENSIONS),
 } satisfies OptionSpec<ImageFolderOptions>;
 
 /**

@@ -24,10 +24,8 @@ import {
   fail,
   oneOf,
   optional,
-  unchecked,
   withDefault,
   type OptionSpec,
-  type Resolved,
 } from '@convnets/validate';
 
 const WHERE = 'createLoader';
@@ -53,6 +51,13 @@ function checkTransform(where: string, option: string, transform: unknown): Batc
   return t as BatchableTransform;
 }
 
+function checkResume(where: string, option: string, value: unknown): LoaderState {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(where, option, value, 'a position saved from loader.state');
+  }
+  return value as LoaderState;
+}
+
 /**
  * The one declaration of {@link LoaderOptions}. The defaults that depend on
  * the transform or the dataset (`shuffle`, `dropLast`, `strict`,
@@ -73,21 +78,17 @@ const LOADER_SPEC = {
   numClasses: optional(checkPositiveInt),
   strict: optional(checkBoolean),
   decode: checkDecodeOption,
-  resume: unchecked<LoaderState | undefined>(), // checked against the loader in restore()
+  resume: optional(checkResume), // its fields are checked against the loader in restore()
 } satisfies OptionSpec<LoaderOptions>;
 
-/** Checks the options and the dataset; returns the options checked. */
-function checkInputs(dataset: ImageDataset, options: LoaderOptions): Resolved<typeof LOADER_SPEC> {
-  const checked = checkOptions(WHERE, options, LOADER_SPEC);
+/** Checks the dataset: it has samples, and `samples` and `classes` arrays. */
+function checkDataset(dataset: ImageDataset): void {
   if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
     throw new Error(
       `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
     );
   }
   if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
-  if (checked.rank >= checked.worldSize)
-    fail(WHERE, 'rank', checked.rank, `less than worldSize (${checked.worldSize})`);
-  return checked;
 }
 
 /**
@@ -155,7 +156,9 @@ export class ImageLoader implements AsyncIterable<Batch> {
    *   sharding or dataset size.
    */
   constructor(dataset: ImageDataset, options: LoaderOptions) {
-    const o = checkInputs(dataset, options);
+    const o = checkOptions(WHERE, options, LOADER_SPEC);
+    checkDataset(dataset);
+    if (o.rank >= o.worldSize) fail(WHERE, 'rank', o.rank, `less than worldSize (${o.worldSize})`);
     const { transform } = o;
     this.dataset = dataset;
     this.transform = transform;
