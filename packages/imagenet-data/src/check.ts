@@ -5,13 +5,19 @@ import {
   openImage,
   readHeader,
   readImageFile,
-  resolveDecodeOptions,
+  checkDecodeOption,
   toRgb,
   type DecodeOptions,
   type ResolvedDecodeOptions,
 } from './decode';
 import { byCodeUnit, imageFolder, imageFolderSplits, isHidden } from './folder';
-import { checkKnownOptions, positiveInt } from './validate';
+import {
+  checkBoolean,
+  checkOptions,
+  checkPositiveInt,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** What {@link checkImageFolder} found. */
 export interface ImageFolderReport {
@@ -69,6 +75,13 @@ export interface CheckImageFolderOptions {
   decode?: DecodeOptions;
 }
 
+/** The one declaration of {@link CheckImageFolderOptions}. */
+const CHECK_IMAGE_FOLDER_SPEC = {
+  fullDecode: withDefault(checkBoolean, true),
+  concurrency: withDefault(checkPositiveInt, 8),
+  decode: checkDecodeOption,
+} satisfies OptionSpec<CheckImageFolderOptions>;
+
 const EXTENSION_FORMATS: Record<string, string> = {
   '.jpg': 'jpeg',
   '.jpeg': 'jpeg',
@@ -114,12 +127,7 @@ export async function checkImageFolder(
   options: CheckImageFolderOptions = {},
 ): Promise<ImageFolderReport> {
   const where = 'checkImageFolder';
-  checkKnownOptions(where, options, ['fullDecode', 'concurrency', 'decode']);
-  const settings = {
-    fullDecode: options.fullDecode ?? true,
-    concurrency: positiveInt(where, 'concurrency', options.concurrency ?? 8),
-    decode: resolveDecodeOptions(where, options.decode),
-  };
+  const settings = checkOptions(where, options, CHECK_IMAGE_FOLDER_SPEC);
   const splits = await imageFolderSplits(root);
   if (!splits) return checkOne(root, settings);
   const train = await checkOne(splits.train, settings);

@@ -4,7 +4,16 @@ import { open } from 'node:fs/promises';
 import sharp, { type Sharp } from 'sharp';
 import { loadAddon } from './addon';
 import { jpegFrame, jpegScanCount, MAX_JPEG_SCANS } from './jpeg-markers';
-import { bool, checkKnownOptions, oneOf, positiveInt, rgb } from './validate';
+import {
+  checkBoolean,
+  checkOptions,
+  checkPositiveInt,
+  checkRgb,
+  oneOf,
+  withDefault,
+  type Check,
+  type OptionSpec,
+} from '@convnets/validate';
 
 export { jpegFrame, jpegScanCount, MAX_JPEG_SCANS } from './jpeg-markers';
 
@@ -146,43 +155,31 @@ export class ImageDecodeError extends Error {
 const WHERE = 'decodeImage';
 const { MAX_LENGTH } = constants;
 
+/** The one declaration of {@link DecodeOptions}: its keys, checks and defaults. */
+const DECODE_SPEC = {
+  limitInputPixels: withDefault(checkPositiveInt, 64_000_000),
+  maxFileBytes: withDefault(checkPositiveInt, 64 * 1024 * 1024),
+  applyExifOrientation: withDefault(checkBoolean, false),
+  applyIccProfile: withDefault(checkBoolean, false),
+  alphaBackground: withDefault<readonly [number, number, number]>(checkRgb, [255, 255, 255]),
+  failOn: withDefault(oneOf(['none', 'truncated', 'error', 'warning'] as const), 'truncated'),
+  decoder: withDefault(oneOf(['auto', 'sharp'] as const), 'auto'),
+} satisfies OptionSpec<DecodeOptions>;
+
 /** Validates decode options and fills in the defaults. */
 export function resolveDecodeOptions(
   where: string,
   options: DecodeOptions = {},
 ): ResolvedDecodeOptions {
-  checkKnownOptions(where, options, [
-    'limitInputPixels',
-    'maxFileBytes',
-    'applyExifOrientation',
-    'applyIccProfile',
-    'alphaBackground',
-    'failOn',
-    'decoder',
-  ]);
-  return {
-    limitInputPixels: positiveInt(
-      where,
-      'limitInputPixels',
-      options.limitInputPixels ?? 64_000_000,
-    ),
-    maxFileBytes: positiveInt(where, 'maxFileBytes', options.maxFileBytes ?? 64 * 1024 * 1024),
-    applyExifOrientation: bool(
-      where,
-      'applyExifOrientation',
-      options.applyExifOrientation ?? false,
-    ),
-    applyIccProfile: bool(where, 'applyIccProfile', options.applyIccProfile ?? false),
-    alphaBackground: rgb(where, 'alphaBackground', options.alphaBackground ?? [255, 255, 255]),
-    failOn: oneOf(where, 'failOn', options.failOn ?? 'truncated', [
-      'none',
-      'truncated',
-      'error',
-      'warning',
-    ]),
-    decoder: oneOf(where, 'decoder', options.decoder ?? 'auto', ['auto', 'sharp']),
-  };
+  return checkOptions(where, options, DECODE_SPEC);
 }
+
+/**
+ * The check of a `decode` option nested in another function's options: the
+ * decode options resolved, their errors naming the outer function.
+ */
+export const checkDecodeOption: Check<ResolvedDecodeOptions> = (where, _option, value) =>
+  resolveDecodeOptions(where, value as DecodeOptions | undefined);
 
 /** What a file that is not a regular file is, for an error message. */
 function fileKind(stats: Stats): string {

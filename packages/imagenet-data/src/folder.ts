@@ -1,6 +1,13 @@
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { bool, checkKnownOptions, fail } from './validate';
+import {
+  checkBoolean,
+  checkOptions,
+  fail,
+  optional,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** One image of a dataset: its file and its class index. */
 export interface Sample {
@@ -162,18 +169,32 @@ export async function listImages(
   return out;
 }
 
-function checkClassList(where: string, classes: unknown): readonly string[] {
+function checkClassList(where: string, option: string, classes: unknown): readonly string[] {
   if (
     !Array.isArray(classes) ||
     classes.length === 0 ||
     !classes.every((c) => typeof c === 'string')
   ) {
-    fail(where, 'classes', classes, 'a non-empty array of class names');
+    fail(where, option, classes, 'a non-empty array of class names');
   }
   if (new Set(classes).size !== classes.length)
-    fail(where, 'classes', classes, 'a list without duplicates');
+    fail(where, option, classes, 'a list without duplicates');
   return classes;
 }
+
+function checkExtensions(where: string, option: string, value: unknown): readonly string[] {
+  if (!Array.isArray(value) || !value.every((e) => typeof e === 'string')) {
+    fail(where, option, value, 'an array of file extensions such as ".jpeg"');
+  }
+  return value;
+}
+
+/** The one declaration of {@link ImageFolderOptions}. */
+const IMAGE_FOLDER_SPEC = {
+  classes: optional(checkClassList),
+  allowEmptyClasses: withDefault(checkBoolean, false),
+  extensions: withDefault(checkExtensions, IMAGE_EXTENSIONS),
+} satisfies OptionSpec<ImageFolderOptions>;
 
 /**
  * Lists an image-folder dataset laid out as `root/<class>/<image>` (ImageNet's
@@ -208,10 +229,9 @@ export async function imageFolder(
   root: string,
   options: ImageFolderOptions = {},
 ): Promise<ImageFolderDataset> {
-  checkKnownOptions(WHERE, options, ['classes', 'allowEmptyClasses', 'extensions']);
-  const allowEmpty = bool(WHERE, 'allowEmptyClasses', options.allowEmptyClasses ?? false);
-  const extensions = (options.extensions ?? IMAGE_EXTENSIONS).map((e) => e.toLowerCase());
-  const given = options.classes === undefined ? undefined : checkClassList(WHERE, options.classes);
+  const checked = checkOptions(WHERE, options, IMAGE_FOLDER_SPEC);
+  const { classes: given, allowEmptyClasses: allowEmpty } = checked;
+  const extensions = checked.extensions.map((e) => e.toLowerCase());
 
   let entries;
   try {

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { generator, type Dataset } from '@tensorflow/tfjs-data';
 import { availableParallelism } from 'node:os';
-import { ImageDecodeError, resolveDecodeOptions, type ResolvedDecodeOptions } from './decode';
+import { checkDecodeOption, ImageDecodeError, type ResolvedDecodeOptions } from './decode';
 import type { ImageDataset } from './folder';
 import { produce, type Outcome, type ProducerContext } from './loader-producer';
 import { ReadyQueue, type Marker, type PreparedBatch } from './loader-queue';
@@ -16,55 +16,79 @@ import type {
 import { renderSample } from './pipeline';
 import { epochPermutation, sampleRandom } from './rng';
 import type { Transform } from './transforms';
-import { bool, checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
+import {
+  checkBoolean,
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  fail,
+  oneOf,
+  optional,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 const WHERE = 'createLoader';
 
-const LOADER_OPTIONS = [
-  'transform',
-  'batchSize',
-  'shuffle',
-  'seed',
-  'epochs',
-  'dropLast',
-  'rank',
-  'worldSize',
-  'prefetch',
-  'concurrency',
-  'labels',
-  'numClasses',
-  'strict',
-  'decode',
-  'resume',
-];
+/** A transform the loader can batch: one with a fixed output size. */
+type BatchableTransform = Transform & { readonly outputSize: readonly [number, number] };
 
-/** Checks the options' names, the dataset and the transform; returns the transform. */
-function checkInputs(
-  dataset: ImageDataset,
-  options: LoaderOptions,
-): Transform & { readonly outputSize: readonly [number, number] } {
-  checkKnownOptions(WHERE, options, LOADER_OPTIONS);
+function checkTransform(where: string, option: string, transform: unknown): BatchableTransform {
+  if (!transform || typeof (transform as Transform).plan !== 'function') {
+    fail(
+      where,
+      option,
+      transform,
+      'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
+    );
+  }
+  const t = transform as Transform;
+  if (!t.outputSize) {
+    throw new Error(
+      `${where}: transform "${t.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
+    );
+  }
+  return t as BatchableTransform;
+}
+
+function checkResume(where: string, option: string, value: unknown): LoaderState {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(where, option, value, 'a position saved from loader.state');
+  }
+  return value as LoaderState;
+}
+
+/**
+ * The one declaration of {@link LoaderOptions}. The defaults that depend on
+ * the transform or the dataset (`shuffle`, `dropLast`, `strict`,
+ * `concurrency`, `numClasses`) are filled in by the constructor.
+ */
+const LOADER_SPEC = {
+  transform: checkTransform,
+  batchSize: checkPositiveInt,
+  shuffle: optional(checkBoolean),
+  seed: withDefault(checkNonNegativeInt, 0),
+  epochs: withDefault(checkPositiveInt, 1),
+  dropLast: optional(checkBoolean),
+  rank: withDefault(checkNonNegativeInt, 0),
+  worldSize: withDefault(checkPositiveInt, 1),
+  prefetch: withDefault(checkPositiveInt, 2),
+  concurrency: optional(checkPositiveInt),
+  labels: withDefault(oneOf(['index', 'oneHot'] as const), 'index'),
+  numClasses: optional(checkPositiveInt),
+  strict: optional(checkBoolean),
+  decode: checkDecodeOption,
+  resume: optional(checkResume), // its fields are checked against the loader in restore()
+} satisfies OptionSpec<LoaderOptions>;
+
+/** Checks the dataset: it has samples, and `samples` and `classes` arrays. */
+function checkDataset(dataset: ImageDataset): void {
   if (!dataset || !Array.isArray(dataset.samples) || !Array.isArray(dataset.classes)) {
     throw new Error(
       `${WHERE}: the dataset must have "samples" and "classes" arrays (see imageFolder()).`,
     );
   }
   if (dataset.samples.length === 0) throw new Error(`${WHERE}: the dataset has no samples.`);
-  const transform = options.transform;
-  if (!transform || typeof transform.plan !== 'function') {
-    fail(
-      WHERE,
-      'transform',
-      transform,
-      'a Transform (a preset such as resnetPaperTrain() or compose([...]))',
-    );
-  }
-  if (!transform.outputSize) {
-    throw new Error(
-      `${WHERE}: transform "${transform.name}" produces views of varying size, which cannot be batched; use transformImage() one image at a time.`,
-    );
-  }
-  return transform as Transform & { readonly outputSize: readonly [number, number] };
 }
 
 /**
@@ -132,36 +156,28 @@ export class ImageLoader implements AsyncIterable<Batch> {
    *   sharding or dataset size.
    */
   constructor(dataset: ImageDataset, options: LoaderOptions) {
-    const transform = checkInputs(dataset, options);
+    const o = checkOptions(WHERE, options, LOADER_SPEC);
+    checkDataset(dataset);
+    if (o.rank >= o.worldSize) fail(WHERE, 'rank', o.rank, `less than worldSize (${o.worldSize})`);
+    const { transform } = o;
     this.dataset = dataset;
     this.transform = transform;
     [this.height, this.width] = transform.outputSize;
-    this.batchSize = positiveInt(WHERE, 'batchSize', options.batchSize);
-    this.shuffle = bool(WHERE, 'shuffle', options.shuffle ?? transform.training);
-    this.seed = nonNegativeInt(WHERE, 'seed', options.seed ?? 0);
-    this.epochs = positiveInt(WHERE, 'epochs', options.epochs ?? 1);
-    this.dropLast = bool(WHERE, 'dropLast', options.dropLast ?? transform.training);
-    this.worldSize = positiveInt(WHERE, 'worldSize', options.worldSize ?? 1);
-    this.rank = nonNegativeInt(WHERE, 'rank', options.rank ?? 0);
-    if (this.rank >= this.worldSize)
-      fail(WHERE, 'rank', this.rank, `less than worldSize (${this.worldSize})`);
-    this.prefetch = positiveInt(WHERE, 'prefetch', options.prefetch ?? 2);
-    this.concurrency = positiveInt(
-      WHERE,
-      'concurrency',
-      options.concurrency ?? 4 * availableParallelism(),
-    );
-    this.oneHot =
-      oneOf(WHERE, 'labels', options.labels ?? 'index', ['index', 'oneHot']) === 'oneHot';
-    this.numClasses = positiveInt(
-      WHERE,
-      'numClasses',
-      options.numClasses ?? dataset.classes.length,
-    );
-    this.strict = bool(WHERE, 'strict', options.strict ?? !transform.training);
-    this.decode = resolveDecodeOptions(WHERE, options.decode);
+    this.batchSize = o.batchSize;
+    this.shuffle = o.shuffle ?? transform.training;
+    this.seed = o.seed;
+    this.epochs = o.epochs;
+    this.dropLast = o.dropLast ?? transform.training;
+    this.worldSize = o.worldSize;
+    this.rank = o.rank;
+    this.prefetch = o.prefetch;
+    this.concurrency = o.concurrency ?? 4 * availableParallelism();
+    this.oneHot = o.labels === 'oneHot';
+    this.numClasses = o.numClasses ?? dataset.classes.length;
+    this.strict = o.strict ?? !transform.training;
+    this.decode = o.decode;
     this.position = { epoch: 0, position: 0 };
-    if (options.resume !== undefined) this.restore(options.resume);
+    if (o.resume !== undefined) this.restore(o.resume);
   }
 
   private restore(state: LoaderState): void {
@@ -178,8 +194,8 @@ export class ImageLoader implements AsyncIterable<Batch> {
         );
       }
     }
-    const epoch = nonNegativeInt(WHERE, 'resume.epoch', state.epoch);
-    const position = nonNegativeInt(WHERE, 'resume.position', state.position);
+    const epoch = checkNonNegativeInt(WHERE, 'resume.epoch', state.epoch);
+    const position = checkNonNegativeInt(WHERE, 'resume.position', state.position);
     if (position > this.shardLength())
       fail(WHERE, 'resume.position', position, `at most ${this.shardLength()}`);
     this.position = { epoch, position };

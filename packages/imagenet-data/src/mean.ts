@@ -1,10 +1,17 @@
-import { resolveDecodeOptions, type DecodeOptions } from './decode';
+import { checkDecodeOption, type DecodeOptions } from './decode';
 import type { ImageDataset } from './folder';
 import { renderSample } from './pipeline';
 import { Random } from './rng';
 import { centerCrop, resizeShorterSide } from './transform-steps';
 import { compose, type MeanImage, type Transform } from './transforms';
-import { checkKnownOptions, positiveInt } from './validate';
+import {
+  checkOptions,
+  checkPositiveInt,
+  optional,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** Options of {@link computeMean}. */
 export interface ComputeMeanOptions {
@@ -34,6 +41,14 @@ export interface ComputeMeanOptions {
    */
   decode?: DecodeOptions;
 }
+
+/** The one declaration of {@link ComputeMeanOptions}. */
+const COMPUTE_MEAN_SPEC = {
+  transform: unchecked<Transform | undefined>(), // its output size is checked below
+  limit: optional(checkPositiveInt),
+  concurrency: withDefault(checkPositiveInt, 8),
+  decode: checkDecodeOption,
+} satisfies OptionSpec<ComputeMeanOptions>;
 
 /** The training set's mean, per pixel and per channel, on the 0 … 255 scale. */
 export interface DatasetMean {
@@ -69,18 +84,17 @@ export async function computeMean(
   options: ComputeMeanOptions = {},
 ): Promise<DatasetMean> {
   const where = 'computeMean';
-  checkKnownOptions(where, options, ['transform', 'limit', 'concurrency', 'decode']);
+  const checked = checkOptions(where, options, COMPUTE_MEAN_SPEC);
   const transform =
-    options.transform ?? compose([resizeShorterSide(256), centerCrop(224)], { training: false });
+    checked.transform ?? compose([resizeShorterSide(256), centerCrop(224)], { training: false });
   if (!transform.outputSize || transform.views !== 1) {
     throw new Error(
       `${where}: the transform must give one view of a fixed size; "${transform.name}" does not.`,
     );
   }
   const total = dataset.samples.length;
-  const limit = Math.min(total, positiveInt(where, 'limit', options.limit ?? total));
-  const concurrency = positiveInt(where, 'concurrency', options.concurrency ?? 8);
-  const decode = resolveDecodeOptions(where, options.decode);
+  const limit = Math.min(total, checked.limit ?? total);
+  const { concurrency, decode } = checked;
   const [height, width] = transform.outputSize;
   const sum = new Float64Array(height * width * 3);
   let count = 0;

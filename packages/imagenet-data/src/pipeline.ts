@@ -2,7 +2,7 @@ import {
   ImageDecodeError,
   readHeader,
   readImageFile,
-  resolveDecodeOptions,
+  checkDecodeOption,
   toRgb,
   openImage,
   type DecodeOptions,
@@ -14,7 +14,7 @@ import { renderView, type ViewGeometry } from './geometry';
 import { cropPadFlip } from './pixels';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
-import { checkKnownOptions, finiteNumber } from './validate';
+import { checkFiniteNumber, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
 
 /** The 8-bit views of one image and the colour shift to apply when normalising. */
 export interface RenderedSample {
@@ -188,6 +188,12 @@ export interface TransformImageOptions {
   decode?: DecodeOptions;
 }
 
+/** The one declaration of {@link TransformImageOptions}. */
+const TRANSFORM_IMAGE_SPEC = {
+  seed: withDefault(checkFiniteNumber, 0),
+  decode: checkDecodeOption,
+} satisfies OptionSpec<TransformImageOptions>;
+
 /**
  * Applies a transform to one image and returns its float32 views: the way to
  * use {@link multiScaleEval} (views of varying size) or to inspect a preset.
@@ -213,9 +219,7 @@ export async function transformImage(
   options: TransformImageOptions = {},
 ): Promise<TransformedView[]> {
   const where = 'transformImage';
-  checkKnownOptions(where, options, ['seed', 'decode']);
-  const seed = finiteNumber(where, 'seed', options.seed ?? 0);
-  const decode = resolveDecodeOptions(where, options.decode);
+  const { seed, decode } = checkOptions(where, options, TRANSFORM_IMAGE_SPEC);
   const sample = await renderSample(input, transform, new Random(seed), decode);
   return sample.views.map((v) => {
     const data = new Float32Array(v.data.length);

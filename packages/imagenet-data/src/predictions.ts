@@ -1,6 +1,6 @@
 import type { Tensor, Tensor1D, Tensor2D } from '@tensorflow/tfjs-core';
 import { IMAGENET_CLASSES } from './classes';
-import { positiveInt, show } from './validate';
+import { checkPositiveInt, describeValue } from '@convnets/validate';
 
 /** One row of {@link decodePredictions}: a class and its probability. */
 export interface PredictionRow {
@@ -81,7 +81,7 @@ export function decodePredictions(
   probabilities: Tensor | ArrayLike<number> | readonly ArrayLike<number>[],
   topK = 5,
 ): PredictionRow[] | PredictionRow[][] {
-  positiveInt(WHERE, 'topK', topK);
+  checkPositiveInt(WHERE, 'topK', topK);
   if (topK > NUM_CLASSES)
     throw new Error(`${WHERE}: topK must be at most ${NUM_CLASSES}; received ${topK}.`);
   let values: ArrayLike<number>;
@@ -106,7 +106,7 @@ export function decodePredictions(
   const ok = (shape.length === 1 || shape.length === 2) && shape[shape.length - 1] === NUM_CLASSES;
   if (!ok) {
     throw new Error(
-      `${WHERE}: expected probabilities of shape [${NUM_CLASSES}] or [batch, ${NUM_CLASSES}] (one score per ILSVRC-2012 class); received shape [${shape.join(', ')}] from ${show(probabilities)}.`,
+      `${WHERE}: expected probabilities of shape [${NUM_CLASSES}] or [batch, ${NUM_CLASSES}] (one score per ILSVRC-2012 class); received shape [${shape.join(', ')}] from ${describeValue(probabilities)}.`,
     );
   }
   if (shape.length === 1) return topRows(values, 0, topK);

@@ -15,7 +15,19 @@ import {
 } from './transform-steps';
 import { multiScaleViews, tenCropViews } from './transform-views';
 import { compose } from './transforms';
-import { checkKnownOptions, fail, positiveInt, range, rgb } from './validate';
+import {
+  checkOptions,
+  checkPositiveInt,
+  checkRange,
+  checkRgb,
+  fail,
+  optional,
+  unchecked,
+  withDefault,
+  type Check,
+  type OptionSpec,
+  type Resolved,
+} from '@convnets/validate';
 
 /** ImageNet's per-channel RGB mean on the 0 … 1 scale (torchvision's `Normalize` values). */
 export const IMAGENET_MEAN: readonly [number, number, number] = [0.485, 0.456, 0.406];
@@ -84,16 +96,43 @@ export interface ResnetPaperTrainOptions extends PaperNormalizationOptions {
   lighting?: LightingOptions | false;
 }
 
+/** The one declaration of {@link PaperNormalizationOptions}. */
+const PAPER_NORMALIZATION_SPEC = {
+  mean: withDefault(
+    unchecked<readonly [number, number, number] | MeanImage>(), // checked by compose()
+    IMAGENET_MEAN_255,
+  ),
+  std: optional((where, option, value) => checkRgb(where, option, value, true)),
+} satisfies OptionSpec<PaperNormalizationOptions>;
+
+/** AlexNet PCA lighting, `false` for none; checked by compose() as `normalization.lighting`. */
+const LIGHTING_OPTION = withDefault(
+  unchecked<LightingOptions | false>(),
+  IMAGENET_PCA_LIGHTING,
+) satisfies Check<ResnetPaperTrainOptions['lighting']>;
+
+/** A `[min, max]` pair of positive integers. */
+const checkPositiveIntRange: Check<[number, number]> = (where, option, value) =>
+  checkRange(where, option, value, checkPositiveInt);
+
+/** The paper presets' normalisation from their checked options (0 … 255 scale). */
 function paperNormalization(
-  where: string,
-  options: PaperNormalizationOptions,
-  lighting: LightingOptions | false | undefined,
+  { mean, std }: Resolved<typeof PAPER_NORMALIZATION_SPEC>,
+  lighting: LightingOptions | false,
 ): Normalization {
-  const n: Normalization = { scale: 1, mean: options.mean ?? IMAGENET_MEAN_255 };
-  if (options.std !== undefined) n.std = rgb(where, 'std', options.std, true);
-  if (lighting !== undefined && lighting !== false) n.lighting = lighting;
+  const n: Normalization = { scale: 1, mean };
+  if (std !== undefined) n.std = std;
+  if (lighting !== false) n.lighting = lighting;
   return n;
 }
+
+/** The one declaration of {@link ResnetPaperTrainOptions}. */
+const RESNET_PAPER_TRAIN_SPEC = {
+  scale: withDefault<readonly [number, number]>(checkPositiveIntRange, [256, 480]),
+  size: withDefault(checkPositiveInt, 224),
+  lighting: LIGHTING_OPTION,
+  ...PAPER_NORMALIZATION_SPEC,
+} satisfies OptionSpec<ResnetPaperTrainOptions>;
 
 /**
  * The ResNet paper's training augmentation (He et al. 2015, §3.4): shorter
@@ -118,12 +157,14 @@ function paperNormalization(
  */
 export function resnetPaperTrain(options: ResnetPaperTrainOptions = {}): Transform {
   const where = 'resnetPaperTrain';
-  checkKnownOptions(where, options, ['scale', 'size', 'lighting', 'mean', 'std']);
-  const [lo, hi] = range(where, 'scale', options.scale ?? [256, 480], positiveInt);
-  const size = positiveInt(where, 'size', options.size ?? 224);
-  return compose([resizeShorterSide([lo, hi]), randomCrop(size), randomHorizontalFlip(0.5)], {
+  const { scale, size, lighting, ...normalization } = checkOptions(
+    where,
+    options,
+    RESNET_PAPER_TRAIN_SPEC,
+  );
+  return compose([resizeShorterSide(scale), randomCrop(size), randomHorizontalFlip(0.5)], {
     name: where,
-    normalization: paperNormalization(where, options, options.lighting ?? IMAGENET_PCA_LIGHTING),
+    normalization: paperNormalization(normalization, lighting),
   });
 }
 
@@ -143,19 +184,24 @@ export interface EvalOptions extends PaperNormalizationOptions {
   size?: number;
 }
 
+/** The one declaration of {@link EvalOptions}. */
+const EVAL_SPEC = {
+  resize: withDefault(checkPositiveInt, 256),
+  size: withDefault(checkPositiveInt, 224),
+  ...PAPER_NORMALIZATION_SPEC,
+} satisfies OptionSpec<EvalOptions>;
+
 /** The paper-style evaluation presets: shorter side `resize`, then `crop(size)`, mean subtracted. */
 function paperEval(
   where: string,
   options: EvalOptions,
   crop: (size: number) => TransformStep,
 ): Transform {
-  checkKnownOptions(where, options, ['resize', 'size', 'mean', 'std']);
-  const resize = positiveInt(where, 'resize', options.resize ?? 256);
-  const size = positiveInt(where, 'size', options.size ?? 224);
+  const { resize, size, ...normalization } = checkOptions(where, options, EVAL_SPEC);
   return compose([resizeShorterSide(resize), crop(size)], {
     name: where,
     training: false,
-    normalization: paperNormalization(where, options, false),
+    normalization: paperNormalization(normalization, false),
   });
 }
 
@@ -243,16 +289,21 @@ export interface MultiScaleEvalOptions extends PaperNormalizationOptions {
  */
 export function multiScaleEval(options: MultiScaleEvalOptions = {}): Transform {
   const where = 'multiScaleEval';
-  checkKnownOptions(where, options, ['scales', 'flip', 'mean', 'std']);
-  return compose(
-    [multiScaleViews(options.scales ?? [224, 256, 384, 480, 640], { flip: options.flip ?? false })],
-    {
-      name: where,
-      training: false,
-      normalization: paperNormalization(where, options, false),
-    },
-  );
+  const { scales, flip, ...normalization } = checkOptions(where, options, MULTI_SCALE_EVAL_SPEC);
+  return compose([multiScaleViews(scales, { flip })], {
+    name: where,
+    training: false,
+    normalization: paperNormalization(normalization, false),
+  });
 }
+
+/** The one declaration of {@link MultiScaleEvalOptions}. */
+const MULTI_SCALE_EVAL_SPEC = {
+  // Checked by multiScaleViews().
+  scales: withDefault(unchecked<readonly number[]>(), [224, 256, 384, 480, 640]),
+  flip: withDefault(unchecked<boolean>(), false),
+  ...PAPER_NORMALIZATION_SPEC,
+} satisfies OptionSpec<MultiScaleEvalOptions>;
 
 /** Options of {@link vggPaperTrain}. */
 export interface VggPaperTrainOptions extends PaperNormalizationOptions {
@@ -298,23 +349,43 @@ export interface VggPaperTrainOptions extends PaperNormalizationOptions {
  */
 export function vggPaperTrain(options: VggPaperTrainOptions = {}): Transform {
   const where = 'vggPaperTrain';
-  checkKnownOptions(where, options, ['scale', 'size', 'lighting', 'mean', 'std']);
-  const scale = options.scale ?? 256;
-  const size = positiveInt(where, 'size', options.size ?? 224);
-  let resizeStep;
-  if (typeof scale === 'number') resizeStep = resizeShorterSide(positiveInt(where, 'scale', scale));
-  else if (Array.isArray(scale))
-    resizeStep = resizeShorterSide(range(where, 'scale', scale, positiveInt));
-  else
-    fail(where, 'scale', scale, 'a positive integer (256, 384) or a [min, max] range ([256, 512])');
-  if (Math.min(...(Array.isArray(scale) ? scale : [scale])) < size) {
+  const { scale, size, lighting, ...normalization } = checkOptions(
+    where,
+    options,
+    VGG_PAPER_TRAIN_SPEC,
+  );
+  if (Math.min(...(typeof scale === 'number' ? [scale] : scale)) < size) {
     fail(where, 'scale', scale, `at least the crop size (${size})`);
   }
-  return compose([resizeStep, randomCrop(size), randomHorizontalFlip(0.5)], {
+  return compose([resizeShorterSide(scale), randomCrop(size), randomHorizontalFlip(0.5)], {
     name: where,
-    normalization: paperNormalization(where, options, options.lighting ?? IMAGENET_PCA_LIGHTING),
+    normalization: paperNormalization(normalization, lighting),
   });
 }
+
+/** VGG's training scale: a fixed shorter side or a `[min, max]` range. */
+function checkVggScale(
+  where: string,
+  option: string,
+  value: unknown,
+): number | readonly [number, number] {
+  if (typeof value === 'number') return checkPositiveInt(where, option, value);
+  if (Array.isArray(value)) return checkPositiveIntRange(where, option, value);
+  return fail(
+    where,
+    option,
+    value,
+    'a positive integer (256, 384) or a [min, max] range ([256, 512])',
+  );
+}
+
+/** The one declaration of {@link VggPaperTrainOptions}. */
+const VGG_PAPER_TRAIN_SPEC = {
+  scale: withDefault(checkVggScale, 256),
+  size: withDefault(checkPositiveInt, 224),
+  lighting: LIGHTING_OPTION,
+  ...PAPER_NORMALIZATION_SPEC,
+} satisfies OptionSpec<VggPaperTrainOptions>;
 
 /** Options of the torchvision presets. */
 export interface TorchvisionOptions {
@@ -350,6 +421,14 @@ const TORCHVISION_NORMALIZATION: Normalization = {
   std: IMAGENET_STD,
 };
 
+/** The options of {@link torchvisionTrain}: {@link TorchvisionOptions} without `resize`. */
+const TORCHVISION_TRAIN_SPEC = {
+  size: withDefault(checkPositiveInt, 224),
+  // Checked by randomResizedCrop(), which applies the defaults.
+  scale: unchecked<readonly [number, number] | undefined>(),
+  ratio: unchecked<readonly [number, number] | undefined>(),
+} satisfies OptionSpec<Pick<TorchvisionOptions, 'size' | 'scale' | 'ratio'>>;
+
 /**
  * The modern ImageNet training recipe, as torchvision's reference scripts:
  * Inception-style random-resized crop (area 8–100%, aspect 3/4–4/3) to 224,
@@ -368,16 +447,18 @@ const TORCHVISION_NORMALIZATION: Normalization = {
  */
 export function torchvisionTrain(options: TorchvisionOptions = {}): Transform {
   const where = 'torchvisionTrain';
-  checkKnownOptions(where, options, ['size', 'scale', 'ratio']);
-  const size = positiveInt(where, 'size', options.size ?? 224);
-  return compose(
-    [
-      randomResizedCrop(size, { scale: options.scale, ratio: options.ratio }),
-      randomHorizontalFlip(0.5),
-    ],
-    { name: where, normalization: TORCHVISION_NORMALIZATION },
-  );
+  const { size, scale, ratio } = checkOptions(where, options, TORCHVISION_TRAIN_SPEC);
+  return compose([randomResizedCrop(size, { scale, ratio }), randomHorizontalFlip(0.5)], {
+    name: where,
+    normalization: TORCHVISION_NORMALIZATION,
+  });
 }
+
+/** The options of {@link torchvisionEval}: {@link TorchvisionOptions} without the crop's ranges. */
+const TORCHVISION_EVAL_SPEC = {
+  size: withDefault(checkPositiveInt, 224),
+  resize: withDefault(checkPositiveInt, 256),
+} satisfies OptionSpec<Pick<TorchvisionOptions, 'size' | 'resize'>>;
 
 /**
  * torchvision's evaluation preset: shorter side 256, centre crop 224, `(x / 255 − mean) / std`.
@@ -397,9 +478,7 @@ export function torchvisionTrain(options: TorchvisionOptions = {}): Transform {
  */
 export function torchvisionEval(options: TorchvisionOptions = {}): Transform {
   const where = 'torchvisionEval';
-  checkKnownOptions(where, options, ['size', 'resize']);
-  const resize = positiveInt(where, 'resize', options.resize ?? 256);
-  const size = positiveInt(where, 'size', options.size ?? 224);
+  const { size, resize } = checkOptions(where, options, TORCHVISION_EVAL_SPEC);
   return compose([resizeShorterSide(resize), centerCrop(size)], {
     name: where,
     training: false,
@@ -431,6 +510,20 @@ export interface CifarOptions {
 
 const CIFAR_NORMALIZATION: Normalization = { scale: 1 / 255, mean: CIFAR10_MEAN, std: CIFAR10_STD };
 
+/** The options of {@link cifarEval}: {@link CifarOptions} without `padding`. */
+const CIFAR_EVAL_SPEC = {
+  size: withDefault(checkPositiveInt, 32),
+  // Checked by compose().
+  normalization: withDefault(unchecked<Normalization>(), CIFAR_NORMALIZATION),
+} satisfies OptionSpec<Omit<CifarOptions, 'padding'>>;
+
+/** The one declaration of {@link CifarOptions}. */
+const CIFAR_TRAIN_SPEC = {
+  size: CIFAR_EVAL_SPEC.size,
+  padding: withDefault(unchecked<number>(), 4), // checked by pad()
+  normalization: CIFAR_EVAL_SPEC.normalization,
+} satisfies OptionSpec<CifarOptions>;
+
 /**
  * The CIFAR augmentation of the ResNet paper (§4.2): 4 pixels of zero padding
  * on each side, a random 32×32 crop, a random horizontal flip.
@@ -448,12 +541,10 @@ const CIFAR_NORMALIZATION: Normalization = { scale: 1 / 255, mean: CIFAR10_MEAN,
  */
 export function cifarTrain(options: CifarOptions = {}): Transform {
   const where = 'cifarTrain';
-  checkKnownOptions(where, options, ['size', 'padding', 'normalization']);
-  const size = positiveInt(where, 'size', options.size ?? 32);
-  const padding = options.padding ?? 4;
+  const { size, padding, normalization } = checkOptions(where, options, CIFAR_TRAIN_SPEC);
   return compose([pad(padding), randomCrop(size), randomHorizontalFlip(0.5)], {
     name: where,
-    normalization: options.normalization ?? CIFAR_NORMALIZATION,
+    normalization,
   });
 }
 
@@ -473,11 +564,6 @@ export function cifarTrain(options: CifarOptions = {}): Transform {
  */
 export function cifarEval(options: Omit<CifarOptions, 'padding'> = {}): Transform {
   const where = 'cifarEval';
-  checkKnownOptions(where, options, ['size', 'normalization']);
-  const size = positiveInt(where, 'size', options.size ?? 32);
-  return compose([centerCrop(size)], {
-    name: where,
-    training: false,
-    normalization: options.normalization ?? CIFAR_NORMALIZATION,
-  });
+  const { size, normalization } = checkOptions(where, options, CIFAR_EVAL_SPEC);
+  return compose([centerCrop(size)], { name: where, training: false, normalization });
 }

@@ -2,7 +2,16 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { Random } from './rng';
-import { checkKnownOptions, fail, nonNegativeInt, oneOf, positiveInt } from './validate';
+import {
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  numberCheck,
+  oneOf,
+  optional,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** Options of {@link synthesizeImageFolder}. */
 export interface SynthesizeOptions {
@@ -47,6 +56,25 @@ export interface SynthesizeOptions {
 
 /** The largest image side {@link synthesizeImageFolder} writes: 8000² pixels is the loader's default `limitInputPixels`. */
 const MAX_SIZE = 8000;
+
+/** The one declaration of {@link SynthesizeOptions}. */
+const SYNTHESIZE_SPEC = {
+  classes: withDefault(checkPositiveInt, 10),
+  perClass: withDefault(checkPositiveInt, 20),
+  valPerClass: optional(checkNonNegativeInt), // default: a quarter of perClass, at least 1
+  // Images of 8000 × 8000 at most: larger ones would be refused by the
+  // loader's default limitInputPixels (and 100,000 × 100,000 cannot even be
+  // allocated).
+  size: withDefault(
+    numberCheck(
+      (v) => Number.isInteger(v) && v >= 1 && v <= MAX_SIZE,
+      `an integer from 1 to ${MAX_SIZE} (${MAX_SIZE} × ${MAX_SIZE} = ${(MAX_SIZE * MAX_SIZE).toLocaleString('en-US')} pixels, the loader's default limitInputPixels)`,
+    ),
+    64,
+  ),
+  seed: withDefault(checkNonNegativeInt, 0),
+  format: withDefault(oneOf(['jpeg', 'png'] as const), 'jpeg'),
+} satisfies OptionSpec<SynthesizeOptions>;
 
 /** What {@link synthesizeImageFolder} wrote. */
 export interface SynthesizedFolder {
@@ -171,35 +199,12 @@ export async function synthesizeImageFolder(
   options: SynthesizeOptions = {},
 ): Promise<SynthesizedFolder> {
   const where = 'synthesizeImageFolder';
-  checkKnownOptions(where, options, [
-    'classes',
-    'perClass',
-    'valPerClass',
-    'size',
-    'seed',
-    'format',
-  ]);
-  const classes = positiveInt(where, 'classes', options.classes ?? 10);
-  const perClass = positiveInt(where, 'perClass', options.perClass ?? 20);
-  const valPerClass = nonNegativeInt(
+  const { classes, perClass, size, seed, format, ...checked } = checkOptions(
     where,
-    'valPerClass',
-    options.valPerClass ?? Math.max(1, Math.floor(perClass / 4)),
+    options,
+    SYNTHESIZE_SPEC,
   );
-  const size = options.size ?? 64;
-  // Images of 8000 × 8000 at most: larger ones would be refused by the
-  // loader's default limitInputPixels (and 100,000 × 100,000 cannot even be
-  // allocated).
-  if (typeof size !== 'number' || !Number.isInteger(size) || size < 1 || size > MAX_SIZE) {
-    fail(
-      where,
-      'size',
-      size,
-      `an integer from 1 to ${MAX_SIZE} (${MAX_SIZE} × ${MAX_SIZE} = ${(MAX_SIZE * MAX_SIZE).toLocaleString('en-US')} pixels, the loader's default limitInputPixels)`,
-    );
-  }
-  const seed = nonNegativeInt(where, 'seed', options.seed ?? 0);
-  const format = oneOf(where, 'format', options.format ?? 'jpeg', ['jpeg', 'png']);
+  const valPerClass = checked.valPerClass ?? Math.max(1, Math.floor(perClass / 4));
   const digits = String(classes - 1).length;
   const names = Array.from(
     { length: classes },

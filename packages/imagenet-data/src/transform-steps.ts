@@ -8,15 +8,18 @@ import {
 } from './geometry';
 import type { TransformStep } from './transforms';
 import {
-  checkKnownOptions,
+  checkNonNegativeInt,
+  checkOptions,
+  checkPositiveInt,
+  checkPositiveNumber,
+  checkProbability,
+  checkRange,
+  checkSize,
   fail,
-  positiveInt,
-  positiveNumber,
-  probability,
-  range,
-  size as sizeOption,
-  nonNegativeInt,
-} from './validate';
+  withDefault,
+  type Check,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /** A step from its parts (`random` marks the steps that draw from the rng). */
 export function step(
@@ -72,14 +75,14 @@ export function resizeShorterSide(
 ): TransformStep {
   const where = 'resizeShorterSide';
   if (typeof s === 'number') {
-    positiveInt(where, 's', s);
+    checkPositiveInt(where, 's', s);
     return step(`resizeShorterSide(${s})`, false, unknownSize, (g) => {
       resizeGeometry(g, ...shorterSideSize(g.width, g.height, s));
       return g;
     });
   }
   if (Array.isArray(s)) {
-    const [lo, hi] = range(where, 's', s, positiveInt);
+    const [lo, hi] = checkRange(where, 's', s, checkPositiveInt);
     return step(`resizeShorterSide([${lo}, ${hi}])`, true, unknownSize, (g, rng) => {
       resizeGeometry(g, ...shorterSideSize(g.width, g.height, rng.int(lo, hi)));
       return g;
@@ -89,7 +92,7 @@ export function resizeShorterSide(
   if (!Array.isArray(choices) || choices.length === 0) {
     fail(where, 's', s, 'a positive integer, a [min, max] pair or { choices: [...] }');
   }
-  choices.forEach((c) => positiveInt(where, 's.choices', c));
+  choices.forEach((c) => checkPositiveInt(where, 's.choices', c));
   return step(`resizeShorterSide(one of ${choices.join(', ')})`, true, unknownSize, (g, rng) => {
     resizeGeometry(
       g,
@@ -113,7 +116,7 @@ export function resizeShorterSide(
  *   resized image.
  */
 export function resize(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('resize', 'size', size);
+  const [h, w] = checkSize('resize', 'size', size);
   return step(
     `resize(${h}×${w})`,
     false,
@@ -149,7 +152,7 @@ export function checkFits(where: string, g: ViewGeometry, h: number, w: number):
  * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export function randomCrop(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('randomCrop', 'size', size);
+  const [h, w] = checkSize('randomCrop', 'size', size);
   return step(
     `randomCrop(${h}×${w})`,
     true,
@@ -181,7 +184,7 @@ export function randomCrop(size: number | readonly [number, number]): TransformS
  *   Applying the step throws when the image is smaller than `size`.
  */
 export function centerCrop(size: number | readonly [number, number]): TransformStep {
-  const [h, w] = sizeOption('centerCrop', 'size', size);
+  const [h, w] = checkSize('centerCrop', 'size', size);
   return step(
     `centerCrop(${h}×${w})`,
     false,
@@ -213,7 +216,7 @@ export function centerCrop(size: number | readonly [number, number]): TransformS
  * @see [Krizhevsky et al. 2012, "ImageNet Classification with Deep Convolutional Neural Networks", §4.1](https://papers.nips.cc/paper/2012/hash/c399862d3b9d6b76c8436e924a68c45b-Abstract.html)
  */
 export function randomHorizontalFlip(p = 0.5): TransformStep {
-  probability('randomHorizontalFlip', 'p', p);
+  checkProbability('randomHorizontalFlip', 'p', p);
   return step(
     `randomHorizontalFlip(${p})`,
     true,
@@ -260,7 +263,7 @@ export function horizontalFlip(): TransformStep {
  * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §4.2](https://arxiv.org/abs/1512.03385)
  */
 export function pad(amount: number): TransformStep {
-  nonNegativeInt('pad', 'amount', amount);
+  checkNonNegativeInt('pad', 'amount', amount);
   return step(
     `pad(${amount})`,
     false,
@@ -288,6 +291,16 @@ export interface RandomResizedCropOptions {
   ratio?: readonly [number, number];
 }
 
+/** An ordered `[min, max]` pair of finite numbers above 0. */
+const checkPositiveRange: Check<[number, number]> = (where, option, value) =>
+  checkRange(where, option, value, checkPositiveNumber);
+
+/** The one declaration of {@link RandomResizedCropOptions}, with torchvision's defaults. */
+const RANDOM_RESIZED_CROP_SPEC = {
+  scale: withDefault<readonly [number, number]>(checkPositiveRange, [0.08, 1]),
+  ratio: withDefault<readonly [number, number]>(checkPositiveRange, [3 / 4, 4 / 3]),
+} satisfies OptionSpec<RandomResizedCropOptions>;
+
 /**
  * Inception-style random-resized crop (Szegedy et al. 2015), as torchvision's
  * `RandomResizedCrop`: a crop of random area and aspect ratio, resized to
@@ -312,10 +325,11 @@ export function randomResizedCrop(
   options: RandomResizedCropOptions = {},
 ): TransformStep {
   const where = 'randomResizedCrop';
-  const [h, w] = sizeOption(where, 'size', size);
-  checkKnownOptions(where, options, ['scale', 'ratio']);
-  const [sLo, sHi] = range(where, 'scale', options.scale ?? [0.08, 1], positiveNumber);
-  const [rLo, rHi] = range(where, 'ratio', options.ratio ?? [3 / 4, 4 / 3], positiveNumber);
+  const [h, w] = checkSize(where, 'size', size);
+  const {
+    scale: [sLo, sHi],
+    ratio: [rLo, rHi],
+  } = checkOptions(where, options, RANDOM_RESIZED_CROP_SPEC);
   return step(
     `randomResizedCrop(${h}×${w})`,
     true,

@@ -8,7 +8,15 @@ import {
 } from './geometry';
 import { checkFits, roundHalfEven, shorterSideSize, step, unknownSize } from './transform-steps';
 import type { TransformStep } from './transforms';
-import { bool, checkKnownOptions, fail, positiveInt, size as sizeOption } from './validate';
+import {
+  checkBoolean,
+  checkOptions,
+  checkPositiveInt,
+  checkSize,
+  fail,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /**
  * Ten views: the four corner crops and the centre crop, then the same five
@@ -28,7 +36,7 @@ import { bool, checkKnownOptions, fail, positiveInt, size as sizeOption } from '
  */
 export function tenCropViews(size: number | readonly [number, number]): TransformStep {
   const where = 'tenCropViews';
-  const [h, w] = sizeOption(where, 'size', size);
+  const [h, w] = checkSize(where, 'size', size);
   return step(
     `tenCropViews(${h}×${w})`,
     false,
@@ -59,6 +67,11 @@ export function tenCropViews(size: number | readonly [number, number]): Transfor
   );
 }
 
+/** The options of {@link multiScaleViews}. */
+const MULTI_SCALE_SPEC = { flip: withDefault(checkBoolean, false) } satisfies OptionSpec<{
+  flip?: boolean;
+}>;
+
 /**
  * One view per scale, the shorter side resized to each, for fully
  * convolutional multi-scale evaluation (VGG §3.2, ResNet §3.4: {224, 256,
@@ -85,9 +98,8 @@ export function multiScaleViews(
   const where = 'multiScaleViews';
   if (!Array.isArray(scales) || scales.length === 0)
     fail(where, 'scales', scales, 'a non-empty array of sizes');
-  scales.forEach((s) => positiveInt(where, 'scales', s));
-  checkKnownOptions(where, options, ['flip']);
-  const flip = bool(where, 'flip', options.flip ?? false);
+  scales.forEach((s) => checkPositiveInt(where, 'scales', s));
+  const { flip } = checkOptions(where, options, MULTI_SCALE_SPEC);
   return step(
     `multiScaleViews(${scales.join(', ')}${flip ? ', flip' : ''})`,
     false,

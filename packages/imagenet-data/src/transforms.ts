@@ -1,7 +1,16 @@
 import { initialGeometry, type ResizeKernel, type ViewGeometry } from './geometry';
 import { isMeanImage, resolveNormalization } from './normalization';
 import type { Random } from './rng';
-import { bool, checkKnownOptions, fail, oneOf } from './validate';
+import {
+  checkBoolean,
+  checkOptions,
+  fail,
+  oneOf,
+  optional,
+  unchecked,
+  withDefault,
+  type OptionSpec,
+} from '@convnets/validate';
 
 /**
  * One geometric step of a transform: it changes the geometry of each view
@@ -186,6 +195,14 @@ const KERNELS: readonly ResizeKernel[] = [
   'lanczos3',
 ];
 
+/** The one declaration of {@link ComposeOptions}. */
+const COMPOSE_SPEC = {
+  normalization: unchecked<Normalization | undefined>(), // checked by resolveNormalization
+  training: optional(checkBoolean), // default: whether any step is random
+  kernel: withDefault(oneOf(KERNELS), 'linear'),
+  name: unchecked<string | undefined>(),
+} satisfies OptionSpec<ComposeOptions>;
+
 /**
  * Builds a transform from geometric steps and a normalisation.
  *
@@ -206,7 +223,7 @@ const KERNELS: readonly ResizeKernel[] = [
  */
 export function compose(steps: readonly TransformStep[], options: ComposeOptions = {}): Transform {
   const where = 'compose';
-  checkKnownOptions(where, options, ['normalization', 'training', 'kernel', 'name']);
+  const checked = checkOptions(where, options, COMPOSE_SPEC);
   if (!Array.isArray(steps) || steps.some((s) => typeof s?.apply !== 'function')) {
     fail(
       where,
@@ -215,13 +232,13 @@ export function compose(steps: readonly TransformStep[], options: ComposeOptions
       'an array of transform steps (resizeShorterSide(…), randomCrop(…), …)',
     );
   }
-  const normalization = resolveNormalization(where, options.normalization);
-  const kernel = oneOf(where, 'kernel', options.kernel ?? 'linear', KERNELS);
-  const random = steps.some((s) => (s as { random?: boolean }).random === true);
-  const training = bool(where, 'training', options.training ?? random);
+  const normalization = resolveNormalization(where, checked.normalization);
+  const { kernel } = checked;
+  const training =
+    checked.training ?? steps.some((s) => (s as { random?: boolean }).random === true);
   const { outputSize, views } = outputShape(steps);
   checkMeanFits(where, normalization.mean, outputSize);
-  const name = options.name ?? steps.map((s) => s.name).join(' → ');
+  const name = checked.name ?? steps.map((s) => s.name).join(' → ');
   return {
     name,
     training,

@@ -10,7 +10,7 @@ import {
   type Sample,
 } from './folder';
 import { readMatFile } from './matfile';
-import { checkKnownOptions, fail } from './validate';
+import { checkOptions, fail, optional, unchecked, type OptionSpec } from '@convnets/validate';
 
 /** Options of {@link imagenetValidation}: which labels come with a flat folder. */
 export interface ImageNetValidationOptions {
@@ -47,6 +47,16 @@ export interface ImageNetValidationOptions {
    */
   kaggleSolution?: string;
 }
+
+/** The one declaration of {@link ImageNetValidationOptions} (the paths are read where used). */
+const IMAGENET_VALIDATION_SPEC = {
+  devkit: optional((where, option, value) =>
+    typeof value === 'string' ? value : fail(where, option, value, 'the path of the devkit folder'),
+  ),
+  groundTruth: unchecked<string | undefined>(),
+  devkitClasses: unchecked<string | readonly string[] | undefined>(),
+  kaggleSolution: unchecked<string | undefined>(),
+} satisfies OptionSpec<ImageNetValidationOptions>;
 
 const WHERE = 'imagenetValidation';
 const VAL_ID = /^(ILSVRC2012_val_(\d{8}))$/;
@@ -213,16 +223,18 @@ export async function imagenetValidation(
   dir: string,
   options: ImageNetValidationOptions = {},
 ): Promise<ImageFolderDataset> {
-  checkKnownOptions(WHERE, options, ['devkit', 'groundTruth', 'devkitClasses', 'kaggleSolution']);
-  const { devkit, kaggleSolution } = options;
-  let { groundTruth, devkitClasses } = options;
+  const { devkit, kaggleSolution, ...checked } = checkOptions(
+    WHERE,
+    options,
+    IMAGENET_VALIDATION_SPEC,
+  );
+  let { groundTruth, devkitClasses } = checked;
   if (devkit !== undefined) {
     if (groundTruth !== undefined || devkitClasses !== undefined) {
       throw new Error(
         `${WHERE}: give either "devkit" (the devkit folder) or "groundTruth" and "devkitClasses" (its files), not both.`,
       );
     }
-    if (typeof devkit !== 'string') fail(WHERE, 'devkit', devkit, 'the path of the devkit folder');
     ({ groundTruth, meta: devkitClasses } = await devkitFiles(devkit));
   }
   if (groundTruth !== undefined && kaggleSolution !== undefined) {
