@@ -67,23 +67,25 @@ export {
   IMAGENET_MEAN_255,
   IMAGENET_PCA_LIGHTING,
   IMAGENET_STD,
-  cifarEval,
-  cifarTrain,
   multiScaleEval,
   resnetPaperEval,
   resnetPaperTrain,
   tenCrop,
-  torchvisionEval,
-  torchvisionTrain,
   vggPaperTrain,
-  type CifarOptions,
   type EvalOptions,
   type MultiScaleEvalOptions,
   type PaperNormalizationOptions,
   type ResnetPaperTrainOptions,
-  type TorchvisionOptions,
   type VggPaperTrainOptions,
 } from './presets';
+export {
+  cifarEval,
+  cifarTrain,
+  torchvisionEval,
+  torchvisionTrain,
+  type CifarOptions,
+  type TorchvisionOptions,
+} from './presets-torchvision';
 export { transformImage, type TransformedView, type TransformImageOptions } from './pipeline';
 export { createLoader, ImageLoader } from './loader';
 export type {
