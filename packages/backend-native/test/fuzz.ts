@@ -117,6 +117,14 @@ function convOutShape(x: number[], filter: number[], attrs: { strides: number; p
 const gradShape = (shape: number[]) => shape.map((d) => Math.max(0, d));
 const negative = (shape: number[]) => shape.some((d) => d < 0);
 
+/** A convolution's shapes, attributes, output shape and output-gradient shape: what both gradient kernels take. */
+function convGradShapes(g: Gen) {
+  const s = convShapes(g);
+  const attrs = { strides: s.stride, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
+  const out = convOutShape(s.x, s.filter, attrs);
+  return { s, attrs, out, dy: gradShape(out) };
+}
+
 type Maker = (g: Gen) => FuzzCase;
 
 const binaryKernels = [
@@ -194,10 +202,7 @@ export const makers: Record<string, Maker> = {
     };
   },
   Conv2DBackpropInput: (g) => {
-    const s = convShapes(g);
-    const attrs = { strides: s.stride, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-    const out = convOutShape(s.x, s.filter, attrs);
-    const dy = gradShape(out);
+    const { s, attrs, out, dy } = convGradShapes(g);
     return {
       kernel: 'Conv2DBackpropInput',
       inputs: { dy: float32(g, dy), filter: float32(g, s.filter) },
@@ -207,10 +212,7 @@ export const makers: Record<string, Maker> = {
     };
   },
   Conv2DBackpropFilter: (g) => {
-    const s = convShapes(g);
-    const attrs = { strides: s.stride, pad: s.pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-    const out = convOutShape(s.x, s.filter, attrs);
-    const dy = gradShape(out);
+    const { s, attrs, out, dy } = convGradShapes(g);
     return {
       kernel: 'Conv2DBackpropFilter',
       inputs: { x: float32(g, s.x), dy: float32(g, dy) },
