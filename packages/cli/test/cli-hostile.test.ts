@@ -277,6 +277,17 @@ describe('convnets against hostile input', () => {
         ],
         /^convnets: --schedule step needs --every/,
       );
+      // A run started before --every was required (its run.json has none) still resumes, with 30.
+      const old = join(dir, 'old-step');
+      ok(
+        ...['train', ...tiny, '--data', data, '--batch-size', '8', '--steps', '1'],
+        ...['--schedule', 'step', '--every', '30', '--out', old, '--no-plot'],
+      );
+      const runJson = join(old, 'run.json');
+      const run = JSON.parse(readFileSync(runJson, 'utf8'));
+      delete run.config.every;
+      writeFileSync(runJson, JSON.stringify(run));
+      expect(ok('train', '--resume', old, '--steps', '2', '--no-plot')).toMatch(/done at step 2/);
     });
 
     it('data synth with an impossible size is a one-line error', () => {

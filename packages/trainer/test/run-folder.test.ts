@@ -98,6 +98,24 @@ describe('run folders', () => {
     expect(tree(out)).toEqual(before);
   });
 
+  it("resuming another run's checkpoint into a folder that holds a run is refused too", async () => {
+    const a = fresh();
+    await train(options({ outDir: a, epochs: 1 }));
+    const checkpoint = (await latestCheckpoint(a))!;
+    const b = fresh();
+    await train(options({ outDir: b, epochs: 1 }));
+    const before = tree(b);
+    await expect(
+      train(options({ outDir: b, epochs: 2, resume: checkpoint })),
+    ).rejects.toBeInstanceOf(RunExistsError);
+    expect(tree(b)).toEqual(before);
+    // Into a new folder it continues A's run from its step.
+    const c = fresh();
+    const result = await train(options({ outDir: c, epochs: 2, resume: checkpoint }));
+    expect(result.steps).toBe(12);
+    expect(readMetrics(join(c, 'metrics.jsonl'))[0].step).toBe(7);
+  });
+
   it('overwrite: true replaces the old run: one run of rows, only its checkpoints', async () => {
     const out = fresh();
     await train(options({ outDir: out, epochs: 2 }));

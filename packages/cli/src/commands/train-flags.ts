@@ -160,6 +160,8 @@ function runFlags(dir: string): FileFlags {
  */
 export function resolveFlags(cli: TrainFlags): RunFlags {
   let flags: FileFlags = cli.resume ? runFlags(cli.resume) : {};
+  // Runs started before --every was required used 30 for a step schedule without it.
+  if (flags.schedule === 'step' && flags.every === undefined) flags.every = 30;
   if (cli.config) flags = { ...flags, ...readConfig(cli.config) };
   flags = {
     ...flags,

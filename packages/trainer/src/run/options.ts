@@ -85,7 +85,8 @@ export interface TrainerOptions {
   /**
    * Continue from a checkpoint folder, or `true` for the newest in `outDir`
    * (from scratch if it has none, dropping any metrics rows left by a run
-   * killed before its first checkpoint).
+   * killed before its first checkpoint). A checkpoint from outside `outDir`
+   * continues into it as a new run, so `outDir` must hold no run (see `overwrite`).
    * @defaultValue false: start from scratch (in an `outDir` that holds no run, see `overwrite`)
    */
   resume?: string | boolean;

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import type { TrainingBatch } from '../data/types';
 import type { LearningRateSchedule } from '../optim/schedules';
 import type { SgdOptimizer } from '../optim/sgd';
@@ -42,6 +42,14 @@ interface RunLoop {
   baseline: number | undefined;
   /** The last validation result. */
   validation: EvaluationResult | undefined;
+}
+
+/** Whether `resume` continues the run in `outDir` (true, or a checkpoint inside it), rather than starting one there. */
+function resumesOwnRun(resume: string | boolean | undefined, outDir: string): boolean {
+  if (resume === true) return true;
+  if (typeof resume !== 'string') return false;
+  const inside = relative(resolve(outDir), resolve(resume));
+  return inside !== '' && !inside.startsWith('..') && !isAbsolute(inside);
 }
 
 /**
@@ -117,7 +125,8 @@ export class Trainer {
    */
   async run(): Promise<TrainResult> {
     const o = this.ctx.options;
-    if (o.outDir && !o.resume) this.refuseOrClear(o.outDir);
+    // A run folder may be continued only from its own checkpoints.
+    if (o.outDir && !resumesOwnRun(o.resume, o.outDir)) this.refuseOrClear(o.outDir);
     const log = o.outDir
       ? new MetricsLog(join(o.outDir, 'metrics.jsonl'), join(o.outDir, 'metrics.csv'))
       : undefined;
