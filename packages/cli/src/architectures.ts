@@ -107,6 +107,77 @@ export interface Architecture {
   evalTransform(imageSize: number, tenCrops?: boolean, preprocessing?: Preprocessing): Transform;
 }
 
+/** A length of a recipe, given at the default size, scaled to `size`. */
+type Scale = (n: number, size: number) => number;
+
+/** The weights of `probe`, an architecture's model, with the classifier's last dimension set to `classes`. */
+function weightsOf(
+  probe: LayersModel,
+  format: ModelEntry['stateDict'],
+  classes: number,
+): ExpectedWeight[] {
+  return probe.weights.map((w) => {
+    const shape = [...w.shape] as number[];
+    const slash = w.originalName.lastIndexOf('/');
+    const layer = w.originalName.slice(0, slash);
+    if (layer === CLASSIFIER_LAYER) shape[shape.length - 1] = classes;
+    const target = format.map({ layer, weight: w.originalName.slice(slash + 1), shape }, probe);
+    return {
+      name: w.originalName,
+      shape,
+      torchvision: target && { key: target.key, shape: torchShape(shape, target.layout) },
+    };
+  });
+}
+
+/** The training transform of an architecture's recipe at `size`. */
+function trainTransformOf(
+  train: ModelEntry['preprocessing']['train'],
+  size: number,
+  px: Scale,
+): Transform {
+  switch (train.kind) {
+    case 'pad-and-crop':
+      return cifarTrain({ size, padding: Math.max(1, px(train.padding, size)) });
+    case 'fixed-scale':
+      return vggPaperTrain({ size, scale: px(train.shorterSide, size) });
+    case 'scale-augmentation':
+      return resnetPaperTrain({
+        size,
+        scale: [px(train.shorterSide[0], size), px(train.shorterSide[1], size)],
+      });
+  }
+}
+
+/** The evaluation transform of an architecture's recipe at `size`. */
+function evalTransformOf(
+  self: Architecture,
+  evaluation: ModelEntry['preprocessing']['eval'],
+  {
+    size,
+    tenCrops,
+    preprocessing,
+  }: { size: number; tenCrops: boolean; preprocessing: Preprocessing },
+  px: Scale,
+): Transform {
+  const refusal = tenCrops ? tenCropRefusal(self) : undefined;
+  if (refusal) throw new Error(refusal);
+  if (evaluation.kind === 'whole-image') return cifarEval({ size });
+  const resize = px(evaluation.shorterSide, size);
+  if (preprocessing === 'torchvision') {
+    // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
+    return tenCrops
+      ? tenCrop({
+          size,
+          resize,
+          mean: IMAGENET_MEAN.map((m) => m * 255) as [number, number, number],
+          std: IMAGENET_STD.map((s) => s * 255) as [number, number, number],
+        })
+      : torchvisionEval({ size, resize });
+  }
+  return tenCrops ? tenCrop({ size, resize }) : resnetPaperEval({ size, resize });
+}
+
 /** Resolves an `--arch` name, or throws a one-line error listing the accepted names. */
 export function architecture(name: string): Architecture {
   const entry = MODELS.find(name) ?? cifarOfAnyDepth(name);
@@ -143,56 +214,14 @@ export function architecture(name: string): Architecture {
     expectedWeights({ classes, imageSize }) {
       const probe = self.build({ classes: 1, imageSize, skipInit: true });
       try {
-        return probe.weights.map((w) => {
-          const shape = [...w.shape] as number[];
-          const slash = w.originalName.lastIndexOf('/');
-          const layer = w.originalName.slice(0, slash);
-          if (layer === CLASSIFIER_LAYER) shape[shape.length - 1] = classes;
-          const target = format.map(
-            { layer, weight: w.originalName.slice(slash + 1), shape },
-            probe,
-          );
-          return {
-            name: w.originalName,
-            shape,
-            torchvision: target && { key: target.key, shape: torchShape(shape, target.layout) },
-          };
-        });
+        return weightsOf(probe, format, classes);
       } finally {
         probe.dispose();
       }
     },
-    trainTransform(size) {
-      switch (train.kind) {
-        case 'pad-and-crop':
-          return cifarTrain({ size, padding: Math.max(1, px(train.padding, size)) });
-        case 'fixed-scale':
-          return vggPaperTrain({ size, scale: px(train.shorterSide, size) });
-        case 'scale-augmentation':
-          return resnetPaperTrain({
-            size,
-            scale: [px(train.shorterSide[0], size), px(train.shorterSide[1], size)],
-          });
-      }
-    },
-    evalTransform(size, tenCrops = false, preprocessing = 'paper') {
-      const refusal = tenCrops ? tenCropRefusal(self) : undefined;
-      if (refusal) throw new Error(refusal);
-      if (evaluation.kind === 'whole-image') return cifarEval({ size });
-      const resize = px(evaluation.shorterSide, size);
-      if (preprocessing === 'torchvision') {
-        // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
-        return tenCrops
-          ? tenCrop({
-              size,
-              resize,
-              mean: IMAGENET_MEAN.map((m) => m * 255) as [number, number, number],
-              std: IMAGENET_STD.map((s) => s * 255) as [number, number, number],
-            })
-          : torchvisionEval({ size, resize });
-      }
-      return tenCrops ? tenCrop({ size, resize }) : resnetPaperEval({ size, resize });
-    },
+    trainTransform: (size) => trainTransformOf(train, size, px),
+    evalTransform: (size, tenCrops = false, preprocessing = 'paper') =>
+      evalTransformOf(self, evaluation, { size, tenCrops, preprocessing }, px),
   };
   return self;
 }

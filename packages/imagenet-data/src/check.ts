@@ -10,7 +10,7 @@ import {
   type DecodeOptions,
   type ResolvedDecodeOptions,
 } from './decode';
-import { byCodeUnit, imageFolder, imageFolderSplits, isHidden } from './folder';
+import { byCodeUnit, imageFolder, imageFolderSplits, isHidden, type Sample } from './folder';
 import {
   checkBoolean,
   checkOptions,
@@ -164,28 +164,20 @@ export async function checkImageFolder(
   };
 }
 
-/** Checks one image folder, `root/<class>/<image>`, with the given classes if any. */
-async function checkOne(
-  root: string,
+/** Reads (and with `fullDecode`, decodes) every sample, `concurrency` at a time. */
+async function probeAll(
+  samples: readonly Sample[],
   settings: { fullDecode: boolean; concurrency: number; decode: ResolvedDecodeOptions },
-  classes?: readonly string[],
-): Promise<ImageFolderReport> {
+): Promise<{ path: string; format?: string; space?: string; reason?: string }[]> {
   const { fullDecode, concurrency, decode } = settings;
-  const folder = await imageFolder(root, { allowEmptyClasses: true, classes });
-  const counts = new Array<number>(folder.classes.length).fill(0);
-  for (const s of folder.samples) counts[s.label]++;
-  const formats: Record<string, number> = {};
-  const colourSpaces: Record<string, number> = {};
-  const unreadable: { path: string; reason: string }[] = [];
-  const mislabelled: { path: string; format: string }[] = [];
   const results = new Array<{ path: string; format?: string; space?: string; reason?: string }>(
-    folder.samples.length,
+    samples.length,
   );
   let next = 0;
   const worker = async () => {
-    while (next < folder.samples.length) {
+    while (next < samples.length) {
       const i = next++;
-      const { path } = folder.samples[i];
+      const { path } = samples[i];
       try {
         const buffer = await readImageFile(path, decode.maxFileBytes);
         const header = await readHeader(buffer, path, decode);
@@ -200,6 +192,23 @@ async function checkOne(
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  return results;
+}
+
+/** Checks one image folder, `root/<class>/<image>`, with the given classes if any. */
+async function checkOne(
+  root: string,
+  settings: { fullDecode: boolean; concurrency: number; decode: ResolvedDecodeOptions },
+  classes?: readonly string[],
+): Promise<ImageFolderReport> {
+  const folder = await imageFolder(root, { allowEmptyClasses: true, classes });
+  const counts = new Array<number>(folder.classes.length).fill(0);
+  for (const s of folder.samples) counts[s.label]++;
+  const formats: Record<string, number> = {};
+  const colourSpaces: Record<string, number> = {};
+  const unreadable: { path: string; reason: string }[] = [];
+  const mislabelled: { path: string; format: string }[] = [];
+  const results = await probeAll(folder.samples, settings);
   for (const r of results) {
     if (r.reason !== undefined) {
       unreadable.push({ path: r.path, reason: r.reason });

@@ -197,6 +197,40 @@ const IMAGE_FOLDER_SPEC = {
 } satisfies OptionSpec<ImageFolderOptions>;
 
 /**
+ * The class folders of `root` (unsorted), the entries that are not, and the
+ * identities of the folders above the images (the root's).
+ */
+async function classFolders(
+  root: string,
+): Promise<{ folders: string[]; ignored: string[]; above: Set<string> }> {
+  let entries;
+  try {
+    entries = await readdir(root, { withFileTypes: true });
+  } catch (error) {
+    throw new Error(
+      `${WHERE}: cannot read the dataset folder ${root}: ${(error as Error).message}`,
+      { cause: error },
+    );
+  }
+  const folders: string[] = [];
+  const ignored: string[] = [];
+  const rootId = await folderIdentity(root, {
+    isDirectory: () => true,
+    isSymbolicLink: () => false,
+  });
+  const above = new Set(rootId === null ? [] : [rootId]);
+  for (const entry of entries) {
+    if (isHidden(entry.name)) continue;
+    const path = join(root, entry.name);
+    const id = await folderIdentity(path, entry);
+    // A class folder that links back to the root would list the dataset again.
+    if (id !== null && !above.has(id)) folders.push(entry.name);
+    else ignored.push(path);
+  }
+  return { folders, ignored, above };
+}
+
+/**
  * Lists an image-folder dataset laid out as `root/<class>/<image>` (ImageNet's
  * `train/`, a validation folder with class sub-folders, Imagenette, your own
  * photos). Classes are the sorted folder names, so for ILSVRC-2012
@@ -233,30 +267,7 @@ export async function imageFolder(
   const { classes: given, allowEmptyClasses: allowEmpty } = checked;
   const extensions = checked.extensions.map((e) => e.toLowerCase());
 
-  let entries;
-  try {
-    entries = await readdir(root, { withFileTypes: true });
-  } catch (error) {
-    throw new Error(
-      `${WHERE}: cannot read the dataset folder ${root}: ${(error as Error).message}`,
-      { cause: error },
-    );
-  }
-  const folders: string[] = [];
-  const ignored: string[] = [];
-  const rootId = await folderIdentity(root, {
-    isDirectory: () => true,
-    isSymbolicLink: () => false,
-  });
-  const above = new Set(rootId === null ? [] : [rootId]);
-  for (const entry of entries) {
-    if (isHidden(entry.name)) continue;
-    const path = join(root, entry.name);
-    const id = await folderIdentity(path, entry);
-    // A class folder that links back to the root would list the dataset again.
-    if (id !== null && !above.has(id)) folders.push(entry.name);
-    else ignored.push(path);
-  }
+  const { folders, ignored, above } = await classFolders(root);
   folders.sort(byCodeUnit);
   if (folders.length === 0) {
     throw new Error(

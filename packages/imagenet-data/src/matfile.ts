@@ -61,6 +61,18 @@ const UTF8 = new TextDecoder('utf-8');
 /** Thrown for anything that is not a well-formed MAT-file of the supported kinds. */
 class MatFormatError extends Error {}
 
+/** Where an array's data lies (from `at` to `end`) and what its header says. */
+interface ArrayBody {
+  at: number;
+  end: number;
+  dims: number[];
+  count: number;
+  /** The array, as error messages name it. */
+  where: string;
+  /** How deep it is nested. */
+  depth: number;
+}
+
 interface Element {
   type: number;
   /** Start and end of the element's data. */
@@ -173,6 +185,27 @@ class Reader {
     if (depth > MAX_DEPTH) throw new MatFormatError(`arrays nested more than ${MAX_DEPTH} deep`);
     if (start === end)
       return { name: '', value: { kind: 'numeric', dims: [0, 0], data: new Float64Array(0) } };
+    const { cls, dims, count, name, at } = this.arrayHeader(start, end);
+    const where = name === '' ? 'an array' : `variable "${name}"`;
+    if (cls >= MX_DOUBLE && cls <= MX_UINT64) {
+      // Real part (an imaginary part may follow; it is not needed here).
+      const real = this.element(at, end);
+      return { name, value: { kind: 'numeric', dims, data: this.numbers(real, count, where) } };
+    }
+    const body: ArrayBody = { at, end, dims, count, where, depth };
+    if (cls === MX_CHAR) return { name, value: this.charArray(body) };
+    if (cls === MX_STRUCT) return { name, value: this.structArray(body) };
+    if (cls === MX_CELL) return { name, value: this.cellArray(body) };
+    throw new MatFormatError(
+      `${where} is of MATLAB class ${cls} (sparse or object arrays are not supported)`,
+    );
+  }
+
+  /** An array's flags, dimensions and name, and where its data starts. */
+  private arrayHeader(
+    start: number,
+    end: number,
+  ): { cls: number; dims: number[]; count: number; name: string; at: number } {
     const flags = this.expect(start, end, 'array flags', MI_UINT32);
     if (flags.end - flags.start !== 8)
       throw new MatFormatError(`array flags of ${flags.end - flags.start} bytes`);
@@ -187,84 +220,88 @@ class Reader {
     const count = dims.reduce((a, b) => a * b, 1);
     const nameElement = this.expect(dimsElement.next, end, 'array name', MI_INT8);
     const name = this.text(nameElement);
-    let at = nameElement.next;
-    const where = name === '' ? 'an array' : `variable "${name}"`;
-    if (cls >= MX_DOUBLE && cls <= MX_UINT64) {
-      // Real part (an imaginary part may follow; it is not needed here).
-      const real = this.element(at, end);
-      return { name, value: { kind: 'numeric', dims, data: this.numbers(real, count, where) } };
+    return { cls, dims, count, name, at: nameElement.next };
+  }
+
+  /** A character array's data, from `at`: one string per row. */
+  private charArray({ at, end, dims, count, where }: ArrayBody): MatValue {
+    const data = this.element(at, end);
+    let codes: ArrayLike<number>;
+    if (data.type === MI_UTF8) {
+      codes = Array.from(UTF8.decode(this.bytes.subarray(data.start, data.end)), (c) =>
+        c.codePointAt(0)!,
+      );
+    } else if (data.type === MI_UTF16) {
+      codes = this.numbers({ ...data, type: MI_UINT16 }, count, where);
+    } else {
+      codes = this.numbers(data, count, where);
     }
-    if (cls === MX_CHAR) {
-      const data = this.element(at, end);
-      let codes: ArrayLike<number>;
-      if (data.type === MI_UTF8) {
-        codes = Array.from(UTF8.decode(this.bytes.subarray(data.start, data.end)), (c) =>
-          c.codePointAt(0)!,
-        );
-      } else if (data.type === MI_UTF16) {
-        codes = this.numbers({ ...data, type: MI_UINT16 }, count, where);
-      } else {
-        codes = this.numbers(data, count, where);
-      }
-      if (codes.length !== count)
-        throw new MatFormatError(`${where} holds ${codes.length} characters, not ${count}`);
-      // Column-major: character (r, c) is at r + c · rows.
-      const [rowCount, colCount] = [dims[0], count / Math.max(dims[0], 1)];
-      const rows: string[] = [];
-      for (let r = 0; r < rowCount; r++) {
-        let s = '';
-        for (let c = 0; c < colCount; c++) s += String.fromCodePoint(codes[r + c * rowCount]);
-        rows.push(s);
-      }
-      return { name, value: { kind: 'char', dims, rows } };
+    if (codes.length !== count)
+      throw new MatFormatError(`${where} holds ${codes.length} characters, not ${count}`);
+    // Column-major: character (r, c) is at r + c · rows.
+    const [rowCount, colCount] = [dims[0], count / Math.max(dims[0], 1)];
+    const rows: string[] = [];
+    for (let r = 0; r < rowCount; r++) {
+      let s = '';
+      for (let c = 0; c < colCount; c++) s += String.fromCodePoint(codes[r + c * rowCount]);
+      rows.push(s);
     }
-    if (cls === MX_STRUCT) {
-      const lengthElement = this.expect(at, end, 'field name length', MI_INT32);
-      const nameLength = this.view.getInt32(lengthElement.start, this.little);
-      const namesElement = this.expect(lengthElement.next, end, 'field names', MI_INT8);
-      const namesBytes = namesElement.end - namesElement.start;
-      if (nameLength < 1 || nameLength > 4096 || namesBytes % nameLength !== 0) {
-        throw new MatFormatError(
-          `${where}: field names of ${namesBytes} bytes in slots of ${nameLength}`,
-        );
-      }
-      const fields: string[] = [];
-      for (let f = namesElement.start; f < namesElement.end; f += nameLength) {
-        fields.push(this.text({ ...namesElement, start: f, end: f + nameLength }));
-      }
-      at = namesElement.next;
-      // Each field of each element is an miMATRIX of at least a tag: refuse counts the bytes cannot hold.
-      if (count * fields.length * 8 > end - at) {
-        throw new MatFormatError(
-          `${where}: ${count} elements × ${fields.length} fields do not fit in ${end - at} bytes`,
-        );
-      }
-      const elements: Record<string, MatValue>[] = [];
-      for (let i = 0; i < count; i++) {
-        const record: Record<string, MatValue> = {};
-        for (const field of fields) {
-          const e = this.expect(at, end, `field "${field}" of ${where}`, MI_MATRIX);
-          record[field] = this.matrix(e.start, e.end, depth + 1).value;
-          at = e.next;
-        }
-        elements.push(record);
-      }
-      return { name, value: { kind: 'struct', dims, fields, elements } };
+    return { kind: 'char', dims, rows };
+  }
+
+  /** A struct array's field names, from `at`, and where its elements start. */
+  private fieldNames(at: number, end: number, where: string): { fields: string[]; at: number } {
+    const lengthElement = this.expect(at, end, 'field name length', MI_INT32);
+    const nameLength = this.view.getInt32(lengthElement.start, this.little);
+    const namesElement = this.expect(lengthElement.next, end, 'field names', MI_INT8);
+    const namesBytes = namesElement.end - namesElement.start;
+    if (nameLength < 1 || nameLength > 4096 || namesBytes % nameLength !== 0) {
+      throw new MatFormatError(
+        `${where}: field names of ${namesBytes} bytes in slots of ${nameLength}`,
+      );
     }
-    if (cls === MX_CELL) {
-      if (count * 8 > end - at)
-        throw new MatFormatError(`${where}: ${count} cells do not fit in ${end - at} bytes`);
-      const elements: MatValue[] = [];
-      for (let i = 0; i < count; i++) {
-        const e = this.expect(at, end, `cell ${i + 1} of ${where}`, MI_MATRIX);
-        elements.push(this.matrix(e.start, e.end, depth + 1).value);
+    const fields: string[] = [];
+    for (let f = namesElement.start; f < namesElement.end; f += nameLength) {
+      fields.push(this.text({ ...namesElement, start: f, end: f + nameLength }));
+    }
+    return { fields, at: namesElement.next };
+  }
+
+  /** A struct array's field names and elements, from `at`. */
+  private structArray({ at: start, end, dims, count, where, depth }: ArrayBody): MatValue {
+    const { fields, at: first } = this.fieldNames(start, end, where);
+    let at = first;
+    // Each field of each element is an miMATRIX of at least a tag: refuse counts the bytes cannot hold.
+    if (count * fields.length * 8 > end - at) {
+      throw new MatFormatError(
+        `${where}: ${count} elements × ${fields.length} fields do not fit in ${end - at} bytes`,
+      );
+    }
+    const elements: Record<string, MatValue>[] = [];
+    for (let i = 0; i < count; i++) {
+      const record: Record<string, MatValue> = {};
+      for (const field of fields) {
+        const e = this.expect(at, end, `field "${field}" of ${where}`, MI_MATRIX);
+        record[field] = this.matrix(e.start, e.end, depth + 1).value;
         at = e.next;
       }
-      return { name, value: { kind: 'cell', dims, elements } };
+      elements.push(record);
     }
-    throw new MatFormatError(
-      `${where} is of MATLAB class ${cls} (sparse or object arrays are not supported)`,
-    );
+    return { kind: 'struct', dims, fields, elements };
+  }
+
+  /** A cell array's elements, from `at`. */
+  private cellArray({ at: start, end, dims, count, where, depth }: ArrayBody): MatValue {
+    let at = start;
+    if (count * 8 > end - at)
+      throw new MatFormatError(`${where}: ${count} cells do not fit in ${end - at} bytes`);
+    const elements: MatValue[] = [];
+    for (let i = 0; i < count; i++) {
+      const e = this.expect(at, end, `cell ${i + 1} of ${where}`, MI_MATRIX);
+      elements.push(this.matrix(e.start, e.end, depth + 1).value);
+      at = e.next;
+    }
+    return { kind: 'cell', dims, elements };
   }
 }
 
@@ -280,6 +317,33 @@ const BYTES: Record<number, number> = {
   [MI_INT64]: 8,
   [MI_UINT64]: 8,
 };
+
+/**
+ * Checks a MAT-file's 128-byte header.
+ *
+ * @returns whether the file is little-endian.
+ * @throws Error for a file that is not a level-5 MAT-file.
+ */
+function littleEndian(bytes: Uint8Array): boolean {
+  const head = LATIN1.decode(bytes.subarray(0, Math.min(116, bytes.length)));
+  if (bytes.length < 128 || !head.startsWith('MATLAB')) {
+    throw new Error(
+      'not a MAT-file: it does not start with a 128-byte "MATLAB … MAT-file" header.',
+    );
+  }
+  if (/MATLAB 7\.3/.test(head)) {
+    throw new Error(
+      'a MATLAB 7.3 (HDF5) MAT-file; only level-5 MAT-files (MATLAB 5 … 7.2) are supported.',
+    );
+  }
+  const endian = String.fromCharCode(bytes[126], bytes[127]);
+  if (endian !== 'IM' && endian !== 'MI') {
+    throw new Error(
+      `not a level-5 MAT-file: the byte-order mark is ${JSON.stringify(endian)}, not "IM" or "MI".`,
+    );
+  }
+  return endian === 'IM';
+}
 
 /**
  * Reads the variables of a MATLAB level-5 MAT-file (the format of the
@@ -298,24 +362,7 @@ const BYTES: Record<number, number> = {
  */
 export function readMatFile(bytes: Uint8Array, limits: MatFileLimits = {}): Map<string, MatValue> {
   const resolved = { maxInflatedBytes: limits.maxInflatedBytes ?? 256 * 2 ** 20 };
-  const head = LATIN1.decode(bytes.subarray(0, Math.min(116, bytes.length)));
-  if (bytes.length < 128 || !head.startsWith('MATLAB')) {
-    throw new Error(
-      'not a MAT-file: it does not start with a 128-byte "MATLAB … MAT-file" header.',
-    );
-  }
-  if (/MATLAB 7\.3/.test(head)) {
-    throw new Error(
-      'a MATLAB 7.3 (HDF5) MAT-file; only level-5 MAT-files (MATLAB 5 … 7.2) are supported.',
-    );
-  }
-  const endian = String.fromCharCode(bytes[126], bytes[127]);
-  if (endian !== 'IM' && endian !== 'MI') {
-    throw new Error(
-      `not a level-5 MAT-file: the byte-order mark is ${JSON.stringify(endian)}, not "IM" or "MI".`,
-    );
-  }
-  const little = endian === 'IM';
+  const little = littleEndian(bytes);
   const variables = new Map<string, MatValue>();
   const readElements = (data: Uint8Array, offset: number, allowCompressed: boolean) => {
     const reader = new Reader(

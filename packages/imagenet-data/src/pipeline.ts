@@ -10,7 +10,7 @@ import {
   type ResolvedDecodeOptions,
 } from './decode';
 import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
-import { renderView, type ViewGeometry } from './geometry';
+import { renderView, type EncodedImage, type ViewGeometry } from './geometry';
 import { cropPadFlip } from './pixels';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
@@ -46,6 +46,45 @@ function restOfView(base: DecodedImage, g: ViewGeometry): DecodedImage {
   const crop = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
   const data = cropPadFlip(base.data, base.width, 3, { ...g, crop });
   return { data, width: g.width, height: g.height, channels: 3 };
+}
+
+/** Renders each distinct resampling of one sample's views, by key. */
+async function renderGroups(
+  encoded: EncodedImage,
+  groups: Map<string, ViewGeometry>,
+  path: string,
+  decode: ResolvedDecodeOptions,
+  transform: Transform,
+): Promise<Map<string, DecodedImage>> {
+  const bases = new Map<string, DecodedImage>();
+  const [[firstKey, firstGroup], ...rest] = groups;
+  const first = await renderJpegView(encoded, firstGroup, path, decode, transform.kernel);
+  if (first) {
+    // The addon renders every group from the encoded file (it decodes only
+    // what each needs); it takes all groups or none, since it decides by the
+    // file and the options alone.
+    bases.set(firstKey, first);
+    await Promise.all(
+      rest.map(async ([key, g]) =>
+        bases.set(
+          key,
+          (await renderJpegView(encoded, g, path, decode, transform.kernel)) ??
+            (await renderView(encoded, g, path, decode, transform.kernel)),
+        ),
+      ),
+    );
+  } else {
+    const source =
+      groups.size === 1
+        ? encoded
+        : await toRgb(openImage(encoded.buffer, decode, encoded.header), path, decode);
+    await Promise.all(
+      [...groups].map(async ([key, g]) =>
+        bases.set(key, await renderView(source, g, path, decode, transform.kernel)),
+      ),
+    );
+  }
+  return bases;
 }
 
 /**
@@ -90,32 +129,7 @@ export async function renderSample(
     groups.set(key, base);
     return key;
   });
-  const bases = new Map<string, DecodedImage>();
-  const [[firstKey, firstGroup], ...rest] = groups;
-  const first = await renderJpegView(encoded, firstGroup, path, decode, transform.kernel);
-  if (first) {
-    // The addon renders every group from the encoded file (it decodes only
-    // what each needs); it takes all groups or none, since it decides by the
-    // file and the options alone.
-    bases.set(firstKey, first);
-    await Promise.all(
-      rest.map(async ([key, g]) =>
-        bases.set(
-          key,
-          (await renderJpegView(encoded, g, path, decode, transform.kernel)) ??
-            (await renderView(encoded, g, path, decode, transform.kernel)),
-        ),
-      ),
-    );
-  } else {
-    const source =
-      groups.size === 1 ? encoded : await toRgb(openImage(buffer, decode, header), path, decode);
-    await Promise.all(
-      [...groups].map(async ([key, g]) =>
-        bases.set(key, await renderView(source, g, path, decode, transform.kernel)),
-      ),
-    );
-  }
+  const bases = await renderGroups(encoded, groups, path, decode, transform);
   const views = plan.views.map((g, i) => restOfView(bases.get(keys[i])!, g));
   return { views, rgbOffset: plan.rgbOffset };
 }

@@ -115,6 +115,38 @@ function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
   return table[((i % 6) + 6) % 6].map((c) => Math.round(c * 255)) as [number, number, number];
 }
 
+/** Whether the pixel at (x, y), (dx, dy) from the centre, is in the pattern's foreground. */
+function patternOn(
+  pattern: (typeof PATTERNS)[number],
+  { x, y, dx, dy }: { x: number; y: number; dx: number; dy: number },
+  { r, period, phase }: { r: number; period: number; phase: number },
+): boolean {
+  const inside = Math.abs(dx) < r && Math.abs(dy) < r;
+  switch (pattern) {
+    case 'disc':
+      return dx * dx + dy * dy < r * r;
+    case 'square':
+      return inside;
+    case 'hstripes':
+      return Math.floor((y + phase) / period) % 2 === 0;
+    case 'vstripes':
+      return Math.floor((x + phase) / period) % 2 === 0;
+    case 'checker':
+      return (Math.floor((x + phase) / period) + Math.floor((y + phase) / period)) % 2 === 0;
+    case 'ring': {
+      const d = Math.sqrt(dx * dx + dy * dy);
+      return d < r && d > r * 0.6;
+    }
+    case 'diagonal':
+      return Math.floor((x + y + phase) / period) % 2 === 0;
+    default:
+      return (
+        (Math.abs(dx) < r * 0.25 && Math.abs(dy) < r) ||
+        (Math.abs(dy) < r * 0.25 && Math.abs(dx) < r)
+      );
+  }
+}
+
 function paint(k: number, classes: number, size: number, rng: Random): Buffer {
   const pattern = PATTERNS[k % PATTERNS.length];
   const families = Math.ceil(classes / PATTERNS.length);
@@ -133,37 +165,7 @@ function paint(k: number, classes: number, size: number, rng: Random): Buffer {
     for (let x = 0; x < size; x++) {
       const dx = x - cx;
       const dy = y - cy;
-      const inside = Math.abs(dx) < r && Math.abs(dy) < r;
-      let on: boolean;
-      switch (pattern) {
-        case 'disc':
-          on = dx * dx + dy * dy < r * r;
-          break;
-        case 'square':
-          on = inside;
-          break;
-        case 'hstripes':
-          on = Math.floor((y + phase) / period) % 2 === 0;
-          break;
-        case 'vstripes':
-          on = Math.floor((x + phase) / period) % 2 === 0;
-          break;
-        case 'checker':
-          on = (Math.floor((x + phase) / period) + Math.floor((y + phase) / period)) % 2 === 0;
-          break;
-        case 'ring': {
-          const d = Math.sqrt(dx * dx + dy * dy);
-          on = d < r && d > r * 0.6;
-          break;
-        }
-        case 'diagonal':
-          on = Math.floor((x + y + phase) / period) % 2 === 0;
-          break;
-        default:
-          on =
-            (Math.abs(dx) < r * 0.25 && Math.abs(dy) < r) ||
-            (Math.abs(dy) < r * 0.25 && Math.abs(dx) < r);
-      }
+      const on = patternOn(pattern, { x, y, dx, dy }, { r, period, phase });
       const base = on ? fg : bg;
       const o = (y * size + x) * 3;
       for (let c = 0; c < 3; c++) {

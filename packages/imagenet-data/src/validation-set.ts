@@ -187,6 +187,52 @@ async function devkitFiles(devkit: string): Promise<{ groundTruth: string; meta:
   );
 }
 
+/** The labels of the devkit's ground truth file, by image id, mapped to wnids by `devkitClasses`. */
+async function groundTruthLabels(
+  groundTruth: string,
+  devkitClasses: string | readonly string[] | undefined,
+): Promise<{ labels: Map<string, string>; source: string }> {
+  const labels = new Map<string, string>();
+  if (devkitClasses === undefined) {
+    fail(
+      WHERE,
+      'devkitClasses',
+      devkitClasses,
+      "the devkit's class list (map_clsloc.txt or 1000 wnids) to map ILSVRC2012_IDs to wnids",
+    );
+  }
+  const wnids = await devkitWnids(devkitClasses);
+  const ids = (await readFile(groundTruth, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
+  ids.forEach((line, i) => {
+    const id = Number(line.trim());
+    if (!Number.isInteger(id) || id < 1 || id > 1000) {
+      throw new Error(
+        `${WHERE}: ${groundTruth} line ${i + 1} must be an ILSVRC2012_ID in 1 … 1000; received ${JSON.stringify(line)}.`,
+      );
+    }
+    labels.set(`ILSVRC2012_val_${String(i + 1).padStart(8, '0')}`, wnids[id - 1]);
+  });
+  return { labels, source: groundTruth };
+}
+
+/** The labels of Kaggle's `LOC_val_solution.csv`, by image id. */
+async function kaggleLabels(
+  source: string,
+): Promise<{ labels: Map<string, string>; source: string }> {
+  const labels = new Map<string, string>();
+  const lines = (await readFile(source, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
+  lines.forEach((line, i) => {
+    if (i === 0 && line.startsWith('ImageId')) return;
+    const m = /^([^,]+),\s*(n\d{8})\b/.exec(line);
+    if (!m)
+      throw new Error(
+        `${WHERE}: ${source} line ${i + 1} is not "ImageId,wnid …": ${JSON.stringify(line)}.`,
+      );
+    labels.set(m[1], m[2]);
+  });
+  return { labels, source };
+}
+
 /**
  * The ILSVRC-2012 validation set in whichever layout you have, labelled with
  * the standard class indices ({@link IMAGENET_WNIDS}):
@@ -246,42 +292,10 @@ export async function imagenetValidation(
     return imageFolder(dir, { classes: IMAGENET_WNIDS });
   }
   const { byId, ignored } = await flatImages(dir);
-  const labels = new Map<string, string>();
-  let source: string;
-  if (groundTruth !== undefined) {
-    if (devkitClasses === undefined) {
-      fail(
-        WHERE,
-        'devkitClasses',
-        devkitClasses,
-        "the devkit's class list (map_clsloc.txt or 1000 wnids) to map ILSVRC2012_IDs to wnids",
-      );
-    }
-    const wnids = await devkitWnids(devkitClasses);
-    source = groundTruth;
-    const ids = (await readFile(groundTruth, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
-    ids.forEach((line, i) => {
-      const id = Number(line.trim());
-      if (!Number.isInteger(id) || id < 1 || id > 1000) {
-        throw new Error(
-          `${WHERE}: ${groundTruth} line ${i + 1} must be an ILSVRC2012_ID in 1 … 1000; received ${JSON.stringify(line)}.`,
-        );
-      }
-      labels.set(`ILSVRC2012_val_${String(i + 1).padStart(8, '0')}`, wnids[id - 1]);
-    });
-  } else {
-    source = kaggleSolution as string;
-    const lines = (await readFile(source, 'utf8')).split(/\r?\n/).filter((l) => l.trim() !== '');
-    lines.forEach((line, i) => {
-      if (i === 0 && line.startsWith('ImageId')) return;
-      const m = /^([^,]+),\s*(n\d{8})\b/.exec(line);
-      if (!m)
-        throw new Error(
-          `${WHERE}: ${source} line ${i + 1} is not "ImageId,wnid …": ${JSON.stringify(line)}.`,
-        );
-      labels.set(m[1], m[2]);
-    });
-  }
+  const { labels, source } =
+    groundTruth !== undefined
+      ? await groundTruthLabels(groundTruth, devkitClasses)
+      : await kaggleLabels(kaggleSolution as string);
   for (const id of byId.keys()) {
     if (!VAL_ID.test(id) && !labels.has(id)) {
       throw new Error(

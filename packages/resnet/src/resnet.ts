@@ -80,6 +80,33 @@ const RESNET_SPEC = {
   strideIn: withDefault(oneOf(['3x3', '1x1'] as const), '3x3'),
 } satisfies OptionSpec<Omit<ResNetOptions, keyof ClassifierOptions>>;
 
+/** The stem: a 7×7 stride-2 convolution (with BN and ReLU), then a 3×3 stride-2 max pool. */
+function resnetStem(
+  x: SymbolicTensor,
+  unit: ReturnType<typeof checkResidualOptions>['unit'],
+): SymbolicTensor {
+  const y = convBnRelu(x, {
+    name: 'conv1',
+    filters: 64,
+    kernelSize: 7,
+    stride: 2,
+    ...unit,
+  });
+  // Zero padding before the max pool equals PyTorch's −∞ padding here: the input is post-ReLU, ≥ 0.
+  const padded = layers
+    .zeroPadding2d({
+      padding: [
+        [1, 1],
+        [1, 1],
+      ],
+      name: 'pool1_pad',
+    })
+    .apply(y) as SymbolicTensor;
+  return layers
+    .maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' })
+    .apply(padded) as SymbolicTensor;
+}
+
 /**
  * Builds any ImageNet ResNet from a spec: the generic builder behind the named
  * factories. Layers are named as in Keras' ResNets (`conv1_conv`,
@@ -113,26 +140,7 @@ export function buildResNet(
 
   const x = input({ shape: top.inputShape, name: 'input' });
 
-  let y = convBnRelu(x, {
-    name: 'conv1',
-    filters: 64,
-    kernelSize: 7,
-    stride: 2,
-    ...unit,
-  });
-  // Zero padding before the max pool equals PyTorch's −∞ padding here: the input is post-ReLU, ≥ 0.
-  y = layers
-    .zeroPadding2d({
-      padding: [
-        [1, 1],
-        [1, 1],
-      ],
-      name: 'pool1_pad',
-    })
-    .apply(y) as SymbolicTensor;
-  y = layers
-    .maxPooling2d({ poolSize: 3, strides: 2, name: 'pool1_pool' })
-    .apply(y) as SymbolicTensor;
+  let y = resnetStem(x, unit);
   spec.blocks.forEach((blocks, i) => {
     y = residualStage(y, {
       name: STAGE_NAMES[i],

@@ -83,6 +83,99 @@ const VGG_SPEC = {
   bnEpsilon: unchecked<number | undefined>(),
 } satisfies OptionSpec<Omit<VggOptions, keyof ClassifierOptions>>;
 
+type ClassifierSettings = ReturnType<typeof resolveClassifierOptions>;
+
+/** How {@link vggFeatures} builds its layers. */
+interface FeatureSettings {
+  batchNorm: boolean;
+  top: ClassifierSettings;
+  bn: ReturnType<typeof checkBatchNormOptions>;
+  seedOf: (layer: string) => number | undefined;
+}
+
+/** The convolutional part of a VGG configuration, applied to `x`. */
+function vggFeatures(
+  x: SymbolicTensor,
+  config: VggConfig,
+  { batchNorm, top, bn, seedOf }: FeatureSettings,
+): SymbolicTensor {
+  let y = x;
+  let block = 1;
+  let conv = 1;
+  for (const entry of VGG_CONFIGS[config] as readonly (
+    number | 'M' | 'LRN' | { filters: number; kernelSize: 1 }
+  )[]) {
+    if (entry === 'M') {
+      y = layers
+        .maxPooling2d({ poolSize: 2, strides: 2, name: `block${block}_pool` })
+        .apply(y) as SymbolicTensor;
+      block += 1;
+      conv = 1;
+      continue;
+    }
+    if (entry === 'LRN') {
+      y = new LocalResponseNormalization({ name: `block${block}_lrn` }).apply(y) as SymbolicTensor;
+      continue;
+    }
+    const { filters, kernelSize } =
+      typeof entry === 'number' ? { filters: entry, kernelSize: 3 } : entry;
+    const name = `block${block}_conv${conv}`;
+    y = layers
+      .conv2d({
+        filters,
+        kernelSize,
+        padding: 'same', // stride 1: TF's 'same' is PyTorch's symmetric padding=k//2
+        activation: batchNorm ? 'linear' : 'relu',
+        kernelInitializer: top.skipInit ? 'zeros' : kaimingNormalFanOut(seedOf(name)),
+        name,
+      })
+      .apply(y) as SymbolicTensor;
+    if (batchNorm) {
+      y = new BatchNormalization({
+        axis: -1,
+        momentum: bn.bnMomentum,
+        epsilon: bn.bnEpsilon,
+        name: `${name}_bn`,
+      }).apply(y) as SymbolicTensor;
+      y = layers
+        .activation({ activation: 'relu', name: `${name}_relu` })
+        .apply(y) as SymbolicTensor;
+    }
+    conv += 1;
+  }
+  return y;
+}
+
+/** The three fully connected layers (with dropout after the first two), applied to `features`. */
+function classifierHead(
+  features: SymbolicTensor,
+  top: ClassifierSettings,
+  dropout: number,
+  seedOf: (layer: string) => number | undefined,
+): SymbolicTensor {
+  let y = features;
+  // NHWC flatten: the order differs from PyTorch's NCHW flatten; weight import permutes fc1's rows.
+  y = layers.flatten({ name: 'flatten' }).apply(y) as SymbolicTensor;
+  const dense = (units: number, activation: 'relu' | 'softmax' | 'linear', name: string) =>
+    layers
+      .dense({
+        units,
+        activation,
+        kernelInitializer: top.skipInit
+          ? 'zeros'
+          : initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seedOf(name) }),
+        name,
+      })
+      .apply(y) as SymbolicTensor;
+  for (const name of ['fc1', 'fc2']) {
+    y = dense(VGG_FC_UNITS, 'relu', name);
+    if (dropout > 0)
+      y = layers.dropout({ rate: dropout, name: `${name}_dropout` }).apply(y) as SymbolicTensor;
+  }
+  y = dense(top.classes, top.classifierActivation, 'predictions');
+  return y;
+}
+
 /**
  * Builds any VGG configuration: the generic builder behind the named
  * factories. Layers are named as in Keras' VGG16/VGG19 (`block1_conv1` …
@@ -131,73 +224,12 @@ export function buildVgg(config: VggConfig, opts: VggOptions & { name: string })
     top.seed === undefined ? undefined : layerSeed(top.seed, layer);
 
   const x = input({ shape: top.inputShape, name: 'input' });
-  let y: SymbolicTensor = x;
-  let block = 1;
-  let conv = 1;
-  for (const entry of VGG_CONFIGS[config] as readonly (
-    number | 'M' | 'LRN' | { filters: number; kernelSize: 1 }
-  )[]) {
-    if (entry === 'M') {
-      y = layers
-        .maxPooling2d({ poolSize: 2, strides: 2, name: `block${block}_pool` })
-        .apply(y) as SymbolicTensor;
-      block += 1;
-      conv = 1;
-      continue;
-    }
-    if (entry === 'LRN') {
-      y = new LocalResponseNormalization({ name: `block${block}_lrn` }).apply(y) as SymbolicTensor;
-      continue;
-    }
-    const { filters, kernelSize } =
-      typeof entry === 'number' ? { filters: entry, kernelSize: 3 } : entry;
-    const name = `block${block}_conv${conv}`;
-    y = layers
-      .conv2d({
-        filters,
-        kernelSize,
-        padding: 'same', // stride 1: TF's 'same' is PyTorch's symmetric padding=k//2
-        activation: batchNorm ? 'linear' : 'relu',
-        kernelInitializer: top.skipInit ? 'zeros' : kaimingNormalFanOut(seedOf(name)),
-        name,
-      })
-      .apply(y) as SymbolicTensor;
-    if (batchNorm) {
-      y = new BatchNormalization({
-        axis: -1,
-        momentum: bn.bnMomentum,
-        epsilon: bn.bnEpsilon,
-        name: `${name}_bn`,
-      }).apply(y) as SymbolicTensor;
-      y = layers
-        .activation({ activation: 'relu', name: `${name}_relu` })
-        .apply(y) as SymbolicTensor;
-    }
-    conv += 1;
-  }
+  const features = vggFeatures(x, config, { batchNorm, top, bn, seedOf });
 
   if (!top.includeTop) {
-    return model({ inputs: x, outputs: globalPooling(y, top.pooling), name: top.name });
+    return model({ inputs: x, outputs: globalPooling(features, top.pooling), name: top.name });
   }
-  // NHWC flatten: the order differs from PyTorch's NCHW flatten; weight import permutes fc1's rows.
-  y = layers.flatten({ name: 'flatten' }).apply(y) as SymbolicTensor;
-  const dense = (units: number, activation: 'relu' | 'softmax' | 'linear', name: string) =>
-    layers
-      .dense({
-        units,
-        activation,
-        kernelInitializer: top.skipInit
-          ? 'zeros'
-          : initializers.randomNormal({ mean: 0, stddev: 0.01, seed: seedOf(name) }),
-        name,
-      })
-      .apply(y) as SymbolicTensor;
-  for (const name of ['fc1', 'fc2']) {
-    y = dense(VGG_FC_UNITS, 'relu', name);
-    if (dropout > 0)
-      y = layers.dropout({ rate: dropout, name: `${name}_dropout` }).apply(y) as SymbolicTensor;
-  }
-  y = dense(top.classes, top.classifierActivation, 'predictions');
+  const y = classifierHead(features, top, dropout, seedOf);
   return model({ inputs: x, outputs: y, name: top.name });
 }
 

@@ -83,6 +83,74 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
 }
 
 /**
+ * The gradients of one tape node's inputs, in `Object.keys(node.inputs)` order,
+ * each a tensor of its own.
+ */
+function inputGrads(
+  engine: EngineInternals,
+  node: TapeNode,
+  gradient: NonNullable<TapeNode['gradient']>,
+  dys: (tf.Tensor | null)[],
+): tf.Tensor[] {
+  const names = Object.keys(node.inputs);
+  // Every tensor made from here on has an id at least this large.
+  const firstNewId = engine.nextTensorId();
+  return tf.tidy(() => {
+    const fns = gradient(dys);
+    const seen = new Set<tf.Tensor>();
+    return names.map((name) => {
+      const fn = fns[name];
+      if (fn === undefined) {
+        throw new Error(
+          `variableGrads: the gradient of ${node.kernelName} has no entry for its input ` +
+            `'${name}' (it has: ${Object.keys(fns).join(', ')})`,
+        );
+      }
+      let dx = fn();
+      // A gradient function may hand back a tensor it did not make (dy itself, a
+      // saved tensor, a constant of its closure) or one tensor for two inputs.
+      // Each map entry gets a tensor of its own, so that disposing it frees
+      // nothing anyone else holds.
+      if (dx.id < firstNewId || seen.has(dx)) dx = tf.clone(dx);
+      seen.add(dx);
+      return dx;
+    });
+  });
+}
+
+/** Checks each of `dxs` against its input and adds it to that input's gradient in `grads`. */
+function addInputGrads(
+  grads: Map<number, tf.Tensor>,
+  node: TapeNode,
+  names: string[],
+  dxs: tf.Tensor[],
+): void {
+  names.forEach((name, k) => {
+    const x = node.inputs[name]!;
+    const dx = dxs[k]!;
+    if (dx.dtype !== 'float32') {
+      throw new Error(
+        `variableGrads: the gradient of ${node.kernelName} for input '${name}' is ` +
+          `${dx.dtype}; expected float32`,
+      );
+    }
+    if (!tf.util.arraysEqual(dx.shape, x.shape)) {
+      throw new Error(
+        `variableGrads: the gradient of ${node.kernelName} for input '${name}' has shape ` +
+          `[${dx.shape.join(', ')}]; expected the input's shape [${x.shape.join(', ')}]`,
+      );
+    }
+    const previous = grads.get(x.id);
+    if (previous === undefined) grads.set(x.id, dx);
+    else {
+      grads.set(x.id, tf.add(previous, dx));
+      previous.dispose();
+      dx.dispose();
+    }
+  });
+}
+
+/**
  * Reverse-mode pass over `nodes` that frees as it goes: once a node's input
  * gradients are computed, the gradients of the tensors it produced and the
  * tensors it saved for backward are disposed, because no earlier node can need
@@ -114,54 +182,9 @@ function backpropagate(
     if (node.gradient === undefined) {
       throw new Error(`variableGrads: no gradient is registered for kernel ${node.kernelName}`);
     }
-    const gradient = node.gradient;
     const names = Object.keys(node.inputs);
-    // Every tensor made from here on has an id at least this large.
-    const firstNewId = engine.nextTensorId();
-    const dxs = tf.tidy(() => {
-      const fns = gradient(dys);
-      const seen = new Set<tf.Tensor>();
-      return names.map((name) => {
-        const fn = fns[name];
-        if (fn === undefined) {
-          throw new Error(
-            `variableGrads: the gradient of ${node.kernelName} has no entry for its input ` +
-              `'${name}' (it has: ${Object.keys(fns).join(', ')})`,
-          );
-        }
-        let dx = fn();
-        // A gradient function may hand back a tensor it did not make (dy itself, a
-        // saved tensor, a constant of its closure) or one tensor for two inputs.
-        // Each map entry gets a tensor of its own, so that disposing it frees
-        // nothing anyone else holds.
-        if (dx.id < firstNewId || seen.has(dx)) dx = tf.clone(dx);
-        seen.add(dx);
-        return dx;
-      });
-    });
-    names.forEach((name, k) => {
-      const x = node.inputs[name]!;
-      const dx = dxs[k]!;
-      if (dx.dtype !== 'float32') {
-        throw new Error(
-          `variableGrads: the gradient of ${node.kernelName} for input '${name}' is ` +
-            `${dx.dtype}; expected float32`,
-        );
-      }
-      if (!tf.util.arraysEqual(dx.shape, x.shape)) {
-        throw new Error(
-          `variableGrads: the gradient of ${node.kernelName} for input '${name}' has shape ` +
-            `[${dx.shape.join(', ')}]; expected the input's shape [${x.shape.join(', ')}]`,
-        );
-      }
-      const previous = grads.get(x.id);
-      if (previous === undefined) grads.set(x.id, dx);
-      else {
-        grads.set(x.id, tf.add(previous, dx));
-        previous.dispose();
-        dx.dispose();
-      }
-    });
+    const dxs = inputGrads(engine, node, node.gradient, dys);
+    addInputGrads(grads, node, names, dxs);
     const inputIds = new Set(names.map((name) => node.inputs[name]!.id));
     for (const o of node.outputs) {
       if (firstProducer.get(o.id) !== i || inputIds.has(o.id) || keepIds.has(o.id)) continue;
@@ -173,6 +196,57 @@ function backpropagate(
   const result = xs.map((x) => grads.get(x.id));
   for (const [id, g] of grads) if (!keepIds.has(id)) g.dispose();
   return result;
+}
+
+/**
+ * Runs `f` on the tape and backpropagates to `trainable`, returning the loss and
+ * the gradients by variable name (`null` for the untrainable ones of `varList`).
+ * tf.tidy's types do not admit the `null` entries of `grads`; it handles them fine.
+ */
+function runTaped(
+  engine: EngineInternals,
+  f: () => tf.Scalar,
+  trainable: tf.Variable[],
+  varList: tf.Variable[] | undefined,
+): tf.TensorContainer {
+  engine.startTape();
+  try {
+    let y: tf.Tensor;
+    try {
+      y = tf.tidy('forward', f);
+    } finally {
+      engine.endTape();
+    }
+    if (!(y instanceof tf.Tensor) || y.rank !== 0) {
+      throw new Error(
+        `variableGrads: f must return a scalar tensor, got ${
+          y instanceof tf.Tensor ? `a rank-${y.rank} tensor` : typeof y
+        }`,
+      );
+    }
+    const tape = engine.state.activeTape ?? [];
+    const grads = backpropagate(engine, nodesFromXsToY(tape, trainable, y), trainable, y);
+    if (grads.every((g) => g === undefined)) {
+      throw new Error(
+        'variableGrads: no variable reaches the value f returns; make sure the ' +
+          'operations that use the variables run inside f',
+      );
+    }
+    const named: Record<string, tf.Tensor | null> = {};
+    trainable.forEach((v, i) => {
+      const g = grads[i];
+      if (g !== undefined) named[v.name] = g;
+    });
+    if (varList !== undefined) for (const v of varList) if (!v.trainable) named[v.name] = null;
+    return { value: y as tf.Scalar, grads: named } as unknown as tf.TensorContainer;
+  } finally {
+    // Also when f or a gradient threw: what the tape saved is freed and the tape
+    // dropped, so the engine is as before the call.
+    for (const node of engine.state.activeTape ?? []) {
+      for (const t of node.saved ?? []) t.dispose();
+    }
+    engine.state.activeTape = null;
+  }
 }
 
 /**
@@ -228,46 +302,5 @@ export function variableGrads(f: () => tf.Scalar, varList?: tf.Variable[]): Vari
       `variableGrads: none of the ${all.length} variables is trainable; expected at least one`,
     );
   }
-  // tf.tidy's types do not admit the `null` entries of `grads`; it handles them fine.
-  const run = (): tf.TensorContainer => {
-    engine.startTape();
-    try {
-      let y: tf.Tensor;
-      try {
-        y = tf.tidy('forward', f);
-      } finally {
-        engine.endTape();
-      }
-      if (!(y instanceof tf.Tensor) || y.rank !== 0) {
-        throw new Error(
-          `variableGrads: f must return a scalar tensor, got ${
-            y instanceof tf.Tensor ? `a rank-${y.rank} tensor` : typeof y
-          }`,
-        );
-      }
-      const tape = engine.state.activeTape ?? [];
-      const grads = backpropagate(engine, nodesFromXsToY(tape, trainable, y), trainable, y);
-      if (grads.every((g) => g === undefined)) {
-        throw new Error(
-          'variableGrads: no variable reaches the value f returns; make sure the ' +
-            'operations that use the variables run inside f',
-        );
-      }
-      const named: Record<string, tf.Tensor | null> = {};
-      trainable.forEach((v, i) => {
-        const g = grads[i];
-        if (g !== undefined) named[v.name] = g;
-      });
-      if (varList !== undefined) for (const v of varList) if (!v.trainable) named[v.name] = null;
-      return { value: y as tf.Scalar, grads: named } as unknown as tf.TensorContainer;
-    } finally {
-      // Also when f or a gradient threw: what the tape saved is freed and the tape
-      // dropped, so the engine is as before the call.
-      for (const node of engine.state.activeTape ?? []) {
-        for (const t of node.saved ?? []) t.dispose();
-      }
-      engine.state.activeTape = null;
-    }
-  };
-  return tf.tidy(run) as unknown as VariableGradsResult;
+  return tf.tidy(() => runTaped(engine, f, trainable, varList)) as unknown as VariableGradsResult;
 }

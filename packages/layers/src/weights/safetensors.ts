@@ -178,22 +178,12 @@ export function safetensorsPrefixLength(
   return 8 + Number(declared < cap ? declared : cap);
 }
 
-/**
- * Checks a safetensors header against the file's size, without needing the
- * data: everything {@link readSafetensors} checks but the tensors' bytes.
- *
- * @param prefix - The file's first {@link safetensorsPrefixLength} bytes (or more).
- * @param fileLength - The file's size in bytes.
- * @param opts - Header size limit.
- * @returns Where the data starts, the entries and the metadata.
- * @throws Error ("Invalid safetensors data: …") as {@link readSafetensors} documents.
- * @internal
- */
-export function checkSafetensorsHeader(
+/** The header's length and JSON, checked against the file's size and the limit. */
+function parseHeader(
   prefix: Uint8Array,
   fileLength: number,
-  opts: ReadSafetensorsOptions = {},
-): CheckedHeader {
+  opts: ReadSafetensorsOptions,
+): { headerLength: number; header: unknown } {
   const maxHeader = opts.maxHeaderBytes ?? 100_000_000;
   if (fileLength < 8)
     bad(`${fileLength} bytes is too short: expected at least the 8-byte header length`);
@@ -222,68 +212,71 @@ export function checkSafetensorsHeader(
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     bad('the header must be a JSON object');
   }
+  return { headerLength, header };
+}
 
-  const dataStart = 8 + headerLength;
-  const dataLength = fileLength - dataStart;
-  const entries: HeaderEntry[] = [];
-  const metadata: Record<string, string> = {};
-  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
-    if (name === '__metadata__') {
-      if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
-        bad(`"__metadata__" is ${show(entry)}; expected an object of strings`);
-      for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
-        if (typeof value !== 'string')
-          bad(`the "__metadata__" value of ${quote(key)} is ${show(value)}; expected a string`);
-        metadata[key] = value;
-      }
-      continue;
-    }
-    const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
-    if (e === null || typeof e !== 'object' || Array.isArray(e))
-      bad(`the entry of ${quote(name)} is not an object`);
-    if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
-      bad(
-        `${quote(name)} has dtype ${show(e.dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`,
-      );
-    }
-    const dtype = e.dtype as SafetensorsDtype;
-    if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
-      bad(
-        `${quote(name)} has shape ${show(e.shape)}; expected a flat array of non-negative safe integers`,
-      );
-    }
-    const shape = e.shape as number[];
-    // The byte count is bounded by the bytes actually present before it is
-    // trusted; a zero dimension makes it 0 whatever the others are.
-    let expectedBytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
-    for (const d of shape) {
-      expectedBytes *= d;
-      if (expectedBytes > dataLength) {
-        bad(
-          `${quote(name)} declares shape ${showShape(shape)} of ${dtype}, larger than the ${dataLength} bytes of data in the file`,
-        );
-      }
-    }
-    const offsets = e.data_offsets;
-    if (
-      !Array.isArray(offsets) ||
-      offsets.length !== 2 ||
-      !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
-      offsets[0] > offsets[1] ||
-      offsets[1] > dataLength
-    ) {
-      bad(
-        `${quote(name)} has data_offsets ${show(offsets)}; expected [begin, end] with 0 ≤ begin ≤ end ≤ ${dataLength}`,
-      );
-    }
-    const [begin, end] = offsets as [number, number];
-    if (end - begin !== expectedBytes) {
-      bad(
-        `${quote(name)} spans ${end - begin} bytes but shape ${showShape(shape)} of ${dtype} needs ${expectedBytes}`,
-      );
-    }
-    entries.push({ name, dtype, shape, begin, end });
+/** Adds the `__metadata__` entry's strings to `metadata`. */
+function readMetadata(entry: unknown, metadata: Record<string, string>): void {
+  if (entry === null || typeof entry !== 'object' || Array.isArray(entry))
+    bad(`"__metadata__" is ${show(entry)}; expected an object of strings`);
+  for (const [key, value] of Object.entries(entry as Record<string, unknown>)) {
+    if (typeof value !== 'string')
+      bad(`the "__metadata__" value of ${quote(key)} is ${show(value)}; expected a string`);
+    metadata[key] = value;
   }
+}
+
+/** One tensor's entry, checked against the `dataLength` bytes of data. */
+function checkEntry(name: string, entry: unknown, dataLength: number): HeaderEntry {
+  const e = entry as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+  if (e === null || typeof e !== 'object' || Array.isArray(e))
+    bad(`the entry of ${quote(name)} is not an object`);
+  if (typeof e.dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, e.dtype)) {
+    bad(
+      `${quote(name)} has dtype ${show(e.dtype)}; supported: ${Object.keys(DTYPE_BYTES).join(', ')}`,
+    );
+  }
+  const dtype = e.dtype as SafetensorsDtype;
+  if (!Array.isArray(e.shape) || e.shape.some((d) => !Number.isSafeInteger(d) || d < 0)) {
+    bad(
+      `${quote(name)} has shape ${show(e.shape)}; expected a flat array of non-negative safe integers`,
+    );
+  }
+  const shape = e.shape as number[];
+  // The byte count is bounded by the bytes actually present before it is
+  // trusted; a zero dimension makes it 0 whatever the others are.
+  let expectedBytes = shape.includes(0) ? 0 : DTYPE_BYTES[dtype];
+  for (const d of shape) {
+    expectedBytes *= d;
+    if (expectedBytes > dataLength) {
+      bad(
+        `${quote(name)} declares shape ${showShape(shape)} of ${dtype}, larger than the ${dataLength} bytes of data in the file`,
+      );
+    }
+  }
+  const offsets = e.data_offsets;
+  if (
+    !Array.isArray(offsets) ||
+    offsets.length !== 2 ||
+    !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) ||
+    offsets[0] > offsets[1] ||
+    offsets[1] > dataLength
+  ) {
+    bad(
+      `${quote(name)} has data_offsets ${show(offsets)}; expected [begin, end] with 0 ≤ begin ≤ end ≤ ${dataLength}`,
+    );
+  }
+  const [begin, end] = offsets as [number, number];
+  if (end - begin !== expectedBytes) {
+    bad(
+      `${quote(name)} spans ${end - begin} bytes but shape ${showShape(shape)} of ${dtype} needs ${expectedBytes}`,
+    );
+  }
+  return { name, dtype, shape, begin, end };
+}
+
+/** Checks that the entries' byte spans tile the data exactly. */
+function checkCoverage(entries: readonly HeaderEntry[], dataLength: number): void {
   const spans = [...entries].sort((a, b) => a.begin - b.begin || a.end - b.end);
   let covered = 0;
   for (const { begin, end, name } of spans) {
@@ -292,6 +285,37 @@ export function checkSafetensorsHeader(
     covered = end;
   }
   if (covered !== dataLength) bad(`bytes ${covered}–${dataLength} of the data belong to no tensor`);
+}
+
+/**
+ * Checks a safetensors header against the file's size, without needing the
+ * data: everything {@link readSafetensors} checks but the tensors' bytes.
+ *
+ * @param prefix - The file's first {@link safetensorsPrefixLength} bytes (or more).
+ * @param fileLength - The file's size in bytes.
+ * @param opts - Header size limit.
+ * @returns Where the data starts, the entries and the metadata.
+ * @throws Error ("Invalid safetensors data: …") as {@link readSafetensors} documents.
+ * @internal
+ */
+export function checkSafetensorsHeader(
+  prefix: Uint8Array,
+  fileLength: number,
+  opts: ReadSafetensorsOptions = {},
+): CheckedHeader {
+  const { headerLength, header } = parseHeader(prefix, fileLength, opts);
+  const dataStart = 8 + headerLength;
+  const dataLength = fileLength - dataStart;
+  const entries: HeaderEntry[] = [];
+  const metadata: Record<string, string> = {};
+  for (const [name, entry] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      readMetadata(entry, metadata);
+      continue;
+    }
+    entries.push(checkEntry(name, entry, dataLength));
+  }
+  checkCoverage(entries, dataLength);
   return { dataStart, entries, metadata };
 }
 

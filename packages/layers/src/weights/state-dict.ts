@@ -124,6 +124,49 @@ function listProblems(title: string, problems: string[]): string {
 }
 
 /**
+ * How one weight of `model` is loaded from `tensors`: a deferred write, or
+ * the problem that prevents it. Adds the key it reads to `used`.
+ */
+function planWeight(
+  model: LayersModel,
+  tensors: Map<string, SafetensorsTensor>,
+  format: StateDictFormat,
+  { variable, ours }: ReturnType<typeof ourWeights>[number],
+  used: Set<string>,
+): string | { write: () => NonFiniteTensor | null } {
+  const target = format.map(ours, model);
+  const label = `${ours.layer}/${ours.weight}`;
+  if (target === null) {
+    return `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`;
+  }
+  used.add(target.key);
+  const found = tensors.get(target.key);
+  if (found === undefined) {
+    return `missing key ${quote(target.key)} (for ${label})`;
+  }
+  const expected = torchShape(ours.shape, target.layout);
+  if (found.shape.join(',') !== expected.join(',')) {
+    return `${quote(target.key)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`;
+  }
+  if (!isFloatDtype(found.dtype)) {
+    return `${quote(target.key)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`;
+  }
+  return {
+    write: () => {
+      const decoded = toFloat32(found);
+      const values = fromTorch(decoded, ours.shape, target.layout);
+      tidy(() => {
+        variable.write(tensor(values, ours.shape, 'float32'));
+      });
+      const { nan, infinite } = countNonFinite(decoded);
+      return nan + infinite === 0
+        ? null
+        : { key: target.key, weight: label, size: decoded.length, nan, infinite };
+    },
+  };
+}
+
+/**
  * Sets every weight of `model` from a PyTorch state dict (as parsed safetensors
  * tensors), converting names and layouts with `format`.
  *
@@ -154,47 +197,10 @@ export function importStateDict(
   const problems: string[] = [];
   const used = new Set<string>();
   const pending: { write: () => NonFiniteTensor | null }[] = [];
-  for (const { variable, ours } of ourWeights(model)) {
-    const target = format.map(ours, model);
-    const label = `${ours.layer}/${ours.weight}`;
-    if (target === null) {
-      problems.push(
-        `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`,
-      );
-      continue;
-    }
-    used.add(target.key);
-    const found = tensors.get(target.key);
-    if (found === undefined) {
-      problems.push(`missing key ${quote(target.key)} (for ${label})`);
-      continue;
-    }
-    const expected = torchShape(ours.shape, target.layout);
-    if (found.shape.join(',') !== expected.join(',')) {
-      problems.push(
-        `${quote(target.key)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`,
-      );
-      continue;
-    }
-    if (!isFloatDtype(found.dtype)) {
-      problems.push(
-        `${quote(target.key)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`,
-      );
-      continue;
-    }
-    pending.push({
-      write: () => {
-        const decoded = toFloat32(found);
-        const values = fromTorch(decoded, ours.shape, target.layout);
-        tidy(() => {
-          variable.write(tensor(values, ours.shape, 'float32'));
-        });
-        const { nan, infinite } = countNonFinite(decoded);
-        return nan + infinite === 0
-          ? null
-          : { key: target.key, weight: label, size: decoded.length, nan, infinite };
-      },
-    });
+  for (const weight of ourWeights(model)) {
+    const planned = planWeight(model, tensors, format, weight, used);
+    if (typeof planned === 'string') problems.push(planned);
+    else pending.push(planned);
   }
   for (const key of tensors.keys()) {
     if (!used.has(key) && !format.ignore?.test(key)) problems.push(`unexpected key ${quote(key)}`);

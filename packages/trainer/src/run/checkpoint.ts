@@ -219,6 +219,35 @@ async function isComplete(path: string): Promise<boolean> {
   }
 }
 
+/** Writes a checkpoint's three files into `folder`, state.json last, and syncs the folder. */
+function writeCheckpointFiles(
+  folder: string,
+  state: Omit<CheckpointState, 'format' | 'time' | 'slots'>,
+  tensors: CheckpointTensors,
+): void {
+  const weights = new Map<string, Float32Entry>();
+  tensors.weights.forEach(({ name, tensor }, i) => weights.set(`${i}:${name}`, entry(tensor)));
+  writeFileDurably(
+    join(folder, 'model.safetensors'),
+    writeSafetensors(weights, { format: CHECKPOINT_FORMAT }),
+  );
+  const slots = new Map<string, Float32Entry>();
+  for (const { index, name, tensor } of tensors.slots) slots.set(`${index}:${name}`, entry(tensor));
+  writeFileDurably(
+    join(folder, 'optimizer.safetensors'),
+    writeSafetensors(slots, { format: CHECKPOINT_FORMAT }),
+  );
+  const full: CheckpointState = {
+    format: CHECKPOINT_FORMAT,
+    ...state,
+    slots: [...slots.keys()],
+    time: new Date().toISOString(),
+  };
+  // state.json last: a folder holding it is complete.
+  writeFileDurably(join(folder, 'state.json'), `${JSON.stringify(full, null, 2)}\n`);
+  fsyncDirectory(folder);
+}
+
 /**
  * Writes a checkpoint atomically: everything goes into a temporary folder next
  * to the final one, is flushed to disk, and the folder is then renamed into
@@ -264,27 +293,7 @@ export async function writeCheckpoint(
   const final = join(dir, checkpointName(state.step));
   const temporary = join(dir, `.tmp-${checkpointName(state.step)}-${process.pid}-${Date.now()}`);
   await mkdir(temporary);
-  const weights = new Map<string, Float32Entry>();
-  tensors.weights.forEach(({ name, tensor }, i) => weights.set(`${i}:${name}`, entry(tensor)));
-  writeFileDurably(
-    join(temporary, 'model.safetensors'),
-    writeSafetensors(weights, { format: CHECKPOINT_FORMAT }),
-  );
-  const slots = new Map<string, Float32Entry>();
-  for (const { index, name, tensor } of tensors.slots) slots.set(`${index}:${name}`, entry(tensor));
-  writeFileDurably(
-    join(temporary, 'optimizer.safetensors'),
-    writeSafetensors(slots, { format: CHECKPOINT_FORMAT }),
-  );
-  const full: CheckpointState = {
-    format: CHECKPOINT_FORMAT,
-    ...state,
-    slots: [...slots.keys()],
-    time: new Date().toISOString(),
-  };
-  // state.json last: a folder holding it is complete.
-  writeFileDurably(join(temporary, 'state.json'), `${JSON.stringify(full, null, 2)}\n`);
-  fsyncDirectory(temporary);
+  writeCheckpointFiles(temporary, state, tensors);
   await hooks.beforeRename?.();
   let old: string | undefined;
   try {
