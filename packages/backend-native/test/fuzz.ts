@@ -117,6 +117,17 @@ function convOutShape(x: number[], filter: number[], attrs: { strides: number; p
 const gradShape = (shape: number[]) => shape.map((d) => Math.max(0, d));
 const negative = (shape: number[]) => shape.some((d) => d < 0);
 
+/** The attributes of a forward convolution of `s`. */
+function convAttrs(s: ReturnType<typeof convShapes>) {
+  return {
+    strides: s.stride,
+    pad: s.pad,
+    dataFormat: 'NHWC',
+    dilations: s.dilation,
+    dimRoundingMode: undefined,
+  };
+}
+
 /** A convolution's shapes, attributes, output shape and output-gradient shape: what both gradient kernels take. */
 function convGradShapes(g: Gen) {
   const s = convShapes(g);
@@ -167,13 +178,7 @@ export const makers: Record<string, Maker> = {
     return {
       kernel: 'Conv2D',
       inputs: { x: float32(g, s.x), filter: float32(g, s.filter) },
-      attrs: {
-        strides: s.stride,
-        pad: s.pad,
-        dataFormat: 'NHWC',
-        dilations: s.dilation,
-        dimRoundingMode: undefined,
-      },
+      attrs: convAttrs(s),
       terms: s.filter[0] * s.filter[1] * s.filter[2],
       invalid: s.mismatched,
     };
@@ -189,11 +194,7 @@ export const makers: Record<string, Maker> = {
         bias: float32(g, bias),
       },
       attrs: {
-        strides: s.stride,
-        pad: s.pad,
-        dataFormat: 'NHWC',
-        dilations: s.dilation,
-        dimRoundingMode: undefined,
+        ...convAttrs(s),
         activation: g.pick(['linear', 'relu', 'relu6', 'elu']),
         leakyreluAlpha: 0.2,
       },

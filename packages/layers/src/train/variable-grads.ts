@@ -83,7 +83,7 @@ function nodesFromXsToY(tape: TapeNode[], xs: tf.Tensor[], y: tf.Tensor): TapeNo
 }
 
 /**
- * The gradients of one tape node's inputs, in `Object.keys(node.inputs)` order,
+ * The gradients of one tape node's inputs, in the order of `names` (`Object.keys(node.inputs)`),
  * each a tensor of its own.
  */
 function inputGrads(
@@ -91,8 +91,8 @@ function inputGrads(
   node: TapeNode,
   gradient: NonNullable<TapeNode['gradient']>,
   dys: (tf.Tensor | null)[],
+  names: readonly string[],
 ): tf.Tensor[] {
-  const names = Object.keys(node.inputs);
   // Every tensor made from here on has an id at least this large.
   const firstNewId = engine.nextTensorId();
   return tf.tidy(() => {
@@ -183,7 +183,7 @@ function backpropagate(
       throw new Error(`variableGrads: no gradient is registered for kernel ${node.kernelName}`);
     }
     const names = Object.keys(node.inputs);
-    const dxs = inputGrads(engine, node, node.gradient, dys);
+    const dxs = inputGrads(engine, node, node.gradient, dys, names);
     addInputGrads(grads, node, names, dxs);
     const inputIds = new Set(names.map((name) => node.inputs[name]!.id));
     for (const o of node.outputs) {
