@@ -18,6 +18,8 @@ import {
   tenCrop,
   torchvisionEval,
   vggPaperTrain,
+  type MeanImage,
+  type Normalization,
   type Transform,
 } from '@convnets/imagenet-data';
 
@@ -102,9 +104,24 @@ export interface Architecture {
    * listed in the report, not printed.
    */
   loadTorchvisionWeights(model: LayersModel, bytes: Uint8Array): Promise<LoadWeightsReport>;
-  trainTransform(imageSize: number): Transform;
+  /**
+   * The recipe's training transform; `pixelMean` (0 … 255 scale) replaces a CIFAR
+   * net's per-channel normalisation by `x / 255` minus the mean image (ResNet §4.2).
+   */
+  trainTransform(imageSize: number, pixelMean?: MeanImage): Transform;
   /** @throws Error for `tenCrops` on a CIFAR architecture (see {@link tenCropRefusal}). */
-  evalTransform(imageSize: number, tenCrops?: boolean, preprocessing?: Preprocessing): Transform;
+  evalTransform(
+    imageSize: number,
+    tenCrops?: boolean,
+    preprocessing?: Preprocessing,
+    pixelMean?: MeanImage,
+  ): Transform;
+}
+
+/** `x / 255` minus a per-pixel mean image given on the 0 … 255 scale. */
+export function pixelMeanNormalization(mean: MeanImage): Normalization {
+  const data = Float32Array.from(mean.data, (v) => v / 255);
+  return { scale: 1 / 255, mean: { height: mean.height, width: mean.width, data } };
 }
 
 /** A length of a recipe, given at the default size, scaled to `size`. */
@@ -135,10 +152,17 @@ function trainTransformOf(
   train: ModelEntry['preprocessing']['train'],
   size: number,
   px: Scale,
+  pixelMean: MeanImage | undefined,
 ): Transform {
+  if (pixelMean && train.kind !== 'pad-and-crop')
+    throw new Error('--pixel-mean applies to CIFAR nets (cifar_resnetN, cifar_plainN)');
   switch (train.kind) {
     case 'pad-and-crop':
-      return cifarTrain({ size, padding: Math.max(1, px(train.padding, size)) });
+      return cifarTrain({
+        size,
+        padding: Math.max(1, px(train.padding, size)),
+        ...(pixelMean ? { normalization: pixelMeanNormalization(pixelMean) } : {}),
+      });
     case 'fixed-scale':
       return vggPaperTrain({ size, scale: px(train.shorterSide, size) });
     case 'scale-augmentation':
@@ -157,12 +181,19 @@ function evalTransformOf(
     size,
     tenCrops,
     preprocessing,
-  }: { size: number; tenCrops: boolean; preprocessing: Preprocessing },
+    pixelMean,
+  }: { size: number; tenCrops: boolean; preprocessing: Preprocessing; pixelMean?: MeanImage },
   px: Scale,
 ): Transform {
   const refusal = tenCrops ? tenCropRefusal(self) : undefined;
   if (refusal) throw new Error(refusal);
-  if (evaluation.kind === 'whole-image') return cifarEval({ size });
+  if (pixelMean && evaluation.kind !== 'whole-image')
+    throw new Error('a per-pixel mean applies to CIFAR nets (cifar_resnetN, cifar_plainN)');
+  if (evaluation.kind === 'whole-image')
+    return cifarEval({
+      size,
+      ...(pixelMean ? { normalization: pixelMeanNormalization(pixelMean) } : {}),
+    });
   const resize = px(evaluation.shorterSide, size);
   if (preprocessing === 'torchvision') {
     // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
@@ -219,9 +250,9 @@ export function architecture(name: string): Architecture {
         probe.dispose();
       }
     },
-    trainTransform: (size) => trainTransformOf(train, size, px),
-    evalTransform: (size, tenCrops = false, preprocessing = 'paper') =>
-      evalTransformOf(self, evaluation, { size, tenCrops, preprocessing }, px),
+    trainTransform: (size, pixelMean) => trainTransformOf(train, size, px, pixelMean),
+    evalTransform: (size, tenCrops = false, preprocessing = 'paper', pixelMean) =>
+      evalTransformOf(self, evaluation, { size, tenCrops, preprocessing, pixelMean }, px),
   };
   return self;
 }

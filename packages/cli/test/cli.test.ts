@@ -12,6 +12,7 @@ import {
   readCheckpoint,
   readMetrics,
 } from '@convnets/trainer';
+import sharp from 'sharp';
 import { tempDir } from './helpers';
 import { architecture } from '../src/architectures';
 
@@ -112,6 +113,48 @@ describe('convnets (built bin)', () => {
     const a = weightsAfter('1', 'seed-a');
     expect(weightsAfter('1', 'seed-b').equals(a)).toBe(true);
     expect(weightsAfter('2', 'seed-c').equals(a)).toBe(false);
+  });
+
+  it('train --holdout validates on the last images of each class; --pixel-mean stores the mean image in the checkpoint', async () => {
+    const out = join(dir, 'holdout');
+    const stdout = ok(
+      ...['train', ...tiny, '--data', join(data, 'train'), '--holdout', '3', '--pixel-mean'],
+      ...['--steps', '1', '--batch-size', '5', '--out', out, '--backend', 'cpu', '--no-plot'],
+    );
+    expect(stdout).toContain('on 15 images, 3 classes, validating on 9,');
+    // The expected mean: the first 5 of each class's 8 images (sorted names), decoded by sharp here.
+    const sum = new Float64Array(8 * 8 * 3);
+    for (const c of readdirSync(join(data, 'train')).sort()) {
+      for (const f of readdirSync(join(data, 'train', c))
+        .sort()
+        .slice(0, 5)) {
+        const pixels = await sharp(join(data, 'train', c, f))
+          .removeAlpha()
+          .raw()
+          .toBuffer();
+        pixels.forEach((v, i) => (sum[i] += v));
+      }
+    }
+    const state = JSON.parse(
+      readFileSync(join(out, 'checkpoints', checkpointName(1), 'state.json'), 'utf8'),
+    );
+    const { kind, height, width, mean } = state.metadata.preprocessing;
+    expect([kind, height, width, mean.length]).toEqual(['pixel-mean', 8, 8, 192]);
+    (mean as number[]).forEach((m, i) => expect(m).toBeCloseTo(sum[i] / 15, 4));
+    const both = convnets(
+      'train',
+      ...tiny,
+      '--data',
+      data,
+      '--holdout',
+      '3',
+      '--out',
+      join(dir, 'x'),
+    );
+    expect(both.code).not.toBe(0);
+    expect(both.stderr).toMatch(
+      /--holdout takes the validation images out of --data; it cannot be combined with the folder .*val/,
+    );
   });
 
   it('train from a YAML config, --resume, then eval, predict, plot', () => {

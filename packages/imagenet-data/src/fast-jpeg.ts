@@ -1,6 +1,7 @@
 import { loadAddon } from './addon';
 import { ImageDecodeError, type DecodedImage, type ResolvedDecodeOptions } from './decode';
 import type { EncodedImage, ResizeKernel, ViewGeometry } from './geometry';
+import { cropPadFlip } from './pixels';
 
 /**
  * Writes `pixels[i] · a[c] + b[c]` (c = i mod 3, computed in double and
@@ -30,7 +31,8 @@ const endsWithEoi = (b: Uint8Array) =>
  * YCbCr, RGB or grey JPEG; a file that does not end with its end-of-image
  * marker (truncated, or with trailing bytes: sharp judges those); EXIF
  * orientation or ICC profiles applied; a `failOn` other than the default;
- * a kernel other than `'linear'`; padding; `decoder: 'sharp'`.
+ * a kernel other than `'linear'`; `decoder: 'sharp'`. Zero padding (CIFAR's
+ * pad-and-crop) and the mirror after it are byte copies here.
  *
  * The pixels equal Pillow's (torchvision's): the same libjpeg-turbo decode,
  * then Pillow's antialiased bilinear resampling in its fixed-point
@@ -52,7 +54,6 @@ export async function renderJpegView(
     options.applyIccProfile ||
     options.failOn !== 'truncated' ||
     kernel !== 'linear' ||
-    g.pad ||
     !endsWithEoi(buffer)
   ) {
     return null;
@@ -63,13 +64,15 @@ export async function renderJpegView(
   const resize = g.resize ?? { width: pre.width, height: pre.height };
   const post = g.postCrop ?? { left: 0, top: 0, width: resize.width, height: resize.height };
   const data = new Uint8Array(post.width * post.height * 3);
+  // Padded views: the addon renders the crop unmirrored, then the padding and mirror are copies.
+  const flip = g.pad ? false : g.flip;
   // prettier-ignore
   const params = [
     options.limitInputPixels,
     pre.left, pre.top, pre.width, pre.height,
     resize.width, resize.height,
     post.left, post.top, post.width, post.height,
-    g.flip ? 1 : 0,
+    flip ? 1 : 0,
   ];
   let status;
   try {
@@ -78,5 +81,8 @@ export async function renderJpegView(
     throw new ImageDecodeError(path, (error as Error).message);
   }
   if (status !== 0) return null;
-  return { data, width: post.width, height: post.height, channels: 3 };
+  if (!g.pad) return { data, width: post.width, height: post.height, channels: 3 };
+  const crop = { left: 0, top: 0, width: post.width, height: post.height };
+  const padded = cropPadFlip(data, post.width, 3, { ...g, crop });
+  return { data: padded, width: g.width, height: g.height, channels: 3 };
 }

@@ -319,3 +319,54 @@ export async function imageFolderSplits(
   const val = join(root, 'val');
   return (await isFolder(val)) ? { train, val } : { train };
 }
+
+/** The two parts of a dataset that {@link holdOutPerClass} returns. */
+export interface HeldOutSplit {
+  /** Every sample but the held-out ones, in the dataset's order. */
+  readonly train: ImageDataset;
+  /** The last `perClass` samples of each class, in the dataset's order. */
+  readonly val: ImageDataset;
+}
+
+/**
+ * Holds out the last `perClass` samples of every class as a validation set,
+ * as the ResNet paper splits CIFAR-10's training images 45k/5k (§4.2). The
+ * order is the dataset's (for {@link imageFolder}, sorted file names), so the
+ * split is the same on every machine.
+ *
+ * @example
+ * ```ts
+ * const all = await imageFolder('cifar10-jpeg/train');
+ * const { train, val } = holdOutPerClass(all, 500); // 45,000 / 5,000
+ * ```
+ * @param dataset - The dataset to split (its class list is kept by both parts).
+ * @param perClass - Samples of each class to hold out: a positive integer.
+ * @returns The training part and the held-out part.
+ * @throws Error when `perClass` is not a positive integer, or a class has
+ *   no more than `perClass` samples (it would have none left to train on),
+ *   naming the class and its count.
+ */
+export function holdOutPerClass(dataset: ImageDataset, perClass: number): HeldOutSplit {
+  const where = 'holdOutPerClass';
+  if (!Number.isInteger(perClass) || perClass < 1)
+    throw new Error(`${where}: perClass must be a positive integer; received ${String(perClass)}.`);
+  const counts = new Array<number>(dataset.classes.length).fill(0);
+  for (const s of dataset.samples) counts[s.label]++;
+  counts.forEach((count, label) => {
+    if (count <= perClass)
+      throw new Error(
+        `${where}: class "${dataset.classes[label]}" has ${count} samples; holding out ${perClass} needs more than ${perClass}.`,
+      );
+  });
+  const seen = new Array<number>(dataset.classes.length).fill(0);
+  const train: Sample[] = [];
+  const val: Sample[] = [];
+  for (const s of dataset.samples) {
+    const k = seen[s.label]++;
+    (k >= counts[s.label] - perClass ? val : train).push(s);
+  }
+  return {
+    train: { classes: dataset.classes, samples: train },
+    val: { classes: dataset.classes, samples: val },
+  };
+}

@@ -28,6 +28,8 @@ export {
   IMAGE_EXTENSIONS,
   imageFolder,
   imageFolderSplits,
+  holdOutPerClass,
+  type HeldOutSplit,
   type ImageDataset,
   type ImageFolderDataset,
   type ImageFolderOptions,

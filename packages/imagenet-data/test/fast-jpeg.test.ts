@@ -8,6 +8,9 @@ import {
   ImageDecodeError,
   jpegFastPath,
   multiScaleViews,
+  pad,
+  randomCrop,
+  randomHorizontalFlip,
   resizeShorterSide,
   tenCropViews,
   transformImage,
@@ -15,6 +18,7 @@ import {
 } from '../src';
 import { readHeader, resolveDecodeOptions } from '../src/decode';
 import { loadAddon } from '../src/addon';
+import { Random } from '../src/rng';
 import { normalizeWithAddon, renderJpegView } from '../src/fast-jpeg';
 import type { ViewGeometry } from '../src/geometry';
 import { FIXTURES, noisyJpeg, PHOTOS, tempDir, writeFile } from './helpers';
@@ -224,6 +228,43 @@ describe('JPEG fast path (libjpeg-turbo addon)', () => {
     }
     expect(normalizeWithAddon(new Float32Array(10), 4, pixels, ab)).toBe(true);
   });
+
+  it.runIf(fast)(
+    "renders CIFAR's pad-and-crop and mirror (real CIFAR-10 JPEGs) byte for byte as sharp does",
+    async () => {
+      const t = raw([pad(4), randomCrop(32), randomHorizontalFlip(0.5)]);
+      const files = ['airplane-0000.jpg', 'cat-0000.jpg', 'truck-0001.jpg'];
+      let padded = 0;
+      let flipped = 0;
+      for (const file of files) {
+        const buffer = readFileSync(join(FIXTURES, 'cifar10-jpeg', file));
+        const header = await readHeader(buffer, file, defaults);
+        for (let seed = 0; seed < 12; seed++) {
+          const [ours] = await transformImage(buffer, t, { seed });
+          const [viaSharp] = await transformImage(buffer, t, {
+            seed,
+            decode: { decoder: 'sharp' },
+          });
+          expect([file, seed, sha256(bytesOf(ours))]).toEqual([
+            file,
+            seed,
+            sha256(bytesOf(viaSharp)),
+          ]);
+          // The addon rendered it (a padded geometry is no longer left to sharp).
+          const plan = t.plan(header.width, header.height, new Random(seed));
+          const g = plan.views[0];
+          expect(
+            await renderJpegView({ buffer, header }, g, file, defaults, 'linear'),
+          ).not.toBeNull();
+          if (g.pad && g.pad.left + g.pad.right + g.pad.top + g.pad.bottom > 0) padded++;
+          if (g.flip) flipped++;
+        }
+      }
+      // The seeds cover padded and mirrored views.
+      expect(padded).toBeGreaterThan(20);
+      expect(flipped).toBeGreaterThan(5);
+    },
+  );
 
   it('leaves truncated files to sharp, which fails them naming the file', async () => {
     const jpeg = await noisyJpeg(96, 64);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
 import { mkdirSync, readFileSync } from 'node:fs';
-import { imageFolder, imagenetValidation, IMAGENET_WNIDS } from '../src';
+import { holdOutPerClass, imageFolder, imagenetValidation, IMAGENET_WNIDS } from '../src';
 import { FIXTURES, solid, tempDir, writeFile } from './helpers';
 
 let tmp: ReturnType<typeof tempDir>;
@@ -185,5 +185,38 @@ describe('imagenetValidation', () => {
     await expect(imagenetValidation(join(root, 'images'), { kaggleSolution: csv })).rejects.toThrow(
       /ILSVRC2012_val_00000004.JPEG has no label in .*LOC_val_solution.csv/,
     );
+  });
+});
+
+describe('holdOutPerClass', () => {
+  // Two classes: "a" with samples a0…a4, "b" with b0…b2, interleaved as a dataset may be.
+  const dataset = {
+    classes: ['a', 'b'],
+    samples: [
+      { path: 'a0', label: 0 },
+      { path: 'b0', label: 1 },
+      { path: 'a1', label: 0 },
+      { path: 'a2', label: 0 },
+      { path: 'b1', label: 1 },
+      { path: 'a3', label: 0 },
+      { path: 'b2', label: 1 },
+      { path: 'a4', label: 0 },
+    ],
+  };
+
+  it('holds out the last N samples of each class, keeping the order and the class list', () => {
+    const { train, val } = holdOutPerClass(dataset, 2);
+    expect(train.samples.map((s) => s.path)).toEqual(['a0', 'b0', 'a1', 'a2']);
+    expect(val.samples.map((s) => s.path)).toEqual(['b1', 'a3', 'b2', 'a4']);
+    expect(train.classes).toEqual(['a', 'b']);
+    expect(val.classes).toEqual(['a', 'b']);
+  });
+
+  it('refuses a class that would have nothing left, naming it', () => {
+    expect(() => holdOutPerClass(dataset, 3)).toThrow(
+      'holdOutPerClass: class "b" has 3 samples; holding out 3 needs more than 3.',
+    );
+    expect(() => holdOutPerClass(dataset, 0)).toThrow('perClass must be a positive integer');
+    expect(() => holdOutPerClass(dataset, 1.5)).toThrow('perClass must be a positive integer');
   });
 });

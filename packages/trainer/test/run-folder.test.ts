@@ -188,6 +188,17 @@ describe('run folders', () => {
     expect(read.best).toEqual(best);
   });
 
+  it('writes checkpointMetadata into every checkpoint, and none without it', async () => {
+    const out = fresh();
+    const metadata = { preprocessing: { kind: 'pixel-mean', mean: [0.5, 0.25] } };
+    await train(options({ outDir: out, epochs: 1, checkpointMetadata: metadata }));
+    const path = (await latestCheckpoint(out))!;
+    expect((await readCheckpointState(path)).metadata).toEqual(metadata);
+    const plain = fresh();
+    await train(options({ outDir: plain, epochs: 1 }));
+    expect((await readCheckpointState((await latestCheckpoint(plain))!)).metadata).toBeUndefined();
+  });
+
   it('names the file and line of a malformed metrics row, and ignores a last line cut short', () => {
     const out = fresh();
     const path = join(out, 'metrics.jsonl');

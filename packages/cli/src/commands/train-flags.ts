@@ -15,6 +15,11 @@ function dataFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Comma
     )
     .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
     .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
+    .option(
+      '--holdout <n>',
+      "validate on the last n images of each class of --data instead (sorted by file name), training on the rest: the ResNet paper's 45k/5k CIFAR-10 split is --holdout 500",
+      int('holdout'),
+    )
     .option('--epochs <n>', 'epochs (default 1)', int('epochs'))
     .option('--steps <n>', 'stop after this many updates instead', int('steps'))
     .option(
@@ -62,6 +67,10 @@ function recipeFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Com
     )
     .option('--nesterov', 'Nesterov momentum')
     .option('--weight-decay <l2>', 'weight decay (default 1e-4; VGG 5e-4)', num('weight-decay'))
+    .option(
+      '--pixel-mean',
+      "CIFAR nets: x / 255 minus the training images' per-pixel mean image (ResNet §4.2) instead of the per-channel mean and std; the mean is stored in every checkpoint",
+    )
     .option('--exclude-bn', 'no weight decay on BN parameters')
     .option('--exclude-bias', 'no weight decay on biases')
     .option(

@@ -1,7 +1,14 @@
 import type { Command } from '@commander-js/extra-typings';
 import { existsSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { imageFolder } from '@convnets/imagenet-data';
+import {
+  cifarEval,
+  computeMean,
+  holdOutPerClass,
+  imageFolder,
+  type ImageDataset,
+  type MeanImage,
+} from '@convnets/imagenet-data';
 import {
   folderEvaluationData,
   folderTrainingData,
@@ -12,7 +19,7 @@ import {
 import { architecture, type Architecture } from '../architectures';
 import { writeCurves } from '../charts';
 import { splitData, useBackend } from '../options';
-import { progressBar } from '../output';
+import { fail, progressBar } from '../output';
 import {
   declareTrain,
   resolveFlags,
@@ -26,26 +33,68 @@ export function trainCommand(program: Command): void {
   declareTrain(program).action(runTraining);
 }
 
-/** The training and validation data of `--data` (and `--val`), as the architecture's transforms make them. */
-async function trainingData(flags: RunFlags, a: Architecture) {
+/** The training and validation images: `--data` (and `--val`), or `--data` split by `--holdout`. */
+async function splitImages(flags: RunFlags) {
   const split = splitData(flags.data);
-  const trainSet = await imageFolder(split.train);
+  const all = await imageFolder(split.train);
   const valDir = flags.val ?? split.val;
-  const valSet = valDir ? await imageFolder(valDir, { classes: trainSet.classes }) : undefined;
+  if (flags.holdout === undefined) {
+    const valSet = valDir ? await imageFolder(valDir, { classes: all.classes }) : undefined;
+    return { trainSet: all as ImageDataset, valSet };
+  }
+  if (valDir)
+    fail(
+      `--holdout takes the validation images out of --data; it cannot be combined with ${flags.val ? '--val' : `the folder ${valDir}`}`,
+    );
+  if (flags.holdout === 0) fail('--holdout must be a positive integer; received 0');
+  const { train, val } = holdOutPerClass(all, flags.holdout);
+  return { trainSet: train, valSet: val };
+}
+
+/** The per-pixel mean image (0 … 255 scale) of the training images, as the eval transform frames them. */
+async function pixelMean(trainSet: ImageDataset, size: number): Promise<MeanImage> {
+  const { image } = await computeMean(trainSet, { transform: cifarEval({ size }) });
+  return image;
+}
+
+/** How a checkpoint's inputs are preprocessed: recorded in its state.json so that eval and predict need no flag. */
+export interface CheckpointPreprocessing {
+  readonly kind: 'pixel-mean';
+  /** The mean image's size. */
+  readonly height: number;
+  readonly width: number;
+  /** `height × width × 3` values on the 0 … 255 scale, RGB, row-major. */
+  readonly mean: readonly number[];
+}
+
+/** The training and validation data of the flags, as the architecture's transforms make them. */
+async function trainingData(flags: RunFlags, a: Architecture) {
+  const { trainSet, valSet } = await splitImages(flags);
   const size = flags.imageSize ?? a.defaultImageSize;
   const batchSize = flags.batchSize ?? (a.family === 'cifar' ? 128 : 256);
+  if (flags.pixelMean && a.family !== 'cifar')
+    fail(
+      `--pixel-mean applies to CIFAR nets (cifar_resnetN, cifar_plainN); ${flags.arch} is not one`,
+    );
+  const mean = flags.pixelMean ? await pixelMean(trainSet, size) : undefined;
   const data = folderTrainingData(trainSet, {
-    transform: a.trainTransform(size),
+    transform: a.trainTransform(size, mean),
     batchSize,
     seed: flags.seed ?? 0,
   });
   const validation = valSet
     ? folderEvaluationData(valSet, {
-        transform: a.evalTransform(size),
+        transform: a.evalTransform(size, false, 'paper', mean),
         batchSize: Math.min(batchSize, 100),
       })
     : undefined;
-  return { trainSet, size, data, validation };
+  const preprocessing: CheckpointPreprocessing | undefined = mean && {
+    kind: 'pixel-mean',
+    height: mean.height,
+    width: mean.width,
+    mean: Array.from(mean.data),
+  };
+  return { trainSet, valSet, size, data, validation, preprocessing };
 }
 
 /** The trainer's recipe from the flags: the papers' defaults (VGG's differ), `--resume` and `--overwrite`. */
@@ -127,7 +176,7 @@ async function runTraining(cli: TrainFlags): Promise<void> {
   const options = recipe(flags, cli, a.family === 'vgg'); // flag errors before any data is read
   const backend = await useBackend(flags.backend ?? 'auto', true);
   await speedUpCpu(backend);
-  const { trainSet, size, data, validation } = await trainingData(flags, a);
+  const { trainSet, valSet, size, data, validation, preprocessing } = await trainingData(flags, a);
   // The run's seed also draws the initial weights: the same flags give the same run.
   const model = a.build({
     classes: trainSet.classes.length,
@@ -135,7 +184,7 @@ async function runTraining(cli: TrainFlags): Promise<void> {
     seed: flags.seed ?? 0,
   });
   console.log(
-    `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes, backend ${backend}`,
+    `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes${valSet ? `, validating on ${valSet.samples.length}` : ''}, backend ${backend}`,
   );
   const { log, callbacks, stop } = progress();
   const result = await train({
@@ -143,6 +192,7 @@ async function runTraining(cli: TrainFlags): Promise<void> {
     data,
     validation,
     ...options,
+    ...(preprocessing ? { checkpointMetadata: { preprocessing } } : {}),
     log,
     callbacks,
     handleSignals: true,

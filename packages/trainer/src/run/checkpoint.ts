@@ -70,6 +70,11 @@ export interface CheckpointState {
    * @defaultValue absent in older checkpoints (a resumed epoch's figures then restart)
    */
   readonly epochTotals?: EpochTotals;
+  /**
+   * The run's `checkpointMetadata` (e.g. how inputs are preprocessed).
+   * @defaultValue absent: the run gave none
+   */
+  readonly metadata?: Readonly<Record<string, unknown>>;
   /** Names of the optimizer's slot entries, by trainable-weight index. */
   readonly slots: readonly string[];
   /** When it was written (ISO 8601). */

@@ -146,6 +146,13 @@ export interface TrainerOptions {
    * @defaultValue none
    */
   config?: Record<string, unknown>;
+  /**
+   * Anything JSON-safe to write into every checkpoint's `state.json` as
+   * `metadata`, so that a checkpoint folder is self-contained: e.g. how its
+   * inputs are preprocessed (the CLI records a per-pixel mean image there).
+   * @defaultValue none
+   */
+  checkpointMetadata?: Record<string, unknown>;
 }
 
 const WHERE = 'Trainer';
@@ -186,6 +193,7 @@ const TRAINER_SPEC = {
   handleSignals: withDefault(checkBoolean, false),
   log: unchecked<((message: string) => void) | undefined>(),
   config: unchecked<Record<string, unknown> | undefined>(),
+  checkpointMetadata: unchecked<Record<string, unknown> | undefined>(),
 } satisfies OptionSpec<TrainerOptions>;
 
 /** What a run is made of, once the options are checked: fixed for the whole run. */

@@ -126,6 +126,7 @@ export async function saveCheckpoint(
       valTop1Error,
       best: state.best,
       epochTotals: { ...state.totals, seconds: (performance.now() - state.epochStarted) / 1000 },
+      ...(ctx.options.checkpointMetadata ? { metadata: ctx.options.checkpointMetadata } : {}),
     },
     {
       weights: ctx.options.model.weights.map((w) => ({ name: w.originalName, tensor: w.read() })),
