@@ -18,12 +18,8 @@ import {
   type KernelInitializer,
 } from './conv';
 import { nhwcChannels } from './input';
-import {
-  SHORTCUT_SPEC,
-  buildShortcut,
-  checkShortcutChannels,
-  type ShortcutOption,
-} from './shortcut';
+import { SHORTCUT_SPEC, buildShortcut, checkShortcut, type ShortcutOption } from './shortcut';
+import type { ChannelPadding } from './custom/zero-pad-channels';
 
 /** Options shared by {@link basicBlock} and {@link bottleneckBlock}. */
 export interface BlockOptions extends BatchNormOptions {
@@ -51,6 +47,18 @@ export interface BlockOptions extends BatchNormOptions {
    * @defaultValue `'B'` (projection where the shape changes, identity elsewhere)
    */
   shortcut?: ShortcutOption;
+  /**
+   * Option A only: where the shortcut's zero channels go, `'end'` or `'both'`
+   * (PyTorch CIFAR ResNets' layout); see {@link ChannelPadding}.
+   * Given with option B or C, an error.
+   *
+   * @defaultValue `'end'`
+   * @example
+   * ```ts
+   * basicBlock(x, { name: 'conv3_block1', filters: 32, stride: 2, shortcut: 'A', channelPadding: 'both' });
+   * ```
+   */
+  channelPadding?: ChannelPadding;
   /**
    * Initialise the last BN scale of the residual branch to zero, so that the
    * block starts as an identity (torchvision's `zero_init_residual`).
@@ -127,7 +135,7 @@ function asBlock(block: Resolved<typeof BLOCK_SPEC>): ResolvedBlock {
 function openBlock(block: ResolvedBlock, inChannels: number, expansion: number) {
   const outChannels = block.filters * expansion;
   if (!block.plain) {
-    checkShortcutChannels(`${block.name}_0`, block.shortcut, inChannels, outChannels);
+    checkShortcut(`${block.name}_0`, block, inChannels, outChannels);
   }
   const { kernelInitializer, seed, bnMomentum, bnEpsilon } = block;
   const unit = (over: Pick<ConvUnit, 'name' | 'filters'> & Partial<ConvUnit>) =>
@@ -226,7 +234,8 @@ export function buildBottleneckBlock(
  * @throws Error, before any layer is created, for an unknown option, an option
  *   outside its allowed values (a stride other than 1 or 2, a shortcut other
  *   than A/B/C, …), an input that is not a rank-4 `SymbolicTensor` with known
- *   channels, or option A asked to reduce the channel count.
+ *   channels, option A asked to reduce the channel count, or `channelPadding`
+ *   with option B or C.
  *
  * @example
  * ```ts

@@ -31,7 +31,12 @@ export {
   LocalResponseNormalization,
   type LocalResponseNormalizationArgs,
 } from './custom/local-response-normalization';
-export { ZeroPadChannels, type ZeroPadChannelsArgs } from './custom/zero-pad-channels';
+export {
+  CHANNEL_PADDINGS,
+  ZeroPadChannels,
+  type ChannelPadding,
+  type ZeroPadChannelsArgs,
+} from './custom/zero-pad-channels';
 export { kaimingNormalFanOut, layerSeed } from './initializers';
 export {
   modelRegistry,

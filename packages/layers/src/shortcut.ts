@@ -2,6 +2,7 @@ import { type SymbolicTensor } from '@tensorflow/tfjs-layers';
 import {
   checkOptions,
   oneOf,
+  optional,
   withDefault,
   type OptionSpec,
   type Resolved,
@@ -13,7 +14,7 @@ import {
   type BatchNormOptions,
   type KernelInitializer,
 } from './conv';
-import { ZeroPadChannels } from './custom/zero-pad-channels';
+import { CHANNEL_PADDINGS, ZeroPadChannels, type ChannelPadding } from './custom/zero-pad-channels';
 import { nhwcChannels } from './input';
 
 /**
@@ -57,6 +58,18 @@ export interface ShortcutOptions extends BatchNormOptions {
    */
   shortcut?: ShortcutOption;
   /**
+   * Option A only: where the zero channels go, `'end'` (after the input's) or
+   * `'both'` (half before, half after, as PyTorch CIFAR ResNets pad); see
+   * {@link ChannelPadding}. Given with option B or C, an error.
+   *
+   * @defaultValue `'end'`
+   * @example
+   * ```ts
+   * shortcut(x, { name: 'conv3_block1_0', filters: 32, stride: 2, shortcut: 'A', channelPadding: 'both' });
+   * ```
+   */
+  channelPadding?: ChannelPadding;
+  /**
    * Kernel initializer of a projection.
    *
    * @defaultValue {@link kaimingNormalFanOut}`()`
@@ -71,6 +84,8 @@ export const SHORTCUT_SPEC = {
   ...UNIT_SPEC,
   stride: withDefault(oneOf(BLOCK_STRIDES), 1),
   shortcut: withDefault(oneOf(SHORTCUT_OPTIONS), 'B'),
+  // undefined (not 'end') when not given, so that giving it with option B or C is refused.
+  channelPadding: optional(oneOf(CHANNEL_PADDINGS)),
 } satisfies OptionSpec<ShortcutOptions>;
 
 /** Options renamed in 0.x, named by the unknown-option error. */
@@ -79,14 +94,23 @@ const SHORTCUT_RENAMED = { option: 'shortcut' };
 /** {@link ShortcutOptions} checked, defaults applied: what {@link buildShortcut} takes. */
 export type ResolvedShortcut = Resolved<typeof SHORTCUT_SPEC>;
 
-/** Option A cannot drop channels: thrown before any layer of the block is built. */
-export function checkShortcutChannels(
+/**
+ * Option A cannot drop channels, and `channelPadding` belongs to option A:
+ * thrown before any layer of the block is built.
+ */
+export function checkShortcut(
   name: string,
-  option: ShortcutOption,
+  s: Pick<ResolvedShortcut, 'shortcut' | 'channelPadding'>,
   inChannels: number,
   filters: number,
 ): void {
-  if (option === 'A' && filters < inChannels) {
+  if (s.channelPadding !== undefined && s.shortcut !== 'A') {
+    throw new Error(
+      `shortcut "${name}": option "channelPadding" applies to option-A shortcuts only; ` +
+        `received ${JSON.stringify(s.channelPadding)} with shortcut "${s.shortcut}".`,
+    );
+  }
+  if (s.shortcut === 'A' && filters < inChannels) {
     throw new Error(
       `shortcut "${name}": option "A" cannot reduce channels: the input has ${inChannels}, ` +
         `filters is ${filters}; expected filters ≥ ${inChannels} (or option "B"/"C").`,
@@ -100,13 +124,14 @@ export function buildShortcut(
   inChannels: number,
   s: ResolvedShortcut,
 ): SymbolicTensor {
-  checkShortcutChannels(s.name, s.shortcut, inChannels, s.filters);
+  checkShortcut(s.name, s, inChannels, s.filters);
   const shapeChanges = s.stride !== 1 || inChannels !== s.filters;
   if (s.shortcut === 'A') {
     if (!shapeChanges) return x;
     return new ZeroPadChannels({
       outChannels: s.filters,
       stride: s.stride,
+      channelPadding: s.channelPadding ?? 'end',
       name: `${s.name}_pad`,
     }).apply(x) as SymbolicTensor;
   }
@@ -135,11 +160,12 @@ export function buildShortcut(
  * changes; otherwise a 1×1 projection with BN (`<name>_conv`, `<name>_bn`).
  *
  * @param x - The block's input, a rank-4 NHWC `SymbolicTensor` with a known channel count.
- * @param opts - Name, output channels, stride and option; see {@link ShortcutOptions}.
+ * @param opts - Name, output channels, stride, option and channel padding; see {@link ShortcutOptions}.
  * @returns `x`, or the subsampled, zero-padded or projected `x` shaped like the residual branch's output.
  * @throws Error, before any layer is created, for an unknown option, an option
  *   outside its allowed values, an input that is not a rank-4 `SymbolicTensor`
- *   with known channels, or option A with `filters` below the input's channels.
+ *   with known channels, option A with `filters` below the input's channels,
+ *   or `channelPadding` with option B or C.
  *
  * @example
  * ```ts

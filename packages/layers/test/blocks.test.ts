@@ -1,6 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { basicBlock, bottleneckBlock, convBn, convBnRelu, residualStage, shortcut } from '../src';
+import { input } from '@tensorflow/tfjs-layers';
+import {
+  basicBlock,
+  bottleneckBlock,
+  convBn,
+  convBnRelu,
+  residualStage,
+  shortcut,
+  ZeroPadChannels,
+} from '../src';
 import { countOf, layerNames, wrap } from './helpers';
 
 // Parameter counts are worked out by hand from the layer shapes:
@@ -174,6 +183,50 @@ describe('shortcut', () => {
       return convBn(y, { name: 'c', filters: 1, kernelSize: 1 });
     });
     expect(layerNames(m)).not.toContain('s_pad');
+  });
+});
+
+describe('channelPadding', () => {
+  it("reaches option A's pad layer through shortcut, blocks and stages; 'end' by default", () => {
+    const padding = (m: { getLayer(name: string): unknown }, name: string) =>
+      (m.getLayer(name) as ZeroPadChannels).channelPadding;
+    const s = wrap([8, 8, 4], (x) =>
+      shortcut(x, { name: 's', filters: 8, stride: 2, shortcut: 'A', channelPadding: 'both' }),
+    );
+    expect(padding(s, 's_pad')).toBe('both');
+    const b = wrap([8, 8, 4], (x) =>
+      basicBlock(x, { name: 'b', filters: 8, stride: 2, shortcut: 'A', channelPadding: 'both' }),
+    );
+    expect(padding(b, 'b_0_pad')).toBe('both');
+    const stage = (channelPadding?: 'end' | 'both') =>
+      wrap([8, 8, 4], (x) =>
+        residualStage(x, {
+          name: 'conv2',
+          block: 'basic',
+          filters: 8,
+          blocks: 2,
+          stride: 2,
+          shortcut: 'A',
+          channelPadding,
+        }),
+      );
+    expect(padding(stage('both'), 'conv2_block1_0_pad')).toBe('both');
+    expect(padding(stage(), 'conv2_block1_0_pad')).toBe('end');
+  });
+
+  it('is refused with projection shortcuts and outside its values, before any layer exists', () => {
+    const x = input({ shape: [8, 8, 4] });
+    expect(() =>
+      basicBlock(x, { name: 'b', filters: 8, stride: 2, shortcut: 'B', channelPadding: 'both' }),
+    ).toThrow(
+      'shortcut "b_0": option "channelPadding" applies to option-A shortcuts only; received "both" with shortcut "B".',
+    );
+    expect(() =>
+      shortcut(x, { name: 's', filters: 8, shortcut: 'A', channelPadding: 'start' as never }),
+    ).toThrow('shortcut: option "channelPadding" must be one of "end", "both"; received "start".');
+    expect(() => new ZeroPadChannels({ outChannels: 8, channelPadding: 'left' as never })).toThrow(
+      'ZeroPadChannels: option "channelPadding" must be one of "end", "both"; received "left".',
+    );
   });
 });
 

@@ -33,6 +33,28 @@ describe('ZeroPadChannels (option A)', () => {
     m.dispose();
   });
 
+  it("channelPadding 'both' puts the zeros on both sides, as PyTorch CIFAR ResNets' F.pad", () => {
+    // Three rows, one column, channels [1, 2], [3, 4], [5, 6]; stride 2 keeps rows 0 and 2.
+    const x = tf.tensor4d([1, 2, 3, 4, 5, 6], [1, 3, 1, 2]);
+    const run = (outChannels: number, channelPadding?: 'end' | 'both') => {
+      const y = new ZeroPadChannels({ outChannels, stride: 2, channelPadding }).apply(
+        x,
+      ) as tf.Tensor;
+      const values = Array.from(y.dataSync());
+      expect(y.shape).toEqual([1, 2, 1, outChannels]);
+      y.dispose();
+      return values;
+    };
+    // 4 extra channels: 2 before, 2 after (F.pad(…, (0, 0, 0, 0, 2, 2)) for planes = 8).
+    expect(run(6, 'both')).toEqual([0, 0, 1, 2, 0, 0, 0, 0, 5, 6, 0, 0]);
+    // An odd count: the extra zero goes after.
+    expect(run(5, 'both')).toEqual([0, 1, 2, 0, 0, 0, 5, 6, 0, 0]);
+    // 'end', the default: every zero after the input's channels.
+    expect(run(6, 'end')).toEqual([1, 2, 0, 0, 0, 0, 5, 6, 0, 0, 0, 0]);
+    expect(run(6)).toEqual(run(6, 'end'));
+    x.dispose();
+  });
+
   it('keeps odd sizes like a strided 1×1 convolution: ceil(n / stride)', () => {
     const layer = new ZeroPadChannels({ outChannels: 8, stride: 2 });
     expect(layer.computeOutputShape([null, 7, 9, 4])).toEqual([null, 4, 5, 8]);

@@ -26,7 +26,13 @@ function everyBlock(): LayersModel {
       y = new LocalResponseNormalization({ name: 'lrn', size: 3, alpha: 1e-3 }).apply(
         y,
       ) as SymbolicTensor;
-      y = basicBlock(y, { name: 'a', filters: 6, stride: 2, shortcut: 'A' });
+      y = basicBlock(y, {
+        name: 'a',
+        filters: 6,
+        stride: 2,
+        shortcut: 'A',
+        channelPadding: 'both',
+      });
       y = basicBlock(y, { name: 'b', filters: 6, shortcut: 'C' });
       y = basicBlock(y, { name: 'p', filters: 6, plain: true });
       y = bottleneckBlock(y, { name: 'k', filters: 2, strideIn: '1x1', zeroInitResidual: false });
@@ -73,6 +79,8 @@ describe('save → load round trip', () => {
     expect(loaded.layers.map((l) => l.name)).toEqual(m.layers.map((l) => l.name));
     expect(loaded.getLayer('lrn')).toBeInstanceOf(LocalResponseNormalization);
     expect(loaded.getLayer('a_0_pad')).toBeInstanceOf(ZeroPadChannels);
+    expect((loaded.getLayer('a_0_pad') as ZeroPadChannels).channelPadding).toBe('both');
+    expect((loaded.getLayer('widen') as ZeroPadChannels).channelPadding).toBe('end');
     expect((loaded.getLayer('lrn') as LocalResponseNormalization).alpha).toBe(1e-3);
     expect(loaded.getLayer('conv1_bn').getConfig().epsilon).toBe(1e-5);
 

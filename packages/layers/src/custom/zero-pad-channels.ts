@@ -1,9 +1,25 @@
-import { checkPositiveInt } from '@convnets/validate';
+import { checkOneOf, checkPositiveInt } from '@convnets/validate';
 import { avgPool, pad, tidy, type Tensor, type Tensor4D } from '@tensorflow/tfjs-core';
 import { layers, type Shape } from '@tensorflow/tfjs-layers';
 import { registerLayerOnce } from './register';
 
 type LayerArgs = NonNullable<ConstructorParameters<typeof layers.Layer>[0]>;
+
+/**
+ * Where option A puts its zero channels:
+ * - `'end'`: after the input's channels (`[x, 0, …, 0]`), as the paper's
+ *   description reads and as this package has always done;
+ * - `'both'`: half before and half after (`[0, …, 0, x, 0, …, 0]`; with an odd
+ *   count the extra one goes after), as most public PyTorch CIFAR ResNets do:
+ *   `F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))`.
+ *
+ * The two compute different functions: weights trained with one give wrong
+ * results with the other.
+ */
+export type ChannelPadding = 'end' | 'both';
+
+/** Allowed values of {@link ChannelPadding}: `['end', 'both']`. */
+export const CHANNEL_PADDINGS: readonly ChannelPadding[] = ['end', 'both'];
 
 /** Configuration of {@link ZeroPadChannels}: tfjs' layer arguments (`name`, …) plus these. */
 export interface ZeroPadChannelsArgs extends LayerArgs {
@@ -16,13 +32,25 @@ export interface ZeroPadChannelsArgs extends LayerArgs {
    * @defaultValue `1`
    */
   stride?: number;
+  /**
+   * Where the zero channels go; see {@link ChannelPadding}.
+   *
+   * @defaultValue `'end'`
+   * @example
+   * ```ts
+   * // 16 → 32 channels as PyTorch CIFAR ResNets pad: 8 zero channels, the input's 16, 8 zero channels.
+   * new ZeroPadChannels({ outChannels: 32, stride: 2, channelPadding: 'both' });
+   * ```
+   */
+  channelPadding?: ChannelPadding;
 }
 
 /**
  * The ResNet paper's option-A shortcut as a parameter-free layer: subsample
  * the input spatially by `stride` (keeping rows and columns 0, s, 2s, …, like a
- * 1×1 convolution with stride s) and append zero-valued channels up to
- * `outChannels`.
+ * 1×1 convolution with stride s) and add zero-valued channels up to
+ * `outChannels`: after the input's (`channelPadding: 'end'`, the default) or
+ * on both sides (`'both'`, PyTorch CIFAR ResNets' layout).
  *
  * tfjs has no built-in layer for this, so it is one of the package's two custom
  * layers. Its class name, `ZeroPadChannels`, is stored in saved models and will
@@ -45,17 +73,26 @@ export class ZeroPadChannels extends layers.Layer {
   readonly outChannels: number;
   /** Spatial subsampling factor. */
   readonly stride: number;
+  /** Where the zero channels go. */
+  readonly channelPadding: ChannelPadding;
 
   /**
    * Creates the layer; apply it to a rank-4 NHWC input with at most `outChannels` channels.
    *
-   * @param args - Output channels, stride and tfjs layer arguments; see {@link ZeroPadChannelsArgs}.
-   * @throws Error when `outChannels` or `stride` is not a positive integer.
+   * @param args - Output channels, stride, channel padding and tfjs layer arguments; see {@link ZeroPadChannelsArgs}.
+   * @throws Error when `outChannels` or `stride` is not a positive integer, or
+   *   `channelPadding` is neither `'end'` nor `'both'`.
    */
   constructor(args: ZeroPadChannelsArgs) {
     super(args);
     this.outChannels = checkPositiveInt('ZeroPadChannels', 'outChannels', args.outChannels);
     this.stride = checkPositiveInt('ZeroPadChannels', 'stride', args.stride ?? 1);
+    this.channelPadding = checkOneOf(
+      'ZeroPadChannels',
+      'channelPadding',
+      args.channelPadding ?? 'end',
+      CHANNEL_PADDINGS,
+    );
   }
 
   /**
@@ -99,13 +136,14 @@ export class ZeroPadChannels extends layers.Layer {
       // and unlike stridedSlice it has a gradient in tfjs.
       const sub = s === 1 ? x : avgPool(x as Tensor4D, 1, s, 'valid');
       const extra = this.outChannels - (x.shape[3] as number);
+      const before = this.channelPadding === 'both' ? Math.floor(extra / 2) : 0;
       return extra === 0
         ? sub
         : pad(sub, [
             [0, 0],
             [0, 0],
             [0, 0],
-            [0, extra],
+            [before, extra - before],
           ]);
     });
   }
@@ -113,11 +151,16 @@ export class ZeroPadChannels extends layers.Layer {
   /**
    * The layer's JSON-safe configuration, saved in `model.json`.
    *
-   * @returns tfjs' layer configuration plus `outChannels` and `stride`.
+   * @returns tfjs' layer configuration plus `outChannels`, `stride` and `channelPadding`.
    * @throws Never.
    */
   override getConfig() {
-    return { ...super.getConfig(), outChannels: this.outChannels, stride: this.stride };
+    return {
+      ...super.getConfig(),
+      outChannels: this.outChannels,
+      stride: this.stride,
+      channelPadding: this.channelPadding,
+    };
   }
 }
 registerLayerOnce(ZeroPadChannels);
