@@ -72,9 +72,15 @@ export interface ModelEntry<Options extends ClassifierOptions = ClassifierOption
   readonly preprocessing: Preprocessing;
   /** Its stages, input to output, as {@link ModelEntry.build} names them with default options. */
   readonly stages: readonly ModelStage[];
-  /** The torchvision state-dict format of its weights. */
+  /**
+   * The PyTorch state-dict format of its weights: torchvision's for the
+   * ImageNet models, PyTorch CIFAR ResNets' for the CIFAR nets.
+   */
   readonly stateDict: StateDictFormat;
-  /** The key of the classifier's weight in that state dict (its first dimension is the class count). */
+  /**
+   * The key of the classifier's weight in that state dict (its first
+   * dimension is the class count), as {@link StateDictFormat.map} names it.
+   */
   readonly torchvisionClassifierKey: string;
   /** Builds the model; the options are its factory's, e.g. `{ classes, inputShape, seed, skipInit }`. */
   build(options?: Options): LayersModel;

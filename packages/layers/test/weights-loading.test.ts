@@ -182,3 +182,98 @@ describe('non-finite weights', () => {
     spy.mockRestore();
   });
 });
+
+describe('other spellings of a key (canonicalKey) and a family of formats', () => {
+  /** HEAD, also accepting the head as `linear.*` (as some repositories save it). */
+  const EITHER: StateDictFormat = {
+    ...HEAD,
+    name: 'either head',
+    canonicalKey: (key) => key.replace(/^linear\./, 'fc.'),
+  };
+  const linearFile = (weight: number[], bias: number[]) =>
+    writeSafetensors({
+      'linear.weight': { shape: [3, 2], data: new Float32Array(weight) },
+      'linear.bias': { shape: [3], data: new Float32Array(bias) },
+    });
+  const values = (m: LayersModel) =>
+    m
+      .getLayer('head')
+      .getWeights()
+      .map((w) => w.arraySync());
+
+  it('loads either spelling to the same weights; HEAD alone refuses the other', () => {
+    const [a, b] = [head(), head()];
+    importStateDict(a, readSafetensors(headFile([1, 2, 3, 4, 5, 6], [7, 8, 9])).tensors, EITHER);
+    importStateDict(b, readSafetensors(linearFile([1, 2, 3, 4, 5, 6], [7, 8, 9])).tensors, EITHER);
+    // fc.weight [out=3, in=2] → kernel [in, out]: row i of the kernel is column i of the file.
+    expect(values(a)).toEqual([
+      [
+        [1, 3, 5],
+        [2, 4, 6],
+      ],
+      [7, 8, 9],
+    ]);
+    expect(values(b)).toEqual(values(a));
+    expect(
+      thrown(() =>
+        importStateDict(
+          head(),
+          readSafetensors(linearFile([0, 0, 0, 0, 0, 0], [0, 0, 0])).tensors,
+          HEAD,
+        ),
+      ).message,
+    ).toMatch(/missing key "fc\.weight"[\s\S]*unexpected key "linear\.weight"/);
+  });
+
+  it("names the file's keys in problems and reports, and refuses both spellings at once", () => {
+    const wrong = writeSafetensors({
+      'linear.weight': { shape: [2, 3], data: new Float32Array(6) },
+      'linear.bias': { shape: [3], data: new Float32Array([0, NaN, 0]) },
+    });
+    expect(
+      thrown(() => importStateDict(head(), readSafetensors(wrong).tensors, EITHER)).message,
+    ).toMatch(/"linear\.weight" has shape \[2, 3\], expected \[3, 2\] \(for head\/kernel\)/);
+    const report = importStateDict(
+      head(),
+      readSafetensors(linearFile([1, 2, 3, 4, 5, 6], [0, NaN, 0])).tensors,
+      EITHER,
+    );
+    expect(report.nonFinite.map((t) => t.key)).toEqual(['linear.bias']);
+    const both = writeSafetensors({
+      'fc.weight': { shape: [3, 2], data: new Float32Array(6) },
+      'fc.bias': { shape: [3], data: new Float32Array(3) },
+      'linear.bias': { shape: [3], data: new Float32Array(3) },
+    });
+    expect(
+      thrown(() => importStateDict(head(), readSafetensors(both).tensors, EITHER)).message,
+    ).toMatch(
+      /"fc\.bias" and "linear\.bias" are the same weight in the either head format; expected one of them/,
+    );
+  });
+
+  it('loadTorchWeights picks the format named by from, and lists the names it knows', async () => {
+    const formats = { torchvision: HEAD, other: EITHER };
+    const model = head();
+    await loadTorchWeights(model, linearFile([1, 2, 3, 4, 5, 6], [7, 8, 9]), formats, {
+      from: 'other',
+    });
+    expect(values(model)[1]).toEqual([7, 8, 9]);
+    await expect(
+      loadTorchWeights(model, linearFile([1, 2, 3, 4, 5, 6], [7, 8, 9]), formats, {
+        from: 'torchvision',
+      }),
+    ).rejects.toThrow(/missing key "fc\.weight"/);
+    await expect(
+      loadTorchWeights(model, headFile([0, 0, 0, 0, 0, 0], [0, 0, 0]), formats, {
+        from: 'keras' as never,
+      }),
+    ).rejects.toThrow(
+      'loadWeights: option "from" must be one of "torchvision", "other"; received "keras".',
+    );
+    await expect(
+      loadTorchWeights(model, headFile([0, 0, 0, 0, 0, 0], [0, 0, 0]), HEAD, {
+        from: 'toString' as never,
+      }),
+    ).rejects.toThrow('loadWeights: option "from" must be "torchvision"; received "toString".');
+  });
+});

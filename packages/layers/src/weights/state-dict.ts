@@ -74,6 +74,22 @@ export interface StateDictFormat {
    * @defaultValue `undefined`: every key must belong to a weight
    */
   ignore?: RegExp;
+  /**
+   * Other spellings of state-dict keys that loading accepts, for families
+   * whose repositories name the same weight differently (a classifier saved
+   * as `linear.*` by some and `fc.*` by others): returns the key
+   * {@link StateDictFormat.map} uses for a file's `key`, or `key` itself.
+   * Messages name the file's key; saving writes `map`'s keys.
+   *
+   * @param key - A key of the file.
+   * @returns The key `map` uses for the same weight.
+   * @defaultValue `undefined`: every key is taken as it is
+   * @example
+   * ```ts
+   * canonicalKey: (key) => key.replace(/^fc\./, 'linear.'),
+   * ```
+   */
+  canonicalKey?(key: string): string;
 }
 
 const TORCH_BATCH_NORM_KEYS: Record<string, string> = {
@@ -123,13 +139,41 @@ function listProblems(title: string, problems: string[]): string {
   return `${title}:\n${shown.join('\n')}`;
 }
 
+/** A file's tensor under the key {@link StateDictFormat.map} uses, with the key the file gives it. */
+interface KeyedTensor {
+  tensor: SafetensorsTensor;
+  fileKey: string;
+}
+
+/**
+ * The file's tensors by the keys `format.map` uses ({@link StateDictFormat.canonicalKey});
+ * two file keys for one weight are a problem.
+ */
+function canonicalTensors(
+  tensors: Map<string, SafetensorsTensor>,
+  format: StateDictFormat,
+  problems: string[],
+): Map<string, KeyedTensor> {
+  const out = new Map<string, KeyedTensor>();
+  for (const [fileKey, tensor] of tensors) {
+    const key = format.canonicalKey?.(fileKey) ?? fileKey;
+    const other = out.get(key);
+    if (other) {
+      problems.push(
+        `${quote(other.fileKey)} and ${quote(fileKey)} are the same weight in the ${format.name} format; expected one of them`,
+      );
+    } else out.set(key, { tensor, fileKey });
+  }
+  return out;
+}
+
 /**
  * How one weight of `model` is loaded from `tensors`: a deferred write, or
  * the problem that prevents it. Adds the key it reads to `used`.
  */
 function planWeight(
   model: LayersModel,
-  tensors: Map<string, SafetensorsTensor>,
+  tensors: Map<string, KeyedTensor>,
   format: StateDictFormat,
   { variable, ours }: ReturnType<typeof ourWeights>[number],
   used: Set<string>,
@@ -140,16 +184,17 @@ function planWeight(
     return `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`;
   }
   used.add(target.key);
-  const found = tensors.get(target.key);
-  if (found === undefined) {
+  const keyed = tensors.get(target.key);
+  if (keyed === undefined) {
     return `missing key ${quote(target.key)} (for ${label})`;
   }
+  const { tensor: found, fileKey } = keyed;
   const expected = torchShape(ours.shape, target.layout);
   if (found.shape.join(',') !== expected.join(',')) {
-    return `${quote(target.key)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`;
+    return `${quote(fileKey)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`;
   }
   if (!isFloatDtype(found.dtype)) {
-    return `${quote(target.key)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`;
+    return `${quote(fileKey)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`;
   }
   return {
     write: () => {
@@ -161,7 +206,7 @@ function planWeight(
       const { nan, infinite } = countNonFinite(decoded);
       return nan + infinite === 0
         ? null
-        : { key: target.key, weight: label, size: decoded.length, nan, infinite };
+        : { key: fileKey, weight: label, size: decoded.length, nan, infinite };
     },
   };
 }
@@ -195,15 +240,17 @@ export function importStateDict(
   format: StateDictFormat,
 ): LoadWeightsReport {
   const problems: string[] = [];
+  const keyed = canonicalTensors(tensors, format, problems);
   const used = new Set<string>();
   const pending: { write: () => NonFiniteTensor | null }[] = [];
   for (const weight of ourWeights(model)) {
-    const planned = planWeight(model, tensors, format, weight, used);
+    const planned = planWeight(model, keyed, format, weight, used);
     if (typeof planned === 'string') problems.push(planned);
     else pending.push(planned);
   }
-  for (const key of tensors.keys()) {
-    if (!used.has(key) && !format.ignore?.test(key)) problems.push(`unexpected key ${quote(key)}`);
+  for (const [key, { fileKey }] of keyed) {
+    if (!used.has(key) && !format.ignore?.test(fileKey))
+      problems.push(`unexpected key ${quote(fileKey)}`);
   }
   if (problems.length > 0) {
     throw new Error(
@@ -401,22 +448,36 @@ export async function saveSafetensorsWeights(
   return bytes;
 }
 
-/** Options of the model packages' `loadWeights`. */
-export interface LoadTorchWeightsOptions extends LoadSafetensorsOptions {
-  /** Naming convention of the file; required. Only `'torchvision'` (which timm's ResNets share) for now. */
-  from: 'torchvision';
+/**
+ * Options of the model packages' `loadWeights`.
+ *
+ * @typeParam From - The naming conventions the package reads: `'torchvision'`
+ *   (which timm's ResNets share), and `'cifar'` for `@convnets/resnet`.
+ */
+export interface LoadTorchWeightsOptions<
+  From extends string = 'torchvision',
+> extends LoadSafetensorsOptions {
+  /** Naming convention of the file; required, e.g. `'torchvision'`. */
+  from: From;
+}
+
+/** Whether `formats` is one {@link StateDictFormat} rather than a table of them. */
+function isFormat(formats: object): formats is StateDictFormat {
+  return typeof (formats as Partial<StateDictFormat>).map === 'function';
 }
 
 /**
- * What the model packages' `loadWeights` does: checks `opts.from`, then
- * {@link loadSafetensorsWeights} with that family's `format`.
+ * What the model packages' `loadWeights` does: checks `opts.from` against
+ * the family's conventions, then {@link loadSafetensorsWeights} with that one.
  *
  * @param model - The model whose weights are overwritten.
  * @param source - A file path (Node only), a `Uint8Array` or an `ArrayBuffer`.
- * @param format - The family's convention, e.g. `TORCHVISION_RESNET`.
- * @param opts - `from: 'torchvision'`, and optionally `maxFileBytes` and `onWarning`.
+ * @param formats - The family's conventions by `from` value, e.g.
+ *   `{ torchvision: TORCHVISION_RESNET, cifar: CIFAR_RESNET }`; one format
+ *   stands for `{ torchvision: format }`.
+ * @param opts - `from` (a key of `formats`), and optionally `maxFileBytes` and `onWarning`.
  * @returns The tensors that hold NaN or infinite values; see {@link LoadWeightsReport}.
- * @throws Error when `opts.from` is not `'torchvision'`, or for any reason
+ * @throws Error when `opts.from` is not a key of `formats`, or for any reason
  *   {@link loadSafetensorsWeights} gives. Nothing is loaded then.
  *
  * @example
@@ -425,13 +486,26 @@ export interface LoadTorchWeightsOptions extends LoadSafetensorsOptions {
  * await loadTorchWeights(model, 'vgg16.safetensors', TORCHVISION_VGG, { from: 'torchvision' });
  * ```
  */
-export async function loadTorchWeights(
+export async function loadTorchWeights<From extends string = 'torchvision'>(
   model: LayersModel,
   source: WeightSource,
-  format: StateDictFormat,
-  opts: LoadTorchWeightsOptions,
+  formats: StateDictFormat | Readonly<Record<From, StateDictFormat>>,
+  opts: LoadTorchWeightsOptions<From>,
 ): Promise<LoadWeightsReport> {
-  if (opts?.from !== 'torchvision') fail('loadWeights', 'from', opts?.from, '"torchvision"');
+  const byName: Readonly<Record<string, StateDictFormat>> = isFormat(formats)
+    ? { torchvision: formats }
+    : formats;
+  const names = Object.keys(byName);
+  const from: unknown = opts?.from;
+  if (typeof from !== 'string' || !Object.hasOwn(byName, from)) {
+    const quoted = names.map((n) => `"${n}"`);
+    fail(
+      'loadWeights',
+      'from',
+      from,
+      quoted.length === 1 ? quoted[0] : `one of ${quoted.join(', ')}`,
+    );
+  }
   const { from: _from, ...rest } = opts;
-  return loadSafetensorsWeights(model, source, format, rest);
+  return loadSafetensorsWeights(model, source, byName[from], rest);
 }
