@@ -3,6 +3,7 @@ import {
   convBnRelu,
   residualStage,
   type BatchNormOptions,
+  type ChannelPadding,
   type ClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
@@ -22,6 +23,21 @@ export interface CifarResNetOptions extends ClassifierOptions, BatchNormOptions 
    * @defaultValue `'A'` (zero-padding identity), as in the paper's CIFAR experiments (§4.2)
    */
   shortcut?: ShortcutOption;
+  /**
+   * Where option A's zero channels go: `'end'` (after the input's channels)
+   * or `'both'` (half before, half after), as most public PyTorch CIFAR
+   * ResNets pad (`F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, planes // 4, planes // 4))`,
+   * e.g. akamaster/pytorch_resnet_cifar10). Their weights need `'both'`.
+   * Only with option A (an error with `'B'` or `'C'`); ignored by {@link cifarPlain}.
+   *
+   * @defaultValue `'end'`
+   * @example
+   * ```ts
+   * const net = cifarResNet(20, { channelPadding: 'both', classifierActivation: null });
+   * await loadWeights(net, 'resnet20.safetensors', { from: 'cifar' });
+   * ```
+   */
+  channelPadding?: ChannelPadding;
   /**
    * Zero-initialise the last BN gamma of every residual branch.
    *
@@ -75,6 +91,7 @@ function buildCifar(depth: number, opts: CifarResNetOptions, plain: boolean): La
       blocks: n,
       stride: i === 0 ? 1 : 2,
       shortcut,
+      channelPadding: own.channelPadding,
       zeroInitResidual: own.zeroInitResidual,
       plain,
       ...unit,

@@ -1,4 +1,5 @@
 import {
+  CHANNEL_PADDINGS,
   CLASSIFIER_OPTION_KEYS,
   SHORTCUT_OPTIONS,
   checkBatchNormOptions,
@@ -30,6 +31,7 @@ import { initializers, layers, type SymbolicTensor } from '@tensorflow/tfjs-laye
  */
 export const RESIDUAL_SPEC = {
   shortcut: optional(oneOf(SHORTCUT_OPTIONS)),
+  channelPadding: optional(oneOf(CHANNEL_PADDINGS)),
   zeroInitResidual: withDefault(checkBoolean, false),
   bnMomentum: unchecked<number | undefined>(),
   bnEpsilon: unchecked<number | undefined>(),
@@ -37,7 +39,8 @@ export const RESIDUAL_SPEC = {
 
 /**
  * Checks a ResNet factory's options once, before any layer exists: unknown
- * keys, the family's own options (`spec`), the classifier options and BN.
+ * keys, the family's own options (`spec`), the classifier options and BN;
+ * `channelPadding` only with option-A shortcuts.
  */
 export function checkResidualOptions<
   S extends typeof RESIDUAL_SPEC & Record<string, Check<unknown>>,
@@ -49,10 +52,16 @@ export function checkResidualOptions<
 ) {
   const own: Resolved<S> = checkOptions(where, opts, spec, { allowed: CLASSIFIER_OPTION_KEYS });
   const top = resolveClassifierOptions(where, opts, defaults);
+  const shortcut = own.shortcut ?? defaults.shortcut;
+  if (own.channelPadding !== undefined && shortcut !== 'A')
+    throw new Error(
+      `${where}: option "channelPadding" applies to option-A shortcuts only; received ` +
+        `${JSON.stringify(own.channelPadding)} with shortcut "${shortcut}".`,
+    );
   return {
     own,
     top,
-    shortcut: own.shortcut ?? defaults.shortcut,
+    shortcut,
     /** Options every unit of the network takes. */
     unit: {
       ...checkBatchNormOptions(where, opts),

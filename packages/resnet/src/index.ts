@@ -21,4 +21,10 @@ export {
   type ResNetName,
   type ResNetSpec,
 } from './specs';
-export { TORCHVISION_RESNET, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';
+export {
+  CIFAR_RESNET,
+  TORCHVISION_RESNET,
+  loadWeights,
+  saveWeights,
+  type LoadWeightsOptions,
+} from './weights';

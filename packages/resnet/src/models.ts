@@ -23,13 +23,15 @@ import {
   STAGE_NAMES,
   type ResNetName,
 } from './specs';
-import { TORCHVISION_RESNET } from './weights';
+import { CIFAR_RESNET, TORCHVISION_RESNET } from './weights';
 
 /** The layer ending each stage: the last block's closing ReLU. */
 const stagesOf = (names: readonly string[], blocks: readonly number[]): ModelStage[] =>
   names.map((name, i) => ({ name, layer: `${name}_block${blocks[i]}_out` }));
 
 const TORCHVISION = { stateDict: TORCHVISION_RESNET, torchvisionClassifierKey: 'fc.weight' };
+/** PyTorch CIFAR ResNets' names ({@link CIFAR_RESNET}, which also reads torchvision's `fc` and `downsample`). */
+const PYTORCH_CIFAR = { stateDict: CIFAR_RESNET, torchvisionClassifierKey: 'linear.weight' };
 
 /** The paper's ImageNet recipe (§3.4): scale augmentation in [256, 480], 224 crops; 256-resize, centre crop to evaluate. */
 const IMAGENET_PREPROCESSING: Preprocessing = {
@@ -96,7 +98,7 @@ function cifar(depth: number, plain: boolean): ModelEntry<CifarResNetOptions> {
       CIFAR_STAGE_WIDTHS.map((_, i) => STAGE_NAMES[i]),
       CIFAR_STAGE_WIDTHS.map(() => (depth - 2) / 6),
     ),
-    ...TORCHVISION,
+    ...PYTORCH_CIFAR,
     build: (opts) => factory(depth, opts),
   };
 }
@@ -116,7 +118,7 @@ const CIFAR_MODELS = Object.fromEntries(
 /**
  * Every named ResNet of this package, by canonical (torchvision-style
  * snake_case) name, with what tools need to use it: family, default input
- * size, preprocessing, stages, torchvision weight format and the builder.
+ * size, preprocessing, stages, PyTorch weight format (torchvision's; CIFAR ResNets' for the CIFAR nets) and the builder.
  * The ImageNet ResNets and plain nets of the paper's Table 1 and §4.1, and the
  * CIFAR-10 nets of §4.2 at the depths of Table 6 (`cifar_resnet20` …
  * `cifar_resnet1202`, `cifar_plain20` …). Merge it with other packages' tables

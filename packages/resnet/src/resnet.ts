@@ -2,6 +2,7 @@ import {
   convBnRelu,
   residualStage,
   type BatchNormOptions,
+  type ChannelPadding,
   type ClassifierOptions,
   type ShortcutOption,
 } from '@convnets/layers';
@@ -56,6 +57,18 @@ export interface ResNetOptions extends ClassifierOptions, BatchNormOptions {
    * @defaultValue `'B'` (projection shortcuts, Eq. 2, only where the shape changes)
    */
   shortcut?: ShortcutOption;
+  /**
+   * Where option A's zero channels go, `'end'` or `'both'`; see
+   * {@link "@convnets/layers"!ChannelPadding | ChannelPadding}. Only with
+   * `shortcut: 'A'` (an error otherwise).
+   *
+   * @defaultValue `'end'`
+   * @example
+   * ```ts
+   * const net = resnet18({ shortcut: 'A', channelPadding: 'both' });
+   * ```
+   */
+  channelPadding?: ChannelPadding;
   /**
    * Where a downsampling bottleneck block strides: `'3x3'` (torchvision's
    * default, "ResNet v1.5") or `'1x1'` (the paper). Ignored by ResNet-18/34,
@@ -149,6 +162,7 @@ export function buildResNet(
       blocks,
       stride: i === 0 ? 1 : 2,
       shortcut,
+      channelPadding: own.channelPadding,
       strideIn: spec.block === 'bottleneck' ? own.strideIn : undefined,
       width:
         spec.block === 'bottleneck' && spec.widthPerGroup !== undefined

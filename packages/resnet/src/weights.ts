@@ -17,6 +17,32 @@ function convOrBn(prefix: string, kind: string, weight: string): TorchWeight | n
 }
 
 /**
+ * The map of a ResNet state-dict format whose classifier is `head.*` and
+ * whose projection shortcuts are `layer{s}.{b}.<projection>.{0,1}.*`.
+ */
+function resnetMap(head: string, projection: string): StateDictFormat['map'] {
+  return ({ layer, weight }) => {
+    if (layer === 'predictions') {
+      if (weight === 'kernel') return { key: `${head}.weight`, layout: 'linear' };
+      if (weight === 'bias') return { key: `${head}.bias`, layout: 'vector' };
+      return null;
+    }
+    const stem = /^conv1_(conv|bn)$/.exec(layer);
+    if (stem) return convOrBn(stem[1] === 'conv' ? 'conv1' : 'bn1', stem[1], weight);
+    const unit = /^conv(\d+)_block(\d+)_(\d)_(conv|bn)$/.exec(layer);
+    if (!unit) return null;
+    const [, stage, block, index, kind] = unit;
+    const prefix = `layer${Number(stage) - 1}.${Number(block) - 1}`;
+    if (index === '0')
+      return convOrBn(`${prefix}.${projection}.${kind === 'conv' ? 0 : 1}`, kind, weight);
+    return convOrBn(`${prefix}.${kind}${index}`, kind, weight);
+  };
+}
+
+/** BN's step counter: nothing to load. */
+const NUM_BATCHES_TRACKED = /(^|\.)num_batches_tracked$/;
+
+/**
  * torchvision's ResNet state-dict names (`conv1.weight`, `bn1.*`,
  * `layer{s}.{b}.conv{k}.weight`, `layer{s}.{b}.downsample.{0,1}.*`, `fc.*`),
  * mapped to ours (`conv1_conv`, `conv1_bn`, `conv{s+1}_block{b+1}_{k}_conv`,
@@ -33,55 +59,80 @@ function convOrBn(prefix: string, kind: string, weight: string): TorchWeight | n
  */
 export const TORCHVISION_RESNET: StateDictFormat = {
   name: 'torchvision ResNet',
-  ignore: /(^|\.)num_batches_tracked$/,
-  map({ layer, weight }) {
-    if (layer === 'predictions') {
-      if (weight === 'kernel') return { key: 'fc.weight', layout: 'linear' };
-      if (weight === 'bias') return { key: 'fc.bias', layout: 'vector' };
-      return null;
-    }
-    const stem = /^conv1_(conv|bn)$/.exec(layer);
-    if (stem) return convOrBn(stem[1] === 'conv' ? 'conv1' : 'bn1', stem[1], weight);
-    const unit = /^conv(\d+)_block(\d+)_(\d)_(conv|bn)$/.exec(layer);
-    if (!unit) return null;
-    const [, stage, block, index, kind] = unit;
-    const prefix = `layer${Number(stage) - 1}.${Number(block) - 1}`;
-    if (index === '0')
-      return convOrBn(`${prefix}.downsample.${kind === 'conv' ? 0 : 1}`, kind, weight);
-    return convOrBn(`${prefix}.${kind}${index}`, kind, weight);
-  },
+  ignore: NUM_BATCHES_TRACKED,
+  map: resnetMap('fc', 'downsample'),
 };
 
 /**
- * Options of {@link loadWeights}: `from: 'torchvision'` (required), an
- * optional `maxFileBytes` limit (default 4 GiB) and `onWarning`, told of
- * tensors holding NaN or infinite values (default: `console.warn`).
+ * The state-dict names of the public PyTorch CIFAR ResNets (He et al. §4.2),
+ * as akamaster/pytorch_resnet_cifar10 and most repositories write them:
+ * torchvision's (`conv1`, `bn1`, `layer{s}.{b}.conv{k}`, `layer{s}.{b}.bn{k}`),
+ * except the classifier `linear.*` and projection shortcuts (option B)
+ * `layer{s}.{b}.shortcut.{0,1}.*`. Loading also accepts `fc.*` and
+ * `downsample.{0,1}` (what {@link saveWeights} writes, and some repositories);
+ * saving with it (`saveSafetensorsWeights(model, CIFAR_RESNET, path)` from
+ * `@convnets/layers`) writes `linear` and `shortcut`. Option A has no weights,
+ * but these networks pad its zero channels on both sides: build them with
+ * `channelPadding: 'both'`. `loadWeights(…, { from: 'cifar' })` uses it.
+ *
+ * @example
+ * ```ts
+ * const net = cifarResNet(20, { channelPadding: 'both', classifierActivation: null });
+ * await loadWeights(net, 'resnet20.safetensors', { from: 'cifar' });
+ * ```
+ * @see [akamaster/pytorch_resnet_cifar10](https://github.com/akamaster/pytorch_resnet_cifar10)
  */
-export type LoadWeightsOptions = LoadTorchWeightsOptions;
+export const CIFAR_RESNET: StateDictFormat = {
+  name: 'PyTorch CIFAR ResNet',
+  ignore: NUM_BATCHES_TRACKED,
+  map: resnetMap('linear', 'shortcut'),
+  canonicalKey: (key) =>
+    key.replace(/^fc\./, 'linear.').replace(/^(layer\d+\.\d+)\.downsample\./, '$1.shortcut.'),
+};
 
 /**
- * Loads a torchvision (or timm) ResNet state dict from a `.safetensors` file
- * or buffer into a model built by this package: names are mapped, conv kernels
- * converted from OIHW to HWIO and the classifier transposed. Missing or
- * unexpected keys, wrong shapes and unsupported dtypes are reported together,
- * and nothing is loaded unless everything matches. torchvision's `.pth` files
+ * Options of {@link loadWeights}: `from` (required): `'torchvision'` for
+ * torchvision's (and timm's) ResNets ({@link TORCHVISION_RESNET}), `'cifar'`
+ * for PyTorch CIFAR ResNets ({@link CIFAR_RESNET}); an optional
+ * `maxFileBytes` limit (default 4 GiB) and `onWarning`, told of tensors
+ * holding NaN or infinite values (default: `console.warn`).
+ */
+export type LoadWeightsOptions = LoadTorchWeightsOptions<'torchvision' | 'cifar'>;
+
+/** The state-dict formats {@link loadWeights} reads, by `from`. */
+const FORMATS = { torchvision: TORCHVISION_RESNET, cifar: CIFAR_RESNET } as const;
+
+/**
+ * Loads a PyTorch ResNet state dict from a `.safetensors` file or buffer into
+ * a model built by this package: names are mapped (torchvision's with
+ * `from: 'torchvision'`, PyTorch CIFAR ResNets' with `from: 'cifar'`), conv
+ * kernels converted from OIHW to HWIO and the classifier transposed. Missing
+ * or unexpected keys, wrong shapes and unsupported dtypes are reported
+ * together, and nothing is loaded unless everything matches. `.pth` files
  * convert with `safetensors.torch.save_file(torch.load(path), out)` in Python.
  *
- * @param model - A ResNet built by this package with the same depth, option-B
- *   shortcuts (the default) and classes; `strideIn` does not change the weights'
- *   shapes, but torchvision's are trained with `'3x3'`, the default.
+ * @param model - A ResNet built by this package with the same depth, shortcut
+ *   option and classes: option B (the default) for torchvision's; for PyTorch
+ *   CIFAR ResNets, {@link cifarResNet} with option A (its default) and
+ *   `channelPadding: 'both'` (weights fit either padding; only `'both'`
+ *   computes what those networks compute). `strideIn` does not change the
+ *   weights' shapes, but torchvision's are trained with `'3x3'`, the default.
  * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
- * @param opts - `from: 'torchvision'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
+ * @param opts - `from: 'torchvision' | 'cifar'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
  * @returns Once every weight is set: which loaded tensors hold NaN or infinite values (also passed to `onWarning`).
- * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
- *   the source is neither a path nor bytes, the file is larger than
- *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
- *   missing or unexpected key and wrong shape listed). Nothing is loaded then.
+ * @throws Error (the promise rejects) when `opts.from` is neither
+ *   `'torchvision'` nor `'cifar'`, the source is neither a path nor bytes, the
+ *   file is larger than `maxFileBytes` or invalid, or the state dict does not
+ *   fit the model (every missing or unexpected key and wrong shape listed).
+ *   Nothing is loaded then.
  *
  * @example
  * ```ts
  * const net = resnet50({ classifierActivation: null });
  * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
+ * // akamaster/pytorch_resnet_cifar10's resnet20, converted to safetensors:
+ * const cifar = cifarResNet(20, { channelPadding: 'both', classifierActivation: null });
+ * await loadWeights(cifar, 'resnet20.safetensors', { from: 'cifar' });
  * ```
  * @see [torchvision's ResNet models](https://pytorch.org/vision/stable/models/resnet.html)
  */
@@ -90,7 +141,7 @@ export async function loadWeights(
   source: WeightSource,
   opts: LoadWeightsOptions,
 ): Promise<LoadWeightsReport> {
-  return loadTorchWeights(model, source, TORCHVISION_RESNET, opts);
+  return loadTorchWeights(model, source, FORMATS, opts);
 }
 
 /**

@@ -47,6 +47,8 @@ describe('RESNET_MODELS', () => {
     const cifar = RESNET_MODELS.cifar_resnet56;
     expect([cifar.defaultImageSize, cifar.dataset]).toEqual([32, 'cifar10']);
     expect(cifar.preprocessing.train).toEqual({ kind: 'pad-and-crop', padding: 4 });
+    // PyTorch CIFAR ResNets name the classifier `linear` (torchvision's `fc` is read too).
+    expect(cifar.torchvisionClassifierKey).toBe('linear.weight');
   });
 
   it.each([

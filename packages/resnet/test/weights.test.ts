@@ -143,7 +143,7 @@ describe('torchvision weight import', () => {
       /the source must be a file path, a Uint8Array or an ArrayBuffer; received 42/,
     );
     await expect(loadWeights(net, new Uint8Array(8), { from: 'keras' as never })).rejects.toThrow(
-      /option "from" must be "torchvision"; received "keras"/,
+      /option "from" must be one of "torchvision", "cifar"; received "keras"/,
     );
     net.dispose();
   });
