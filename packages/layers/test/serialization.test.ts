@@ -81,6 +81,10 @@ describe('save → load round trip', () => {
     expect(loaded.getLayer('a_0_pad')).toBeInstanceOf(ZeroPadChannels);
     expect((loaded.getLayer('a_0_pad') as ZeroPadChannels).channelPadding).toBe('both');
     expect((loaded.getLayer('widen') as ZeroPadChannels).channelPadding).toBe('end');
+    // An end-padded layer's configuration is what it was before channelPadding existed.
+    expect(Object.keys(m.getLayer('widen').getConfig()).sort()).toEqual(
+      ['name', 'outChannels', 'stride', 'trainable'].sort(),
+    );
     expect((loaded.getLayer('lrn') as LocalResponseNormalization).alpha).toBe(1e-3);
     expect(loaded.getLayer('conv1_bn').getConfig().epsilon).toBe(1e-5);
 

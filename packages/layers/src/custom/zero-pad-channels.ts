@@ -151,7 +151,10 @@ export class ZeroPadChannels extends layers.Layer {
   /**
    * The layer's JSON-safe configuration, saved in `model.json`.
    *
-   * @returns tfjs' layer configuration plus `outChannels`, `stride` and `channelPadding`.
+   * @returns tfjs' layer configuration plus `outChannels`, `stride` and, when
+   *   it is `'both'`, `channelPadding`: the configuration of an end-padded
+   *   layer is what it was before the option existed, so earlier saved models
+   *   and checkpoints' architecture hashes still match.
    * @throws Never.
    */
   override getConfig() {
@@ -159,7 +162,7 @@ export class ZeroPadChannels extends layers.Layer {
       ...super.getConfig(),
       outChannels: this.outChannels,
       stride: this.stride,
-      channelPadding: this.channelPadding,
+      ...(this.channelPadding === 'end' ? {} : { channelPadding: this.channelPadding }),
     };
   }
 }
