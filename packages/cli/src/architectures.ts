@@ -1,8 +1,10 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import {
+  CHANNEL_PADDINGS,
   loadTorchWeights,
   modelRegistry,
   torchShape,
+  type ChannelPadding,
   type LoadWeightsReport,
   type ModelEntry,
 } from '@convnets/layers';
@@ -16,7 +18,6 @@ import {
   resnetPaperEval,
   resnetPaperTrain,
   tenCrop,
-  torchvisionEval,
   vggPaperTrain,
   type MeanImage,
   type Normalization,
@@ -42,13 +43,39 @@ function cifarOfAnyDepth(name: string): ModelEntry | undefined {
 }
 
 /**
- * How evaluation images are normalised: `'paper'` subtracts the ImageNet mean
- * on the 0 … 255 scale (what `convnets train` uses for ImageNet
- * architectures), `'torchvision'` computes `(x / 255 − mean) / std` (what
- * torchvision's weights expect). CIFAR architectures always use the CIFAR
- * normalisation.
+ * How evaluation images are normalised: `'paper'` as `convnets train` does
+ * (the ImageNet mean subtracted on the 0 … 255 scale for ImageNet
+ * architectures, the CIFAR-10 mean and std for CIFAR ones), `'torchvision'`
+ * computes `(x / 255 − mean) / std` with ImageNet's mean and std unless
+ * {@link EvalOptions} gives others (what PyTorch weights expect).
  */
 export type Preprocessing = 'paper' | 'torchvision';
+
+/** An RGB triple. */
+export type Rgb = readonly [number, number, number];
+
+/** How {@link Architecture.evalTransform} prepares images. */
+export interface EvalOptions {
+  /** Ten crops (ImageNet architectures only). Default: the centre crop. */
+  tenCrops?: boolean;
+  /** Default `'paper'`. */
+  preprocessing?: Preprocessing;
+  /** torchvision's per-channel mean, 0 … 1 scale. Default {@link IMAGENET_MEAN}. */
+  mean?: Rgb;
+  /** torchvision's per-channel std, 0 … 1 scale. Default {@link IMAGENET_STD}. */
+  std?: Rgb;
+  /**
+   * A CIFAR net's per-pixel mean image (0 … 255 scale), replacing the
+   * per-channel normalisation by `x / 255` minus it (with `'paper'` only).
+   */
+  pixelMean?: MeanImage;
+}
+
+/** Options some architectures take: {@link architecture}'s second argument. */
+export interface ArchitectureOptions {
+  /** Option A's zero channels, `'end'` (default) or `'both'`: CIFAR ResNets only (`--channel-padding`). */
+  channelPadding?: ChannelPadding;
+}
 
 /** The classifier layer of every architecture here: its weights' last dimension is the class count. */
 const CLASSIFIER_LAYER = 'predictions';
@@ -75,6 +102,12 @@ export interface Architecture {
   readonly name: string;
   readonly family: 'cifar' | 'resnet' | 'vgg';
   readonly defaultImageSize: number;
+  /** Option A's padding where it applies (CIFAR ResNets: `'end'` unless given), else undefined. */
+  readonly channelPadding: ChannelPadding | undefined;
+  /** The name of its state-dict format, e.g. `torchvision ResNet`, `PyTorch CIFAR ResNet`. */
+  readonly stateDictName: string;
+  /** A file's state-dict key as the format's map names it (`fc.weight` → `linear.weight` for CIFAR ResNets). */
+  canonicalKey(key: string): string;
   /** The key of the classifier's weight in a torchvision state dict (its first dimension is the class count). */
   readonly torchvisionClassifierKey: string;
   /**
@@ -110,12 +143,7 @@ export interface Architecture {
    */
   trainTransform(imageSize: number, pixelMean?: MeanImage): Transform;
   /** @throws Error for `tenCrops` on a CIFAR architecture (see {@link tenCropRefusal}). */
-  evalTransform(
-    imageSize: number,
-    tenCrops?: boolean,
-    preprocessing?: Preprocessing,
-    pixelMean?: MeanImage,
-  ): Transform;
+  evalTransform(imageSize: number, options?: EvalOptions): Transform;
 }
 
 /** `x / 255` minus a per-pixel mean image given on the 0 … 255 scale. */
@@ -177,45 +205,65 @@ function trainTransformOf(
 function evalTransformOf(
   self: Architecture,
   evaluation: ModelEntry['preprocessing']['eval'],
-  {
-    size,
-    tenCrops,
-    preprocessing,
-    pixelMean,
-  }: { size: number; tenCrops: boolean; preprocessing: Preprocessing; pixelMean?: MeanImage },
+  size: number,
+  { tenCrops = false, preprocessing = 'paper', mean, std, pixelMean }: EvalOptions,
   px: Scale,
 ): Transform {
   const refusal = tenCrops ? tenCropRefusal(self) : undefined;
   if (refusal) throw new Error(refusal);
   if (pixelMean && evaluation.kind !== 'whole-image')
     throw new Error('a per-pixel mean applies to CIFAR nets (cifar_resnetN, cifar_plainN)');
+  const torchvision = preprocessing === 'torchvision';
+  if (pixelMean && torchvision)
+    throw new Error(
+      "a per-pixel mean (the training's --pixel-mean) and --preprocess torchvision exclude each other",
+    );
+  const stats = { mean: mean ?? IMAGENET_MEAN, std: std ?? IMAGENET_STD };
   if (evaluation.kind === 'whole-image')
     return cifarEval({
       size,
+      ...(torchvision ? { normalization: { scale: 1 / 255, ...stats } } : {}),
       ...(pixelMean ? { normalization: pixelMeanNormalization(pixelMean) } : {}),
     });
   const resize = px(evaluation.shorterSide, size);
-  if (preprocessing === 'torchvision') {
-    // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale for the ten crops.
-    return tenCrops
-      ? tenCrop({
-          size,
-          resize,
-          mean: IMAGENET_MEAN.map((m) => m * 255) as [number, number, number],
-          std: IMAGENET_STD.map((s) => s * 255) as [number, number, number],
-        })
-      : torchvisionEval({ size, resize });
-  }
-  return tenCrops ? tenCrop({ size, resize }) : resnetPaperEval({ size, resize });
+  // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale as the paper presets take it.
+  const on255 = (rgb: Rgb) => rgb.map((v) => v * 255) as unknown as Rgb;
+  const normalization = torchvision ? { mean: on255(stats.mean), std: on255(stats.std) } : {};
+  return tenCrops
+    ? tenCrop({ size, resize, ...normalization })
+    : resnetPaperEval({ size, resize, ...normalization });
 }
 
-/** Resolves an `--arch` name, or throws a one-line error listing the accepted names. */
-export function architecture(name: string): Architecture {
+/** Option A's padding for `entry`: `'end'` by default for CIFAR ResNets; refused elsewhere. */
+function channelPaddingOf(
+  name: string,
+  entry: ModelEntry,
+  given: unknown,
+): ChannelPadding | undefined {
+  const applies = entry.dataset === 'cifar10' && /^cifar[-_]resnet\d+$/.test(name);
+  if (given === undefined) return applies ? 'end' : undefined;
+  if (!CHANNEL_PADDINGS.includes(given as ChannelPadding))
+    throw new Error(
+      `--channel-padding must be one of ${CHANNEL_PADDINGS.join(', ')}; received ${JSON.stringify(given)}`,
+    );
+  if (!applies)
+    throw new Error(
+      `--channel-padding applies to CIFAR ResNets (cifar_resnetN, whose option-A shortcuts pad channels with zeros); ${name} has no such shortcut`,
+    );
+  return given as ChannelPadding;
+}
+
+/**
+ * Resolves an `--arch` name and its options, or throws a one-line error
+ * (listing the accepted names for an unknown one).
+ */
+export function architecture(name: string, options: ArchitectureOptions = {}): Architecture {
   const entry = MODELS.find(name) ?? cifarOfAnyDepth(name);
   if (!entry)
     throw new Error(
       `unknown architecture "${name}"; expected one of ${ARCHITECTURES.join(', ')} (cifar_resnetN / cifar_plainN for any N = 6n + 2)`,
     );
+  const channelPadding = channelPaddingOf(name, entry, options.channelPadding);
   const family = entry.dataset === 'cifar10' ? 'cifar' : entry.family;
   const { train, eval: evaluation } = entry.preprocessing;
   /** A length of the recipe, given at the default size, scaled to `size`. */
@@ -225,6 +273,9 @@ export function architecture(name: string): Architecture {
     name,
     family,
     defaultImageSize: entry.defaultImageSize,
+    channelPadding,
+    stateDictName: format.name,
+    canonicalKey: (key) => format.canonicalKey?.(key) ?? key,
     torchvisionClassifierKey: entry.torchvisionClassifierKey,
     torchvisionIgnore: format.ignore,
     loadTorchvisionWeights: (model, bytes) =>
@@ -240,6 +291,8 @@ export function architecture(name: string): Architecture {
         classifierActivation: null,
         ...(seed === undefined ? {} : { seed }),
         ...(skipInit ? { skipInit } : {}),
+        // Only where it applies (the factory of any other refuses it); 'end' is the default.
+        ...(channelPadding === 'both' ? { channelPadding } : {}),
       });
     },
     expectedWeights({ classes, imageSize }) {
@@ -251,8 +304,8 @@ export function architecture(name: string): Architecture {
       }
     },
     trainTransform: (size, pixelMean) => trainTransformOf(train, size, px, pixelMean),
-    evalTransform: (size, tenCrops = false, preprocessing = 'paper', pixelMean) =>
-      evalTransformOf(self, evaluation, { size, tenCrops, preprocessing, pixelMean }, px),
+    evalTransform: (size, evalOptions = {}) =>
+      evalTransformOf(self, evaluation, size, evalOptions, px),
   };
   return self;
 }

@@ -3,11 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { readSafetensors, type LoadWeightsReport, type NonFiniteTensor } from '@convnets/layers';
 import {
+  architectureHash,
   assignWeights,
   CHECKPOINT_FORMAT,
   listCheckpoints,
   readCheckpoint,
   readCheckpointState,
+  type Checkpoint,
 } from '@convnets/trainer';
 import { architecture, type Architecture, type Preprocessing } from './architectures';
 import { fail, oneLine, warn } from './output';
@@ -39,7 +41,6 @@ export interface LoadOptions {
 
 /** What {@link loadModel}'s helpers share: the architecture, its name, the image size and the weights' path. */
 interface Target {
-  arch: string;
   a: Architecture;
   size: number;
   weights: string;
@@ -89,7 +90,10 @@ function readWeightsFile(
   return undefined;
 }
 
-/** Builds the model for a torchvision state dict, after checking every shape against the architecture. */
+/**
+ * Builds the model for a PyTorch state dict (torchvision's, or CIFAR ResNets'),
+ * after checking every shape against the architecture.
+ */
 async function loadStateDict(
   t: Target,
   { bytes, file }: { bytes: Uint8Array; file: ReturnType<typeof readSafetensors> },
@@ -97,17 +101,21 @@ async function loadStateDict(
 ): Promise<LoadedModel> {
   const { a, weights } = t;
   const key = a.torchvisionClassifierKey;
-  const classifier = file.tensors.get(key);
+  // By the keys the format maps to (a CIFAR ResNet's head may be fc.* or linear.*), with the file's.
+  const tensors = new Map(
+    [...file.tensors].map(([k, { shape }]) => [a.canonicalKey(k), { shape, key: k }]),
+  );
+  const classifier = tensors.get(key);
   if (!classifier || classifier.shape.length !== 2)
     fail(
-      `weights ${weights} hold no 2-D "${key}" tensor: expected a torchvision ${a.family === 'vgg' ? 'VGG' : 'ResNet'} state dict for ${t.arch} (e.g. written by saveWeights of @convnets/${a.family === 'vgg' ? 'vgg' : 'resnet'})`,
+      `weights ${weights} hold no 2-D "${key}" tensor: expected a ${a.stateDictName} state dict for ${a.name} (e.g. written by saveWeights of @convnets/${a.family === 'vgg' ? 'vgg' : 'resnet'})`,
     );
   const count = classifier.shape[0];
   if (count < 1)
     fail(`weights ${weights}: "${key}" has shape [${classifier.shape.join(', ')}]: no classes`);
   // Every shape is checked against the architecture before a model of `count` classes is built.
   const expected = a.expectedWeights({ classes: count, imageSize: t.size });
-  const problems = stateDictProblems(file.tensors, expected, a.torchvisionIgnore);
+  const problems = stateDictProblems(tensors, expected, a.torchvisionIgnore);
   if (problems.length > 0) fail(`weights ${weights} do not fit ${t.fits}: ${inline(problems)}`);
   const classes = await options.classNames(count);
   const model = a.build({ classes: count, imageSize: t.size });
@@ -118,7 +126,35 @@ async function loadStateDict(
     fail(`weights ${weights}: ${oneLine((error as Error).message)}`);
   }
   warnNonFinite(weights, expected.length, report.nonFinite);
-  return { model, classes, size: t.size, preprocessing: options.preprocess ?? 'torchvision' };
+  // PyTorch's weights expect torchvision's normalisation; CIFAR nets keep theirs unless asked.
+  const preprocessing = options.preprocess ?? (a.family === 'cifar' ? 'paper' : 'torchvision');
+  return { model, classes, size: t.size, preprocessing };
+}
+
+/**
+ * A CIFAR ResNet checkpoint trained with the other option-A padding has the
+ * same weights but computes another function: refused, naming the flag, when
+ * the architecture built with the other padding (as training built it, seeded)
+ * is the one the checkpoint recorded.
+ */
+function checkChannelPadding(t: Target, checkpoint: Checkpoint, classes: number): void {
+  const saved = checkpoint.state.key?.architecture;
+  const current = t.a.channelPadding;
+  if (current === undefined || typeof saved !== 'string') return;
+  const other = current === 'both' ? 'end' : 'both';
+  const probe = architecture(t.a.name, { channelPadding: other }).build({
+    classes,
+    imageSize: t.size,
+    seed: checkpoint.state.seed,
+  });
+  try {
+    if (architectureHash(probe) === saved)
+      fail(
+        `checkpoint ${checkpoint.path} was trained with --channel-padding ${other}; this evaluation uses ${current}: pass --channel-padding ${other}`,
+      );
+  } finally {
+    probe.dispose();
+  }
 }
 
 /** Builds the model for a checkpoint folder, after checking its class list and every shape. */
@@ -140,6 +176,7 @@ async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Pr
     fail(
       `checkpoint ${checkpoint.path} does not fit ${t.fits}: ${inline(problems)}; its state.json lists ${classes.length} classes`,
     );
+  checkChannelPadding(t, checkpoint, classes.length);
   const model = t.a.build({ classes: classes.length, imageSize: t.size });
   assignWeights(model, checkpoint.weights, checkpoint.path);
   const named = checkpoint.weights.map((w, i) => ({
@@ -157,20 +194,19 @@ async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Pr
 }
 
 /**
- * Builds `arch` and loads `weights`: a checkpoint folder, a run folder (its
- * best checkpoint), a checkpoint's `model.safetensors`, or a torchvision state
- * dict in a `.safetensors` file (torchvision's own weights, or what the model
- * packages' `saveWeights` writes). A state dict holds no class names:
- * `classNames(count)` supplies them.
+ * Builds architecture `a` and loads `weights`: a checkpoint folder, a run
+ * folder (its best checkpoint), a checkpoint's `model.safetensors`, or a
+ * PyTorch state dict in a `.safetensors` file (torchvision's own weights, a
+ * PyTorch CIFAR ResNet's, or what the model packages' `saveWeights` writes).
+ * A state dict holds no class names: `classNames(count)` supplies them.
  */
 export async function loadModel(
-  arch: string,
+  a: Architecture,
   weights: string,
   options: LoadOptions,
 ): Promise<LoadedModel> {
-  const a = architecture(arch);
   const size = options.imageSize ?? a.defaultImageSize;
-  const t: Target = { arch, a, size, weights, fits: `${arch} at image size ${size}` };
+  const t: Target = { a, size, weights, fits: `${a.name} at image size ${size}` };
   if (!existsSync(weights)) fail(`weights ${weights} do not exist; ${EXPECTED}`);
   const stat = statSync(weights);
   if (!stat.isFile() && !stat.isDirectory())

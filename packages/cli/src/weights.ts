@@ -20,12 +20,14 @@ export function inline(items: readonly string[], max = 3): string {
 }
 
 /**
- * What keeps a torchvision state dict from fitting the expected weights: wrong
+ * What keeps a PyTorch state dict from fitting the expected weights: wrong
  * shapes first, then missing keys, then unexpected keys, one phrase each. Only
- * the header is needed, so it runs before any model is built.
+ * the header is needed, so it runs before any model is built. `tensors` is
+ * keyed as the format maps (its canonical keys); `key`, when given, is the
+ * file's own, which the phrases name.
  */
 export function stateDictProblems(
-  tensors: ReadonlyMap<string, { readonly shape: readonly number[] }>,
+  tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly key?: string }>,
   expected: readonly ExpectedWeight[],
   ignore: RegExp | undefined,
 ): string[] {
@@ -43,12 +45,13 @@ export function stateDictProblems(
     if (!found) missing.push(`missing key ${quote(key)} (for ${w.name})`);
     else if (shapeText(found.shape) !== shapeText(shape))
       shapes.push(
-        `${quote(key)} has shape ${shapeText(found.shape)}, expected ${shapeText(shape)} (for ${w.name})`,
+        `${quote(found.key ?? key)} has shape ${shapeText(found.shape)}, expected ${shapeText(shape)} (for ${w.name})`,
       );
   }
-  const unexpected = [...tensors.keys()]
-    .filter((key) => !used.has(key) && !ignore?.test(key))
-    .map((key) => `unexpected key ${quote(key)}`);
+  const unexpected = [...tensors]
+    .map(([key, t]) => [key, t.key ?? key] as const)
+    .filter(([key, fileKey]) => !used.has(key) && !ignore?.test(fileKey))
+    .map(([, fileKey]) => `unexpected key ${quote(fileKey)}`);
   return [...shapes, ...missing, ...unexpected];
 }
 

@@ -21,7 +21,7 @@ import {
   writeSafetensors,
   type Float32Entry,
 } from '@convnets/layers';
-import { cifarResNet, saveWeights, TORCHVISION_RESNET } from '@convnets/resnet';
+import { CIFAR_RESNET, cifarResNet, saveWeights, TORCHVISION_RESNET } from '@convnets/resnet';
 import { TORCHVISION_VGG } from '@convnets/vgg';
 import { architecture } from '../src/architectures';
 import { tempDir } from './helpers';
@@ -138,7 +138,7 @@ describe('convnets against hostile input', () => {
       expect(Number(readFileSync(rss, 'utf8')) * 1024).toBeLessThan(700e6);
     });
 
-    it("the expected weights are the built model's, in its order and in torchvision's names and layouts", () => {
+    it("the expected weights are the built model's, in its order and in PyTorch's names and layouts", () => {
       for (const [name, imageSize] of [
         ['cifar-resnet8', 8],
         ['resnet18', 32],
@@ -150,10 +150,8 @@ describe('convnets against hostile input', () => {
         expect(expected.map((w) => [w.name, w.shape])).toEqual(
           model.weights.map((w) => [w.originalName, w.shape]),
         );
-        const stateDict = exportStateDict(
-          model,
-          a.family === 'vgg' ? TORCHVISION_VGG : TORCHVISION_RESNET,
-        );
+        const format = { vgg: TORCHVISION_VGG, resnet: TORCHVISION_RESNET, cifar: CIFAR_RESNET };
+        const stateDict = exportStateDict(model, format[a.family]);
         expect(expected.map((w) => [w.torchvision!.key, w.torchvision!.shape])).toEqual(
           [...stateDict].map(([key, t]) => [key, t.shape]),
         );

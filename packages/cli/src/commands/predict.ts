@@ -11,7 +11,16 @@ import {
 import { outputsProbabilities } from '@convnets/trainer';
 import { architecture } from '../architectures';
 import { loadModel } from '../model';
-import { backendOption, int, preprocessOption, useBackend } from '../options';
+import {
+  backendOption,
+  channelPaddingOption,
+  int,
+  meanOption,
+  preprocessOption,
+  stdOption,
+  torchvisionStats,
+  useBackend,
+} from '../options';
 import { fail, note, oneLine } from '../output';
 
 /** Declares `convnets predict` and its flags (their types are inferred from here). */
@@ -23,7 +32,7 @@ function declare(program: Command) {
     .requiredOption('--arch <name>', 'architecture')
     .requiredOption(
       '--weights <path>',
-      'checkpoint folder, run folder, or .safetensors file (torchvision state dict)',
+      'checkpoint folder, run folder, or .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet)',
     )
     .option('--top <k>', 'classes shown (default 5; at most the class count)', (value: string) => {
       const k = int('top')(value);
@@ -35,7 +44,10 @@ function declare(program: Command) {
       'class names of a .safetensors state dict: comma-separated, or a file with one per line (default: ImageNet names for 1000 classes, else indices)',
     )
     .option('--image-size <px>', 'input size', int('image-size'))
+    .addOption(channelPaddingOption())
     .addOption(preprocessOption())
+    .addOption(meanOption())
+    .addOption(stdOption())
     .addOption(backendOption().default('auto' as const))
     .option('--json', 'print one JSON document');
 }
@@ -125,9 +137,10 @@ function best(p: Float32Array, classes: readonly string[], k: number): Predictio
 /** `convnets predict`: loads the weights and prints each image's best classes. */
 async function runPredict(images: string[], o: PredictFlags): Promise<void> {
   checkImages(images);
+  const a = architecture(o.arch, { channelPadding: o.channelPadding });
   await useBackend(o.backend, false);
   let stateDict = false;
-  const { model, classes, size, preprocessing } = await loadModel(o.arch, o.weights, {
+  const { model, classes, size, preprocessing } = await loadModel(a, o.weights, {
     imageSize: o.imageSize,
     preprocess: o.preprocess,
     classNames: async (count) => {
@@ -139,7 +152,7 @@ async function runPredict(images: string[], o: PredictFlags): Promise<void> {
     fail(
       `--classes is for .safetensors state dicts; the checkpoint ${o.weights} has its own class list`,
     );
-  const transform = architecture(o.arch).evalTransform(size, false, preprocessing);
+  const transform = a.evalTransform(size, { preprocessing, ...torchvisionStats(o, preprocessing) });
   const k = Math.min(o.top ?? 5, classes.length);
   if (o.top !== undefined && o.top > classes.length)
     note(`--top ${o.top} is more than the ${classes.length} classes; showing ${classes.length}`);

@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { summarize } from '@convnets/layers';
 import { architecture } from '../architectures';
-import { int, useBackend } from '../options';
+import { channelPaddingOption, int, useBackend } from '../options';
 import { stageTable } from '../stages';
 
 /** Registers `convnets summary`: an architecture's stages, sizes, parameters and multiply-adds. */
@@ -14,10 +14,11 @@ export function summaryCommand(program: Command): void {
     .argument('<arch>', 'architecture')
     .option('--classes <n>', 'classes (default 1000; CIFAR 10)', int('classes'))
     .option('--image-size <px>', 'input size', int('image-size'))
+    .addOption(channelPaddingOption())
     .option('--layers', 'also list every layer')
     .option('--json', 'print one JSON document')
     .action(async (arch, o) => {
-      const a = architecture(arch);
+      const a = architecture(arch, { channelPadding: o.channelPadding });
       await useBackend('cpu', false); // building a model needs a backend; nothing runs
       const model = a.build({
         classes: o.classes ?? (a.family === 'cifar' ? 10 : 1000),

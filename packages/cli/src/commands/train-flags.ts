@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { existingRun, type ScheduleSpec } from '@convnets/trainer';
-import { backendOption, int, num } from '../options';
+import { backendOption, channelPaddingOption, int, num } from '../options';
 import { fail } from '../output';
 
 /** The flags of the data and the model: --arch, --data, --val, the run's length and batch. */
@@ -13,6 +13,7 @@ function dataFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Comma
       '--arch <name>',
       'architecture, a registry name (resnet18…152, wide_resnet50_2, plain18…152, vgg11…vgg19[_bn], vgg11_lrn, vgg16_c, cifar_resnetN, cifar_plainN) or an older spelling (cifar-resnet20, vgg16-bn)',
     )
+    .addOption(channelPaddingOption())
     .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
     .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
     .option(

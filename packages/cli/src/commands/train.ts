@@ -84,7 +84,7 @@ async function trainingData(flags: RunFlags, a: Architecture) {
   });
   const validation = valSet
     ? folderEvaluationData(valSet, {
-        transform: a.evalTransform(size, false, 'paper', mean),
+        transform: a.evalTransform(size, { pixelMean: mean }),
         batchSize: Math.min(batchSize, 100),
       })
     : undefined;
@@ -172,7 +172,7 @@ async function speedUpCpu(backend: string): Promise<void> {
 /** `convnets train`: flags (with --resume and --config), data, model, the run, then curves.png. */
 async function runTraining(cli: TrainFlags): Promise<void> {
   const flags = resolveFlags(cli);
-  const a = architecture(flags.arch);
+  const a = architecture(flags.arch, { channelPadding: flags.channelPadding });
   const options = recipe(flags, cli, a.family === 'vgg'); // flag errors before any data is read
   const backend = await useBackend(flags.backend ?? 'auto', true);
   await speedUpCpu(backend);
