@@ -39,7 +39,7 @@ export interface LoadOptions {
   classNames: (count: number) => Promise<readonly string[]>;
 }
 
-/** What {@link loadModel}'s helpers share: the architecture, its name, the image size and the weights' path. */
+/** What {@link loadModel}'s helpers share: the architecture (with its name and options), the image size and the weights' path. */
 interface Target {
   a: Architecture;
   size: number;
