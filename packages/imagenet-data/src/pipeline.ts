@@ -10,7 +10,8 @@ import {
   type ResolvedDecodeOptions,
 } from './decode';
 import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
-import { renderView, type EncodedImage, type ViewGeometry } from './geometry';
+import type { ViewGeometry } from './geometry';
+import { renderView, type EncodedImage } from './sharp-view';
 import { cropPadFlip } from './pixels';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
