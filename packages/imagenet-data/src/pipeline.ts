@@ -12,7 +12,7 @@ import {
 import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
 import type { ViewGeometry } from './geometry';
 import { renderView, type EncodedImage } from './sharp-view';
-import { cropPadFlip } from './pixels';
+import { groupByResampling, restOfView } from './pixels';
 import { Random } from './rng';
 import type { ResolvedNormalization, Transform } from './transforms';
 import { checkFiniteNumber, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
@@ -23,30 +23,6 @@ export interface RenderedSample {
   readonly views: DecodedImage[];
   /** Lighting offset, in scaled units. */
   readonly rgbOffset: readonly [number, number, number];
-}
-
-/** The part of a view's geometry that needs resampling: its source crop and resize. */
-function resampling(g: ViewGeometry): ViewGeometry {
-  const size = g.resize ?? g.preCrop ?? { width: g.sourceWidth, height: g.sourceHeight };
-  return {
-    sourceWidth: g.sourceWidth,
-    sourceHeight: g.sourceHeight,
-    preCrop: g.preCrop,
-    resize: g.resize,
-    flip: false,
-    width: size.width,
-    height: size.height,
-  };
-}
-
-/**
- * The rest of a view, exactly, on bytes: the crop of the resampled image,
- * the zero padding, then the mirror (which the geometry applies last).
- */
-function restOfView(base: DecodedImage, g: ViewGeometry): DecodedImage {
-  const crop = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
-  const data = cropPadFlip(base.data, base.width, 3, { ...g, crop });
-  return { data, width: g.width, height: g.height, channels: 3 };
 }
 
 /** Renders each distinct resampling of one sample's views, by key. */
@@ -123,15 +99,12 @@ export async function renderSample(
       (await renderView(encoded, g, path, decode, transform.kernel));
     return { views: [view], rgbOffset: plan.rgbOffset };
   }
-  const groups = new Map<string, ViewGeometry>();
-  const keys = plan.views.map((g) => {
-    const base = resampling(g);
-    const key = JSON.stringify([base.preCrop ?? null, base.resize ?? null]);
-    groups.set(key, base);
-    return key;
-  });
+  const { groups, keys } = groupByResampling(plan.views);
   const bases = await renderGroups(encoded, groups, path, decode, transform);
-  const views = plan.views.map((g, i) => restOfView(bases.get(keys[i])!, g));
+  const views = plan.views.map((g, i): DecodedImage => ({
+    ...restOfView(bases.get(keys[i])!, g, 3),
+    channels: 3,
+  }));
   return { views, rgbOffset: plan.rgbOffset };
 }
 
