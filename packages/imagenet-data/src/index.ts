@@ -88,7 +88,8 @@ export {
   type CifarOptions,
   type TorchvisionOptions,
 } from './presets-torchvision';
-export { transformImage, type TransformedView, type TransformImageOptions } from './pipeline';
+export { transformImage, type TransformImageOptions } from './pipeline';
+export type { TransformedView } from './normalization';
 export { createLoader, ImageLoader } from './loader';
 export type {
   Batch,

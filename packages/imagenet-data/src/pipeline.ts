@@ -14,7 +14,8 @@ import type { ViewGeometry } from './geometry';
 import { renderView, type EncodedImage } from './sharp-view';
 import { groupByResampling, restOfView } from './pixels';
 import { Random } from './rng';
-import type { ResolvedNormalization, Transform } from './transforms';
+import { normalizeViews, type TransformedView } from './normalization';
+import type { Transform } from './transforms';
 import { checkFiniteNumber, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
 
 /** The 8-bit views of one image and the colour shift to apply when normalising. */
@@ -108,58 +109,6 @@ export async function renderSample(
   return { views, rgbOffset: plan.rgbOffset };
 }
 
-/**
- * Writes `(pixel · scale + offset − mean) / std` for one `[h, w, 3]` view into
- * `out` at `offset`. Plain typed-array arithmetic: per image this is far
- * cheaper than creating and combining tfjs tensors.
- */
-export function normalizeInto(
-  out: Float32Array,
-  offset: number,
-  pixels: Uint8Array,
-  n: ResolvedNormalization,
-  rgbOffset: readonly [number, number, number],
-): void {
-  const length = pixels.length;
-  const [s0, s1, s2] = n.std;
-  if (Array.isArray(n.mean)) {
-    const m = n.mean as readonly number[];
-    const a0 = n.scale / s0;
-    const a1 = n.scale / s1;
-    const a2 = n.scale / s2;
-    const b0 = (rgbOffset[0] - m[0]) / s0;
-    const b1 = (rgbOffset[1] - m[1]) / s1;
-    const b2 = (rgbOffset[2] - m[2]) / s2;
-    if (normalizeWithAddon(out, offset, pixels, [a0, a1, a2, b0, b1, b2])) return;
-    for (let i = 0; i < length; i += 3) {
-      out[offset + i] = pixels[i] * a0 + b0;
-      out[offset + i + 1] = pixels[i + 1] * a1 + b1;
-      out[offset + i + 2] = pixels[i + 2] * a2 + b2;
-    }
-    return;
-  }
-  const mean = (n.mean as { data: Float32Array }).data;
-  if (mean.length !== length) {
-    throw new Error(`the mean image has ${mean.length} values but the view has ${length}.`);
-  }
-  const scale = n.scale;
-  for (let i = 0; i < length; i += 3) {
-    out[offset + i] = (pixels[i] * scale + rgbOffset[0] - mean[i]) / s0;
-    out[offset + i + 1] = (pixels[i + 1] * scale + rgbOffset[1] - mean[i + 1]) / s1;
-    out[offset + i + 2] = (pixels[i + 2] * scale + rgbOffset[2] - mean[i + 2]) / s2;
-  }
-}
-
-/** One transformed view: float32 `[height, width, 3]`. */
-export interface TransformedView {
-  /** `height × width × 3` values, RGB, row-major. */
-  readonly data: Float32Array;
-  /** Height in pixels. */
-  readonly height: number;
-  /** Width in pixels. */
-  readonly width: number;
-}
-
 /** Options of {@link transformImage}. */
 export interface TransformImageOptions {
   /**
@@ -209,9 +158,10 @@ export async function transformImage(
   const where = 'transformImage';
   const { seed, decode } = checkOptions(where, options, TRANSFORM_IMAGE_SPEC);
   const sample = await renderSample(input, transform, new Random(seed), decode);
-  return sample.views.map((v) => {
-    const data = new Float32Array(v.data.length);
-    normalizeInto(data, 0, v.data, transform.normalization, sample.rgbOffset);
-    return { data, height: v.height, width: v.width };
-  });
+  return normalizeViews(
+    sample.views,
+    transform.normalization,
+    sample.rgbOffset,
+    normalizeWithAddon,
+  );
 }
