@@ -135,12 +135,12 @@ function boundingWindow(views: readonly ViewGeometry[], resized: Rect): Rect {
  * image: only the pixels their crops cover, with Pillow's bilinear filter.
  */
 function resampleGroup(
+  where: string,
   image: PixelImage,
   group: ViewGeometry,
   views: readonly ViewGeometry[],
   transform: Transform,
 ) {
-  const where = 'transformPixels';
   if (!(image.data instanceof Uint8Array))
     throw new Error(
       `${where}: transform "${transform.name}" resizes, which needs 8-bit pixels (a Uint8Array); this image holds a ${image.data.constructor.name}.`,
@@ -162,6 +162,7 @@ function resampleGroup(
  * resampled once and cut from it.
  */
 function renderViews<T extends Uint8Array | Float32Array>(
+  where: string,
   image: PixelImage<T>,
   views: ViewGeometry[],
   transform: Transform,
@@ -171,7 +172,7 @@ function renderViews<T extends Uint8Array | Float32Array>(
   const bases = new Map<string, ReturnType<typeof resampleGroup>>();
   for (const [key, group] of groups) {
     const members = views.filter((_, i) => keys[i] === key);
-    if (group.resize) bases.set(key, resampleGroup(image, group, members, transform));
+    if (group.resize) bases.set(key, resampleGroup(where, image, group, members, transform));
   }
   return views.map((g, i): PixelImage<T> => {
     const base = bases.get(keys[i]);
@@ -214,11 +215,21 @@ export function transformPixels<T extends Uint8Array | Float32Array>(
   transform: Transform,
   rng: Random,
 ): TransformedPixels<T> {
+  return renderPixels('transformPixels', image, transform, rng);
+}
+
+/** {@link transformPixels}, its errors naming `where`. */
+export function renderPixels<T extends Uint8Array | Float32Array>(
+  where: string,
+  image: PixelImage<T>,
+  transform: Transform,
+  rng: Random,
+): TransformedPixels<T> {
   const { data, width, height, channels } = image;
   if (data.length !== width * height * channels)
     throw new Error(
-      `transformPixels: a ${height}×${width}×${channels} image needs ${width * height * channels} values; received ${data.length}.`,
+      `${where}: a ${height}×${width}×${channels} image needs ${width * height * channels} values; received ${data.length}.`,
     );
   const plan = transform.plan(width, height, rng);
-  return { views: renderViews(image, plan.views, transform), rgbOffset: plan.rgbOffset };
+  return { views: renderViews(where, image, plan.views, transform), rgbOffset: plan.rgbOffset };
 }
