@@ -29,8 +29,10 @@ export interface Padding {
  * The geometry of one view of an image, as the transforms build it: every
  * resize, crop, pad and flip collapses into at most one crop of the source,
  * one resize, one crop of the resized image, one padding and one mirror, so
- * that the whole view is produced by a single sharp pipeline (which decodes
- * JPEGs at a reduced scale when it can, the main reason sharp is fast).
+ * that the whole view is produced in one pass: by the JPEG addon, by a
+ * single sharp pipeline (which decodes JPEGs at a reduced scale when it can,
+ * the main reason sharp is fast), or, for pixels in memory, by one resample
+ * and byte copies ({@link transformPixels}).
  *
  * Coordinates are those of the unflipped image; `flip` is applied last.
  */
