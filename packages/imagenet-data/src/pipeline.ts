@@ -16,7 +16,8 @@ import { groupByResampling, restOfView } from './pixels';
 import { Random } from './rng';
 import { normalizeViews, type TransformedView } from './normalization';
 import type { Transform } from './transforms';
-import { checkFiniteNumber, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
+import { PREPROCESS_SPEC, type PreprocessOptions } from './preprocess';
+import { checkOptions, type OptionSpec } from '@convnets/validate';
 
 /** The 8-bit views of one image and the colour shift to apply when normalising. */
 export interface RenderedSample {
@@ -110,13 +111,7 @@ export async function renderSample(
 }
 
 /** Options of {@link transformImage}. */
-export interface TransformImageOptions {
-  /**
-   * Seed of the random choices (crop positions, flips, lighting) of a training transform.
-   *
-   * @defaultValue 0
-   */
-  seed?: number;
+export interface TransformImageOptions extends PreprocessOptions {
   /**
    * How the image is decoded.
    *
@@ -127,7 +122,7 @@ export interface TransformImageOptions {
 
 /** The one declaration of {@link TransformImageOptions}. */
 const TRANSFORM_IMAGE_SPEC = {
-  seed: withDefault(checkFiniteNumber, 0),
+  ...PREPROCESS_SPEC,
   decode: checkDecodeOption,
 } satisfies OptionSpec<TransformImageOptions>;
 

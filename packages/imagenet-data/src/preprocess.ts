@@ -41,8 +41,8 @@ export interface RgbPixels {
 export interface PreprocessOptions {
   /**
    * Seed of the random choices (crop positions, flips, lighting) of a
-   * training transform: the same seed draws what {@link transformImage}
-   * draws with it.
+   * training transform: {@link transformImage} and {@link preprocess} draw
+   * the same for the same seed and image size.
    *
    * @defaultValue 0
    */
@@ -120,7 +120,7 @@ function bytePixels(where: string, p: RgbPixels): PixelImage<Uint8Array> {
       ? `${width * height * channels}`
       : `${width * height * 3} (RGB) or ${width * height * 4} (RGBA)`;
     throw new Error(
-      `${where}: a ${width}×${height} image needs ${sizes} values in pixels.data; it holds ${data.length}.`,
+      `${where}: a ${height}×${width} (height×width) image needs ${sizes} values in pixels.data; it holds ${data.length}.`,
     );
   }
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.length);

@@ -279,11 +279,11 @@ describe('preprocess: tensors in, one tensor out, bad input named', () => {
       ],
       [
         { data: rgb, width: 4, height: 3, channels: 4 },
-        /a 4×3 image needs 48 values in pixels\.data; it holds 36/,
+        /a 3×4 \(height×width\) image needs 48 values in pixels\.data; it holds 36/,
       ],
       [
         { data: rgb, width: 5, height: 3 },
-        /a 5×3 image needs 45 \(RGB\) or 60 \(RGBA\) values in pixels\.data; it holds 36/,
+        /a 3×5 \(height×width\) image needs 45 \(RGB\) or 60 \(RGBA\) values in pixels\.data; it holds 36/,
       ],
     ];
     for (const [pixels, message] of cases)
