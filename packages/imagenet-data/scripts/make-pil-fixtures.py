@@ -7,6 +7,14 @@ And, for each file, the SHA-256 of torchvision's own evaluation crop
 (transforms.Resize(256) then CenterCrop(224) on the PIL image), which the
 public transforms must reproduce byte for byte.
 
+And test/fixtures/pil-pixels.json, for the in-memory path (`preprocess`,
+`transformPixels`): for each complete JPEG, the SHA-256 of PIL's decoded RGB
+(which the test checks sharp's decode against before it feeds those bytes to
+the in-memory path), the SHA-256 of torchvision's geometric transforms on that
+PIL image, and sampled float values of torchvision's whole evaluation
+transform (Resize, CenterCrop, ToTensor, Normalize), in [height, width, 3]
+order.
+
 Also writes three JPEGs with Pillow's encoder (Debian's libjpeg-turbo 2.1.5), in
 layouts the ImageNet photos in test/fixtures lack: a progressive 4:2:0 one, the
 same without its refinement scans, and a baseline 4:4:4 one, with odd sizes.
@@ -104,3 +112,64 @@ with open(os.path.join(fixtures, 'pil-views.json'), 'w') as out:
                'views': views}, out, indent=0)
     out.write('\n')
 print(f'wrote {len(views)} views')
+
+
+# The in-memory path. Not progressive-partial.jpg: sharp's libjpeg (mozjpeg)
+# smooths an unfinished progressive scan differently from Pillow's
+# libjpeg-turbo 2.1.5, so the two decodes of that file differ.
+IMAGENET = dict(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225])
+CIFAR10 = dict(mean=[0.4914, 0.4822, 0.4465], std=[0.247, 0.2435, 0.2616])
+
+
+def sha(image):
+    assert image.mode == 'RGB'
+    return hashlib.sha256(image.tobytes()).hexdigest()
+
+
+def geometric(width, height):
+    # Key: the transform as torchvision writes it; the test builds the same steps.
+    # The centre crop before a resize (a crop of the source at an offset, then
+    # both axes resized) is the geometry of RandomResizedCrop without its draws.
+    ch, cw = height * 2 // 3, width // 2
+    return {
+        'Resize(256), CenterCrop(224)': T.Compose([T.Resize(256), T.CenterCrop(224)]),
+        'Resize(232), CenterCrop(224)': T.Compose([T.Resize(232), T.CenterCrop(224)]),
+        'Resize(256)': T.Resize(256),
+        'Resize(480)': T.Resize(480),
+        'Resize(24)': T.Resize(24),
+        'Resize((224, 224))': T.Resize((224, 224)),
+        f'CenterCrop(({ch}, {cw})), Resize((224, 224))': T.Compose(
+            [T.CenterCrop((ch, cw)), T.Resize((224, 224))]),
+    }
+
+
+def float_samples(tensor, count, seed):
+    # The CHW tensor as HWC values: [index into the [h, w, 3] array, value].
+    c, h, w = tensor.shape
+    hwc = tensor.permute(1, 2, 0).reshape(-1)
+    picks = random.Random(seed).sample(range(h * w * c), count)
+    return [[i, float(hwc[i])] for i in sorted(picks)]
+
+
+pixel_files = files[:6] + ['cifar10-jpeg/cat-0000.jpg']
+pixels = []
+for k, name in enumerate(pixel_files):
+    image = Image.open(os.path.join(fixtures, name)).convert('RGB')
+    width, height = image.size
+    entry = {'file': name, 'width': width, 'height': height, 'decoded': sha(image)}
+    if name.startswith('cifar10'):
+        to_float = T.Compose([T.ToTensor(), T.Normalize(**CIFAR10)])
+        entry['floats'] = {'ToTensor(), Normalize(CIFAR10)': float_samples(to_float(image), 64, k)}
+    else:
+        entry['bytes'] = {key: sha(t(image)) for key, t in geometric(width, height).items()}
+        entry['tenCrop'] = [sha(v) for v in T.Compose([T.Resize(256), T.TenCrop(224)])(image)]
+        evaluation = T.Compose([T.Resize(232), T.CenterCrop(224), T.ToTensor(), T.Normalize(**IMAGENET)])
+        entry['floats'] = {'Resize(232), CenterCrop(224), ToTensor(), Normalize(IMAGENET)':
+                           float_samples(evaluation(image), 64, k)}
+    pixels.append(entry)
+
+with open(os.path.join(fixtures, 'pil-pixels.json'), 'w') as out:
+    json.dump({'generator': 'scripts/make-pil-fixtures.py', 'pillow': Image.__version__,
+               'torchvision': torchvision_version, 'images': pixels}, out, indent=1)
+    out.write('\n')
+print(f'wrote {len(pixels)} images for the in-memory path')

@@ -1,6 +1,7 @@
 import { loadAddon } from './addon';
 import { ImageDecodeError, type DecodedImage, type ResolvedDecodeOptions } from './decode';
-import type { EncodedImage, ResizeKernel, ViewGeometry } from './geometry';
+import type { ResizeKernel, ViewGeometry } from './geometry';
+import type { EncodedImage } from './sharp-view';
 import { cropPadFlip } from './pixels';
 
 /**

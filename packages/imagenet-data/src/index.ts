@@ -5,7 +5,10 @@
  * ImageNet throws at you, the ResNet/VGG papers' and torchvision's
  * augmentation as named presets and composable steps, and a batched,
  * shuffled, sharded, prefetching, resumable loader that produces one NHWC
- * float32 tensor per batch.
+ * float32 tensor per batch. `preprocess` applies the same transforms to
+ * pixels already in memory (a `tf.browser.fromPixels` tensor, an
+ * `ImageData`); `@convnets/imagenet-data/browser` exports it with the
+ * transforms, presets and class names, without any Node-only module.
  *
  * @example
  * ```ts
@@ -22,8 +25,7 @@
  *
  * @packageDocumentation
  */
-export { IMAGENET_CLASSES, IMAGENET_WNIDS, imagenetClass, type ImageNetClass } from './classes';
-export { decodePredictions, type PredictionRow } from './predictions';
+export * from './browser';
 export {
   IMAGE_EXTENSIONS,
   imageFolder,
@@ -38,57 +40,7 @@ export {
 export { imagenetValidation, type ImageNetValidationOptions } from './validation-set';
 export { decodeImage, ImageDecodeError, type DecodeOptions, type DecodedImage } from './decode';
 export { jpegFastPath, type JpegAddonStatus } from './addon';
-export type { Padding, Rect, ResizeKernel, ViewGeometry } from './geometry';
-export {
-  centerCrop,
-  horizontalFlip,
-  pad,
-  randomCrop,
-  randomHorizontalFlip,
-  randomResizedCrop,
-  resize,
-  resizeShorterSide,
-  type RandomResizedCropOptions,
-} from './transform-steps';
-export { multiScaleViews, tenCropViews } from './transform-views';
-export {
-  compose,
-  type ComposeOptions,
-  type LightingOptions,
-  type MeanImage,
-  type Normalization,
-  type ResolvedNormalization,
-  type SamplePlan,
-  type Transform,
-  type TransformStep,
-} from './transforms';
-export {
-  CIFAR10_MEAN,
-  CIFAR10_STD,
-  IMAGENET_MEAN,
-  IMAGENET_MEAN_255,
-  IMAGENET_PCA_LIGHTING,
-  IMAGENET_STD,
-  multiScaleEval,
-  resnetPaperEval,
-  resnetPaperTrain,
-  tenCrop,
-  vggPaperTrain,
-  type EvalOptions,
-  type MultiScaleEvalOptions,
-  type PaperNormalizationOptions,
-  type ResnetPaperTrainOptions,
-  type VggPaperTrainOptions,
-} from './presets';
-export {
-  cifarEval,
-  cifarTrain,
-  torchvisionEval,
-  torchvisionTrain,
-  type CifarOptions,
-  type TorchvisionOptions,
-} from './presets-torchvision';
-export { transformImage, type TransformedView, type TransformImageOptions } from './pipeline';
+export { transformImage, type TransformImageOptions } from './pipeline';
 export { createLoader, ImageLoader } from './loader';
 export type {
   Batch,
@@ -98,8 +50,6 @@ export type {
   LoaderStats,
   SkippedImage,
 } from './loader-types';
-export { epochPermutation, permutation, Random, sampleRandom } from './rng';
-export { transformPixels, type PixelImage, type TransformedPixels } from './pixels';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
 export {
   synthesizeImageFolder,

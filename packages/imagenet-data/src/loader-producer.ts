@@ -5,7 +5,9 @@ import type { ImageDecodeError } from './decode';
 import type { Sample } from './folder';
 import type { LoaderPosition, LoaderState } from './loader-types';
 import type { Marker, PreparedBatch, ReadyQueue } from './loader-queue';
-import { normalizeInto, type RenderedSample } from './pipeline';
+import { normalizeWithAddon } from './fast-jpeg';
+import { normalizeInto } from './normalization';
+import type { RenderedSample } from './pipeline';
 import type { Transform } from './transforms';
 
 /** A decode's result: the rendered sample, or why it could not be read. */
@@ -162,7 +164,14 @@ class BatchAssembler {
         );
       }
       const offset = (batch.count * views + v) * this.viewSize;
-      normalizeInto(batch.images, offset, view.data, transform.normalization, rendered.rgbOffset);
+      normalizeInto(
+        batch.images,
+        offset,
+        view.data,
+        transform.normalization,
+        rendered.rgbOffset,
+        normalizeWithAddon,
+      );
     }
     batch.count++;
     batch.labels.push(sample.label);

@@ -10,11 +10,14 @@ import {
   type ResolvedDecodeOptions,
 } from './decode';
 import { normalizeWithAddon, renderJpegView } from './fast-jpeg';
-import { renderView, type EncodedImage, type ViewGeometry } from './geometry';
-import { cropPadFlip } from './pixels';
+import type { ViewGeometry } from './geometry';
+import { renderView, type EncodedImage } from './sharp-view';
+import { groupByResampling, restOfView } from './pixels';
 import { Random } from './rng';
-import type { ResolvedNormalization, Transform } from './transforms';
-import { checkFiniteNumber, checkOptions, withDefault, type OptionSpec } from '@convnets/validate';
+import { normalizeViews, type TransformedView } from './normalization';
+import type { Transform } from './transforms';
+import { PREPROCESS_SPEC, type PreprocessOptions } from './preprocess';
+import { checkOptions, type OptionSpec } from '@convnets/validate';
 
 /** The 8-bit views of one image and the colour shift to apply when normalising. */
 export interface RenderedSample {
@@ -22,30 +25,6 @@ export interface RenderedSample {
   readonly views: DecodedImage[];
   /** Lighting offset, in scaled units. */
   readonly rgbOffset: readonly [number, number, number];
-}
-
-/** The part of a view's geometry that needs resampling: its source crop and resize. */
-function resampling(g: ViewGeometry): ViewGeometry {
-  const size = g.resize ?? g.preCrop ?? { width: g.sourceWidth, height: g.sourceHeight };
-  return {
-    sourceWidth: g.sourceWidth,
-    sourceHeight: g.sourceHeight,
-    preCrop: g.preCrop,
-    resize: g.resize,
-    flip: false,
-    width: size.width,
-    height: size.height,
-  };
-}
-
-/**
- * The rest of a view, exactly, on bytes: the crop of the resampled image,
- * the zero padding, then the mirror (which the geometry applies last).
- */
-function restOfView(base: DecodedImage, g: ViewGeometry): DecodedImage {
-  const crop = g.postCrop ?? { left: 0, top: 0, width: base.width, height: base.height };
-  const data = cropPadFlip(base.data, base.width, 3, { ...g, crop });
-  return { data, width: g.width, height: g.height, channels: 3 };
 }
 
 /** Renders each distinct resampling of one sample's views, by key. */
@@ -122,78 +101,17 @@ export async function renderSample(
       (await renderView(encoded, g, path, decode, transform.kernel));
     return { views: [view], rgbOffset: plan.rgbOffset };
   }
-  const groups = new Map<string, ViewGeometry>();
-  const keys = plan.views.map((g) => {
-    const base = resampling(g);
-    const key = JSON.stringify([base.preCrop ?? null, base.resize ?? null]);
-    groups.set(key, base);
-    return key;
-  });
+  const { groups, keys } = groupByResampling(plan.views);
   const bases = await renderGroups(encoded, groups, path, decode, transform);
-  const views = plan.views.map((g, i) => restOfView(bases.get(keys[i])!, g));
+  const views = plan.views.map((g, i): DecodedImage => ({
+    ...restOfView(bases.get(keys[i])!, g, 3),
+    channels: 3,
+  }));
   return { views, rgbOffset: plan.rgbOffset };
 }
 
-/**
- * Writes `(pixel · scale + offset − mean) / std` for one `[h, w, 3]` view into
- * `out` at `offset`. Plain typed-array arithmetic: per image this is far
- * cheaper than creating and combining tfjs tensors.
- */
-export function normalizeInto(
-  out: Float32Array,
-  offset: number,
-  pixels: Uint8Array,
-  n: ResolvedNormalization,
-  rgbOffset: readonly [number, number, number],
-): void {
-  const length = pixels.length;
-  const [s0, s1, s2] = n.std;
-  if (Array.isArray(n.mean)) {
-    const m = n.mean as readonly number[];
-    const a0 = n.scale / s0;
-    const a1 = n.scale / s1;
-    const a2 = n.scale / s2;
-    const b0 = (rgbOffset[0] - m[0]) / s0;
-    const b1 = (rgbOffset[1] - m[1]) / s1;
-    const b2 = (rgbOffset[2] - m[2]) / s2;
-    if (normalizeWithAddon(out, offset, pixels, [a0, a1, a2, b0, b1, b2])) return;
-    for (let i = 0; i < length; i += 3) {
-      out[offset + i] = pixels[i] * a0 + b0;
-      out[offset + i + 1] = pixels[i + 1] * a1 + b1;
-      out[offset + i + 2] = pixels[i + 2] * a2 + b2;
-    }
-    return;
-  }
-  const mean = (n.mean as { data: Float32Array }).data;
-  if (mean.length !== length) {
-    throw new Error(`the mean image has ${mean.length} values but the view has ${length}.`);
-  }
-  const scale = n.scale;
-  for (let i = 0; i < length; i += 3) {
-    out[offset + i] = (pixels[i] * scale + rgbOffset[0] - mean[i]) / s0;
-    out[offset + i + 1] = (pixels[i + 1] * scale + rgbOffset[1] - mean[i + 1]) / s1;
-    out[offset + i + 2] = (pixels[i + 2] * scale + rgbOffset[2] - mean[i + 2]) / s2;
-  }
-}
-
-/** One transformed view: float32 `[height, width, 3]`. */
-export interface TransformedView {
-  /** `height × width × 3` values, RGB, row-major. */
-  readonly data: Float32Array;
-  /** Height in pixels. */
-  readonly height: number;
-  /** Width in pixels. */
-  readonly width: number;
-}
-
 /** Options of {@link transformImage}. */
-export interface TransformImageOptions {
-  /**
-   * Seed of the random choices (crop positions, flips, lighting) of a training transform.
-   *
-   * @defaultValue 0
-   */
-  seed?: number;
+export interface TransformImageOptions extends PreprocessOptions {
   /**
    * How the image is decoded.
    *
@@ -204,7 +122,7 @@ export interface TransformImageOptions {
 
 /** The one declaration of {@link TransformImageOptions}. */
 const TRANSFORM_IMAGE_SPEC = {
-  seed: withDefault(checkFiniteNumber, 0),
+  ...PREPROCESS_SPEC,
   decode: checkDecodeOption,
 } satisfies OptionSpec<TransformImageOptions>;
 
@@ -235,9 +153,10 @@ export async function transformImage(
   const where = 'transformImage';
   const { seed, decode } = checkOptions(where, options, TRANSFORM_IMAGE_SPEC);
   const sample = await renderSample(input, transform, new Random(seed), decode);
-  return sample.views.map((v) => {
-    const data = new Float32Array(v.data.length);
-    normalizeInto(data, 0, v.data, transform.normalization, sample.rgbOffset);
-    return { data, height: v.height, width: v.width };
-  });
+  return normalizeViews(
+    sample.views,
+    transform.normalization,
+    sample.rgbOffset,
+    normalizeWithAddon,
+  );
 }

@@ -17,6 +17,7 @@ import {
   randomHorizontalFlip,
   resnetPaperEval,
   resnetPaperTrain,
+  resize,
   resizeShorterSide,
   tenCrop,
   tenCropViews,
@@ -329,11 +330,18 @@ describe('images in memory (transformPixels)', () => {
     expect(seen.size).toBeGreaterThan(5); // the draws really differ from seed to seed
   });
 
-  it('refuses transforms that resize, and arrays of the wrong length', () => {
+  it('refuses to resize floats or with a kernel other than linear, and arrays of the wrong length', () => {
     const image = { data: new Uint8Array(4 * 4 * 3), width: 4, height: 4, channels: 3 };
+    const floats = { ...image, data: new Float32Array(4 * 4 * 3) };
     expect(() =>
-      transformPixels(image, resnetPaperEval({ resize: 4, size: 2 }), new Random(0)),
-    ).toThrow(/resizes; images in memory can only be cropped, padded and flipped/);
+      transformPixels(floats, resnetPaperEval({ resize: 4, size: 2 }), new Random(0)),
+    ).toThrow(
+      /resizes, which needs 8-bit pixels \(a Uint8Array\); this image holds a Float32Array/,
+    );
+    const cubic = compose([resize(2)], { kernel: 'cubic' });
+    expect(() => transformPixels(image, cubic, new Random(0))).toThrow(
+      /resizes with the 'cubic' kernel; images in memory are resized with 'linear'/,
+    );
     expect(() =>
       transformPixels({ ...image, width: 5 }, cifarTrain({ size: 4 }), new Random(0)),
     ).toThrow(/needs 60 values; received 48/);
