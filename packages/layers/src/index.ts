@@ -73,6 +73,13 @@ export {
   type WeightSource,
 } from './weights/state-dict';
 export {
+  readStateDict,
+  readTorchStateDict,
+  type ReadStateDictOptions,
+  type StateDictFile,
+  type StateDictFileFormat,
+} from './weights/torch-checkpoint';
+export {
   countNonFinite,
   type LoadWeightsReport,
   type NonFiniteTensor,
