@@ -64,13 +64,16 @@ export {
   loadSafetensorsWeights,
   loadTorchWeights,
   saveSafetensorsWeights,
+  saveTorchWeights,
   torchBatchNormWeight,
   type LoadSafetensorsOptions,
   type LoadTorchWeightsOptions,
   type OurWeight,
+  type SaveTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
+  type WeightsFileFormat,
 } from './weights/state-dict';
 export {
   readStateDict,
@@ -79,6 +82,7 @@ export {
   type StateDictFile,
   type StateDictFileFormat,
 } from './weights/torch-checkpoint';
+export { writeTorchStateDict } from './weights/torch-write';
 export {
   countNonFinite,
   type LoadWeightsReport,

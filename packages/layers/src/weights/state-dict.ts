@@ -1,6 +1,6 @@
 import { tensor, tidy } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { fail } from '@convnets/validate';
+import { checkOptions, fail, oneOf, optional, type OptionSpec } from '@convnets/validate';
 import {
   isFloatDtype,
   toFloat32,
@@ -11,6 +11,7 @@ import {
 import { excerpt, quote } from './excerpt';
 import { readWeightsFile } from './read-file';
 import { readStateDict } from './torch-checkpoint';
+import { writeTorchStateDict } from './torch-write';
 import {
   countNonFinite,
   type LoadWeightsReport,
@@ -442,4 +443,63 @@ export async function loadTorchWeights(
   if (opts?.from !== 'torchvision') fail('loadWeights', 'from', opts?.from, '"torchvision"');
   const { from: _from, ...rest } = opts;
   return loadSafetensorsWeights(model, source, format, rest);
+}
+
+/** The file formats {@link saveTorchWeights} writes. */
+export type WeightsFileFormat = 'safetensors' | 'torch';
+
+/** Options of {@link saveTorchWeights} (the model packages' `saveWeights`). */
+export interface SaveTorchWeightsOptions {
+  /**
+   * The file's format: `'safetensors'`, or `'torch'` for `torch.save`'s zip
+   * format (a `.pth` that `torch.load` reads; see `writeTorchStateDict`).
+   *
+   * @defaultValue from the path's extension: `'torch'` for `.pth`, `.pt` and
+   *   `.th`, `'safetensors'` for any other extension and without a path
+   */
+  fileFormat?: WeightsFileFormat;
+}
+
+const SAVE_SPEC = {
+  fileFormat: optional(oneOf(['safetensors', 'torch'] as const)),
+} satisfies OptionSpec<SaveTorchWeightsOptions>;
+
+/**
+ * What the model packages' `saveWeights` does: exports `model` in `format`
+ * (see {@link exportStateDict}) and serialises it as safetensors or as
+ * `torch.save`'s zip format, chosen by `opts.fileFormat`, else by the
+ * path's extension (`.pth`, `.pt`, `.th`: torch; anything else, or no path:
+ * safetensors); writes it to `path` too when one is given (Node only),
+ * atomically (temporary file, then rename).
+ *
+ * @param model - The model to save.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @param opts - `fileFormat`; see {@link SaveTorchWeightsOptions}.
+ * @returns The file's bytes.
+ * @throws Error for an unknown option or a `fileFormat` other than
+ *   `'safetensors'` and `'torch'`, a weight without a counterpart in the
+ *   format (see {@link exportStateDict}), or a file that cannot be written.
+ *
+ * @example
+ * ```ts
+ * await saveTorchWeights(model, myFormat, 'weights.pth'); // Python: torch.load('weights.pth')
+ * const bytes = await saveTorchWeights(model, myFormat, undefined, { fileFormat: 'torch' });
+ * ```
+ */
+export async function saveTorchWeights(
+  model: LayersModel,
+  format: StateDictFormat,
+  path?: string,
+  opts: SaveTorchWeightsOptions = {},
+): Promise<Uint8Array> {
+  const { fileFormat } = checkOptions('saveWeights', opts, SAVE_SPEC);
+  const torch =
+    fileFormat === undefined ? /\.(pth|pt|th)$/i.test(path ?? '') : fileFormat === 'torch';
+  const stateDict = exportStateDict(model, format);
+  const bytes = torch
+    ? writeTorchStateDict(stateDict)
+    : writeSafetensors(stateDict, SAFETENSORS_METADATA);
+  if (path !== undefined) await writeAtomically(path, bytes);
+  return bytes;
 }
