@@ -108,7 +108,7 @@ describe('the restricted unpickler', () => {
       at(3, 'the pickle ends without its STOP opcode (the data may be truncated)'),
     );
     expect(read([0x80, 6])).toThrow(at(2, 'pickle protocol 6; expected 2 to 5'));
-    expect(read([0x5d, 0x4e, 0x4e, 0x73])).toThrow(at(5, 'SETITEM on a list of 0, not a dict'));
+    expect(read([0x5d, 0x4e, 0x4e, 0x73])).toThrow(at(5, 'SETITEM on a list of 0 items, not a dict'));
   });
 
   it(`bounds the stack at ${PICKLE_LIMITS.stack} values`, () => {
@@ -147,7 +147,7 @@ describe('the restricted unpickler', () => {
   it('names what it found when there is no state dict', () => {
     const list = [0x5d, STOP];
     expect(read(list)).toThrow(
-      'Invalid PyTorch checkpoint: the checkpoint holds a list of 0; expected a dict of tensors (a state dict).',
+      'Invalid PyTorch checkpoint: the checkpoint holds a list of 0 items; expected a dict of tensors (a state dict).',
     );
     // {"epoch": 3, "model": {"fc": 1}}
     const dict = [EMPTY_DICT, MARK, ...str('epoch'), 0x4b, 3, ...str('model'), EMPTY_DICT];

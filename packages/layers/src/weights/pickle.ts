@@ -197,9 +197,9 @@ export function describePickle(value: PickleValue): string {
   if (typeof value === 'number' || typeof value === 'bigint') return `the number ${value}`;
   if (typeof value === 'boolean') return value ? 'True' : 'False';
   if (value instanceof Uint8Array) return `${value.byteLength} bytes`;
-  if (value instanceof PyList) return `a list of ${value.items.length}`;
-  if (value instanceof PyTuple) return `a tuple of ${value.items.length}`;
-  if (value instanceof PyDict) return `a dict of ${value.entries.size}`;
+  if (value instanceof PyList) return `a list of ${value.items.length} items`;
+  if (value instanceof PyTuple) return `a tuple of ${value.items.length} items`;
+  if (value instanceof PyDict) return `a dict of ${value.entries.size} entries`;
   if (value instanceof PyGlobal) return excerpt(value.qualified);
   return `a ${value.constructor.name}`;
 }
