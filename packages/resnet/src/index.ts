@@ -21,4 +21,10 @@ export {
   type ResNetName,
   type ResNetSpec,
 } from './specs';
-export { TORCHVISION_RESNET, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';
+export {
+  TORCHVISION_RESNET,
+  loadWeights,
+  saveWeights,
+  type LoadWeightsOptions,
+  type SaveWeightsOptions,
+} from './weights';

@@ -1,9 +1,10 @@
 import {
   loadTorchWeights,
-  saveSafetensorsWeights,
+  saveTorchWeights,
   torchBatchNormWeight,
   type LoadTorchWeightsOptions,
   type LoadWeightsReport,
+  type SaveTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
@@ -60,28 +61,42 @@ export const TORCHVISION_RESNET: StateDictFormat = {
 export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
- * Loads a torchvision (or timm) ResNet state dict from a `.safetensors` file
- * or buffer into a model built by this package: names are mapped, conv kernels
- * converted from OIHW to HWIO and the classifier transposed. Missing or
- * unexpected keys, wrong shapes and unsupported dtypes are reported together,
- * and nothing is loaded unless everything matches. torchvision's `.pth` files
- * convert with `safetensors.torch.save_file(torch.load(path), out)` in Python.
+ * Options of {@link saveWeights}: `fileFormat`, `'safetensors'` or `'torch'`
+ * (`torch.save`'s zip format); by default from the path's extension (`.pth`,
+ * `.pt`, `.th`: torch; otherwise safetensors).
+ */
+export type SaveWeightsOptions = SaveTorchWeightsOptions;
+
+/**
+ * Loads a torchvision (or timm) ResNet state dict into a model built by this
+ * package, from a PyTorch checkpoint (`.pth`: what `torch.save` writes,
+ * torchvision's own downloads included) or a `.safetensors` file, or their
+ * bytes; the format is told by content. Checkpoints are read without running
+ * their code, and a state dict under `state_dict`, `model`,
+ * `model_state_dict` or `net`, with DataParallel's `module.` prefix, is found.
+ * Names are mapped, conv kernels converted from OIHW to HWIO and the
+ * classifier transposed. Missing or unexpected keys, wrong shapes and
+ * unsupported dtypes are reported together, and nothing is loaded unless
+ * everything matches.
  *
  * @param model - A ResNet built by this package with the same depth, option-B
  *   shortcuts (the default) and classes; `strideIn` does not change the weights'
  *   shapes, but torchvision's are trained with `'3x3'`, the default.
- * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
+ * @param source - A `.pth` or `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
  * @param opts - `from: 'torchvision'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
  * @returns Once every weight is set: which loaded tensors hold NaN or infinite values (also passed to `onWarning`).
  * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
  *   the source is neither a path nor bytes, the file is larger than
- *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
- *   missing or unexpected key and wrong shape listed). Nothing is loaded then.
+ *   `maxFileBytes`, in neither format or invalid (a checkpoint that needs
+ *   code beyond a tensor state dict's, such as a whole pickled model, is
+ *   refused, naming the Python name), or the state dict does not fit the model
+ *   (every missing or unexpected key and wrong shape listed). Nothing is
+ *   loaded then.
  *
  * @example
  * ```ts
  * const net = resnet50({ classifierActivation: null });
- * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
+ * await loadWeights(net, 'resnet50-11ad3fa6.pth', { from: 'torchvision' });
  * ```
  * @see [torchvision's ResNet models](https://pytorch.org/vision/stable/models/resnet.html)
  */
@@ -94,28 +109,38 @@ export async function loadWeights(
 }
 
 /**
- * Saves a model built by this package as a torchvision ResNet state dict in
- * safetensors format (returned, and written atomically to `path` if given),
- * loadable with `torchvision.models.resnet50().load_state_dict(safetensors.torch.load_file(path))`
- * for the same depth. BN's `num_batches_tracked` counters are not written;
- * PyTorch's `load_state_dict` recreates them (checked with PyTorch 1.13).
+ * Saves a model built by this package as a torchvision ResNet state dict
+ * (returned, and written atomically to `path` if given): as a PyTorch
+ * checkpoint for a `.pth`, `.pt` or `.th` path (`torch.save`'s zip format,
+ * `torchvision.models.resnet50().load_state_dict(torch.load(path))`), else
+ * as safetensors (`….load_state_dict(safetensors.torch.load_file(path))`);
+ * `opts.fileFormat` overrides the extension. Either loads for the same depth.
+ * BN's `num_batches_tracked` counters are not written; PyTorch's
+ * `load_state_dict` recreates them (checked with PyTorch 1.13).
  *
  * @param model - A ResNet built by this package. The file loads into torchvision
  *   only with option-B shortcuts (the default): option C adds projections and
  *   the plain nets lack them, which PyTorch reports as unexpected or missing keys.
  * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @param opts - `fileFormat`: `'safetensors'` or `'torch'`; see {@link SaveWeightsOptions}.
  * @returns The file's bytes.
  * @throws Error when a weight has no torchvision counterpart (a layer this
- *   package did not build), or the file cannot be written.
+ *   package did not build), for an unknown option or `fileFormat`, or when the
+ *   file cannot be written.
  *
  * @example
  * ```ts
  * const net = resnet18();
  * // … train …
- * await saveWeights(net, 'resnet18.safetensors');
+ * await saveWeights(net, 'resnet18.pth'); // Python: torch.load('resnet18.pth')
+ * const bytes = await saveWeights(net); // safetensors, not written
  * ```
  * @see {@link loadWeights}, the way back.
  */
-export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
-  return saveSafetensorsWeights(model, TORCHVISION_RESNET, path);
+export async function saveWeights(
+  model: LayersModel,
+  path?: string,
+  opts: SaveWeightsOptions = {},
+): Promise<Uint8Array> {
+  return saveTorchWeights(model, TORCHVISION_RESNET, path, opts);
 }
