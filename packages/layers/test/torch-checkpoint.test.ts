@@ -275,6 +275,17 @@ describe('hostile .pth files', () => {
     );
   });
 
+  it('tells a safetensors header length that reads "PK\\x03\\x04" from a zip by its "{"', () => {
+    const bytes = Uint8Array.from([0x50, 0x4b, 0x03, 0x04, 0, 0, 0, 0, 0x7b, 0x7d]);
+    expect(() => readStateDict(bytes)).toThrow(
+      'Invalid safetensors data: the header length is 67324752 bytes but only 2 bytes follow it.',
+    );
+    bytes[8] = 0;
+    expect(() => readStateDict(bytes)).toThrow(
+      'Invalid PyTorch checkpoint: 10 bytes is too short for a zip archive.',
+    );
+  });
+
   it('checks its options', () => {
     expect(() => readStateDict(fixture('dtypes.pth'), { maxHeaderBytes: -1 })).toThrow(
       'readStateDict: option "maxHeaderBytes" must be a positive integer; received -1.',

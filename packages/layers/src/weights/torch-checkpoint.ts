@@ -77,13 +77,11 @@ const storageLength = (s: TorchStorage) => s.numel * DTYPE_BYTES[s.dtype];
  * @internal
  */
 export function detectWeightsFormat(first: Uint8Array): StateDictFileFormat | undefined {
-  if (
-    first[0] === 0x50 &&
-    first[1] === 0x4b &&
-    [0x0403, 0x0605].includes(first[2] | (first[3] << 8))
-  ) {
-    return 'torch-zip';
-  }
+  // "PK\x03\x04" (or "PK\x05\x06", an empty archive); a safetensors header
+  // length could start so, but its byte 8 is then "{", never a zip's.
+  const zip =
+    first[0] === 0x50 && first[1] === 0x4b && [0x0403, 0x0605].includes(first[2] | (first[3] << 8));
+  if (zip && first[8] !== 0x7b) return 'torch-zip';
   if (first[0] === 0x80 && first[1] >= 2 && first[1] <= 5) {
     const at = first[2] === 0x95 ? 11 : 2; // protocol 4 and 5 open a FRAME first
     if (LEGACY_MAGIC_PICKLE.every((b, i) => first[at + i] === b)) return 'torch-legacy';

@@ -429,8 +429,3 @@ export function materialize(
   }
   return { dtype, shape, bytes };
 }
-
-/** Whether a value is a tensor from the pickle. */
-export function isTensor(value: PickleValue): value is TorchTensor {
-  return value instanceof TorchTensor;
-}
