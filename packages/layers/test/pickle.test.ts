@@ -108,7 +108,9 @@ describe('the restricted unpickler', () => {
       at(3, 'the pickle ends without its STOP opcode (the data may be truncated)'),
     );
     expect(read([0x80, 6])).toThrow(at(2, 'pickle protocol 6; expected 2 to 5'));
-    expect(read([0x5d, 0x4e, 0x4e, 0x73])).toThrow(at(5, 'SETITEM on a list of 0 items, not a dict'));
+    expect(read([0x5d, 0x4e, 0x4e, 0x73])).toThrow(
+      at(5, 'SETITEM on a list of 0 items, not a dict'),
+    );
   });
 
   it(`bounds the stack at ${PICKLE_LIMITS.stack} values`, () => {
