@@ -69,14 +69,25 @@ export {
   loadSafetensorsWeights,
   loadTorchWeights,
   saveSafetensorsWeights,
+  saveTorchWeights,
   torchBatchNormWeight,
   type LoadSafetensorsOptions,
   type LoadTorchWeightsOptions,
   type OurWeight,
+  type SaveTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
+  type WeightsFileFormat,
 } from './weights/state-dict';
+export {
+  readStateDict,
+  readTorchStateDict,
+  type ReadStateDictOptions,
+  type StateDictFile,
+  type StateDictFileFormat,
+} from './weights/torch-checkpoint';
+export { writeTorchStateDict } from './weights/torch-write';
 export {
   countNonFinite,
   type LoadWeightsReport,

@@ -47,7 +47,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('loadSafetensorsWeights on hostile files', () => {
   it('refuses a directory, naming it', async () => {
     await expect(loadSafetensorsWeights(head(), dir, HEAD)).rejects.toThrow(
-      `${dir}: not a regular file (a directory); expected a .safetensors file`,
+      `${dir}: not a regular file (a directory); expected a weights file (safetensors or a PyTorch checkpoint)`,
     );
   });
 
@@ -55,7 +55,7 @@ describe('loadSafetensorsWeights on hostile files', () => {
     'refuses a character device such as /dev/zero without reading it',
     async () => {
       await expect(loadSafetensorsWeights(head(), '/dev/zero', HEAD)).rejects.toThrow(
-        '/dev/zero: not a regular file (a character device); expected a .safetensors file',
+        '/dev/zero: not a regular file (a character device); expected a weights file (safetensors or a PyTorch checkpoint)',
       );
     },
     10_000,
@@ -67,19 +67,35 @@ describe('loadSafetensorsWeights on hostile files', () => {
       const fifo = join(dir, 'pipe.safetensors');
       execFileSync('mkfifo', [fifo]);
       await expect(loadSafetensorsWeights(head(), fifo, HEAD)).rejects.toThrow(
-        `${fifo}: not a regular file (a FIFO); expected a .safetensors file`,
+        `${fifo}: not a regular file (a FIFO); expected a weights file (safetensors or a PyTorch checkpoint)`,
       );
     },
     10_000,
   );
 
   it('names the file when a 3 GiB file is invalid, without reading it whole', async () => {
-    const big = join(dir, 'big.safetensors');
-    writeFileSync(big, '');
-    truncateSync(big, 3 * 1024 ** 3); // sparse: 3 GiB of zeros, no disk used
     const before = process.memoryUsage().arrayBuffers;
+    // Each sparse: 3 GiB, mostly zeros, no disk used.
+    const sparse = (name: string, start: Uint8Array) => {
+      const path = join(dir, name);
+      writeFileSync(path, start);
+      truncateSync(path, 3 * 1024 ** 3);
+      return path;
+    };
+    // A safetensors header that is not JSON.
+    const big = sparse('big.safetensors', file('{nope}'));
     await expect(loadSafetensorsWeights(head(), big, HEAD)).rejects.toThrow(
       `${big}: Invalid safetensors data: the header is not valid UTF-8 JSON`,
+    );
+    // No format at all.
+    const zeros = sparse('zeros.pth', new Uint8Array(8));
+    await expect(loadSafetensorsWeights(head(), zeros, HEAD)).rejects.toThrow(
+      `${zeros}: Unrecognised weights data (3221225472 bytes, starting 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00): expected safetensors`,
+    );
+    // A zip (torch.save) cut short: no end record.
+    const zip = sparse('truncated.pth', Uint8Array.from([0x50, 0x4b, 0x03, 0x04]));
+    await expect(loadSafetensorsWeights(head(), zip, HEAD)).rejects.toThrow(
+      `${zip}: Invalid PyTorch checkpoint: no zip end-of-central-directory record in the last 65557 bytes (the file may be truncated).`,
     );
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(2 ** 30);
   });

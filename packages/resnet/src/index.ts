@@ -27,4 +27,5 @@ export {
   loadWeights,
   saveWeights,
   type LoadWeightsOptions,
+  type SaveWeightsOptions,
 } from './weights';

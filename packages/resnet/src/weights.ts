@@ -1,9 +1,10 @@
 import {
   loadTorchWeights,
-  saveSafetensorsWeights,
+  saveTorchWeights,
   torchBatchNormWeight,
   type LoadTorchWeightsOptions,
   type LoadWeightsReport,
+  type SaveTorchWeightsOptions,
   type StateDictFormat,
   type TorchWeight,
   type WeightSource,
@@ -91,6 +92,14 @@ export const CIFAR_RESNET: StateDictFormat = {
 };
 
 /**
+/**
+ * Options of {@link saveWeights}: `fileFormat`, `'safetensors'` or `'torch'`
+ * (`torch.save`'s zip format); by default from the path's extension (`.pth`,
+ * `.pt`, `.th`: torch; otherwise safetensors).
+ */
+export type SaveWeightsOptions = SaveTorchWeightsOptions;
+
+/**
  * Options of {@link loadWeights}: `from` (required): `'torchvision'` for
  * torchvision's (and timm's) ResNets ({@link TORCHVISION_RESNET}), `'cifar'`
  * for PyTorch CIFAR ResNets ({@link CIFAR_RESNET}); an optional
@@ -103,13 +112,16 @@ export type LoadWeightsOptions = LoadTorchWeightsOptions<'torchvision' | 'cifar'
 const FORMATS = { torchvision: TORCHVISION_RESNET, cifar: CIFAR_RESNET } as const;
 
 /**
- * Loads a PyTorch ResNet state dict from a `.safetensors` file or buffer into
- * a model built by this package: names are mapped (torchvision's with
- * `from: 'torchvision'`, PyTorch CIFAR ResNets' with `from: 'cifar'`), conv
- * kernels converted from OIHW to HWIO and the classifier transposed. Missing
- * or unexpected keys, wrong shapes and unsupported dtypes are reported
- * together, and nothing is loaded unless everything matches. `.pth` files
- * convert with `safetensors.torch.save_file(torch.load(path), out)` in Python.
+ * Loads a PyTorch ResNet state dict into a model built by this package, from
+ * a PyTorch checkpoint (`.pth`: what `torch.save` writes, torchvision's own
+ * downloads included) or a `.safetensors` file, or their bytes; the format is
+ * told by content. Checkpoints are read without running their code, and a
+ * state dict under `state_dict`, `model`, `model_state_dict` or `net`, with
+ * DataParallel's `module.` prefix, is found. Names are mapped (torchvision's
+ * with `from: 'torchvision'`, PyTorch CIFAR ResNets' with `from: 'cifar'`),
+ * conv kernels converted from OIHW to HWIO and the classifier transposed.
+ * Missing or unexpected keys, wrong shapes and unsupported dtypes are
+ * reported together, and nothing is loaded unless everything matches.
  *
  * @param model - A ResNet built by this package with the same depth, shortcut
  *   option and classes: option B (the default) for torchvision's; for PyTorch
@@ -117,22 +129,24 @@ const FORMATS = { torchvision: TORCHVISION_RESNET, cifar: CIFAR_RESNET } as cons
  *   `channelPadding: 'both'` (weights fit either padding; only `'both'`
  *   computes what those networks compute). `strideIn` does not change the
  *   weights' shapes, but torchvision's are trained with `'3x3'`, the default.
- * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
+ * @param source - A `.pth` or `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
  * @param opts - `from: 'torchvision' | 'cifar'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
  * @returns Once every weight is set: which loaded tensors hold NaN or infinite values (also passed to `onWarning`).
  * @throws Error (the promise rejects) when `opts.from` is neither
  *   `'torchvision'` nor `'cifar'`, the source is neither a path nor bytes, the
- *   file is larger than `maxFileBytes` or invalid, or the state dict does not
- *   fit the model (every missing or unexpected key and wrong shape listed).
- *   Nothing is loaded then.
+ *   file is larger than `maxFileBytes`, in neither format or invalid (a
+ *   checkpoint that needs code beyond a tensor state dict's, such as a whole
+ *   pickled model, is refused, naming the Python name), or the state dict
+ *   does not fit the model (every missing or unexpected key and wrong shape
+ *   listed). Nothing is loaded then.
  *
  * @example
  * ```ts
  * const net = resnet50({ classifierActivation: null });
- * await loadWeights(net, 'resnet50.safetensors', { from: 'torchvision' });
- * // akamaster/pytorch_resnet_cifar10's resnet20, converted to safetensors:
+ * await loadWeights(net, 'resnet50-11ad3fa6.pth', { from: 'torchvision' });
+ * // akamaster/pytorch_resnet_cifar10's resnet20:
  * const cifar = cifarResNet(20, { channelPadding: 'both', classifierActivation: null });
- * await loadWeights(cifar, 'resnet20.safetensors', { from: 'cifar' });
+ * await loadWeights(cifar, 'resnet20-12fca82f.th', { from: 'cifar' });
  * ```
  * @see [torchvision's ResNet models](https://pytorch.org/vision/stable/models/resnet.html)
  */
@@ -145,28 +159,38 @@ export async function loadWeights(
 }
 
 /**
- * Saves a model built by this package as a torchvision ResNet state dict in
- * safetensors format (returned, and written atomically to `path` if given),
- * loadable with `torchvision.models.resnet50().load_state_dict(safetensors.torch.load_file(path))`
- * for the same depth. BN's `num_batches_tracked` counters are not written;
- * PyTorch's `load_state_dict` recreates them (checked with PyTorch 1.13).
+ * Saves a model built by this package as a torchvision ResNet state dict
+ * (returned, and written atomically to `path` if given): as a PyTorch
+ * checkpoint for a `.pth`, `.pt` or `.th` path (`torch.save`'s zip format,
+ * `torchvision.models.resnet50().load_state_dict(torch.load(path))`), else
+ * as safetensors (`….load_state_dict(safetensors.torch.load_file(path))`);
+ * `opts.fileFormat` overrides the extension. Either loads for the same depth.
+ * BN's `num_batches_tracked` counters are not written; PyTorch's
+ * `load_state_dict` recreates them (checked with PyTorch 1.13).
  *
  * @param model - A ResNet built by this package. The file loads into torchvision
  *   only with option-B shortcuts (the default): option C adds projections and
  *   the plain nets lack them, which PyTorch reports as unexpected or missing keys.
  * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @param opts - `fileFormat`: `'safetensors'` or `'torch'`; see {@link SaveWeightsOptions}.
  * @returns The file's bytes.
  * @throws Error when a weight has no torchvision counterpart (a layer this
- *   package did not build), or the file cannot be written.
+ *   package did not build), for an unknown option or `fileFormat`, or when the
+ *   file cannot be written.
  *
  * @example
  * ```ts
  * const net = resnet18();
  * // … train …
- * await saveWeights(net, 'resnet18.safetensors');
+ * await saveWeights(net, 'resnet18.pth'); // Python: torch.load('resnet18.pth')
+ * const bytes = await saveWeights(net); // safetensors, not written
  * ```
  * @see {@link loadWeights}, the way back.
  */
-export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
-  return saveSafetensorsWeights(model, TORCHVISION_RESNET, path);
+export async function saveWeights(
+  model: LayersModel,
+  path?: string,
+  opts: SaveWeightsOptions = {},
+): Promise<Uint8Array> {
+  return saveTorchWeights(model, TORCHVISION_RESNET, path, opts);
 }

@@ -126,9 +126,7 @@ describe('PyTorch CIFAR ResNets (akamaster layout)', () => {
     net.dispose();
   });
 
-  // The .pth reader of @convnets/layers (issue #15) is not in main yet: enable
-  // this test once loadWeights reads .pth files (by content, same API).
-  it.skip('loads the same network from the .pth file (torch.save, zip format)', async () => {
+  it('loads the same network from the .pth file (torch.save, zip format)', async () => {
     const got = await logits(fixtureFile('resnet8.pth'), { channelPadding: 'both' });
     expect(maxDiff(got, fixture.logits)).toBeLessThan(1e-4);
   });

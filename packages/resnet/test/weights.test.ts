@@ -1,4 +1,9 @@
-import { readSafetensors, writeSafetensors, type Float32Entry } from '@convnets/layers';
+import {
+  readSafetensors,
+  readStateDict,
+  writeSafetensors,
+  type Float32Entry,
+} from '@convnets/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -67,6 +72,27 @@ describe('torchvision weight import', () => {
     const pb = b.predict(x) as tf.Tensor;
     expect(Array.from(pb.dataSync())).toEqual(Array.from(pa.dataSync()));
     expect(snapshot(b).equals(snapshot(a))).toBe(true);
+    tf.dispose([x, pa, pb]);
+    a.dispose();
+    b.dispose();
+    rmSync(dir, { recursive: true });
+  });
+
+  it('round-trips through a .pth file (torch.save format) with identical predictions', async () => {
+    const a = small();
+    const b = target();
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-weights-'));
+    const path = join(dir, 'resnet18.pth');
+    const bytes = await saveWeights(a, path);
+    const { format, tensors } = readStateDict(bytes);
+    expect(format).toBe('torch-zip');
+    expect([...tensors.keys()].sort()).toEqual(fixture.parameters.map(([k]) => k).sort());
+    await loadWeights(b, path, { from: 'torchvision' });
+    expect(snapshot(b).equals(snapshot(a))).toBe(true);
+    const x = tf.randomNormal([1, 32, 32, 3], 0, 1, 'float32', 9);
+    const pa = a.predict(x) as tf.Tensor;
+    const pb = b.predict(x) as tf.Tensor;
+    expect(Array.from(pb.dataSync())).toEqual(Array.from(pa.dataSync()));
     tf.dispose([x, pa, pb]);
     a.dispose();
     b.dispose();

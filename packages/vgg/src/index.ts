@@ -15,4 +15,10 @@ export {
 } from './specs';
 export { VGG_ALIASES, VGG_MODELS } from './models';
 export * from './vgg';
-export { TORCHVISION_VGG, loadWeights, saveWeights, type LoadWeightsOptions } from './weights';
+export {
+  TORCHVISION_VGG,
+  loadWeights,
+  saveWeights,
+  type LoadWeightsOptions,
+  type SaveWeightsOptions,
+} from './weights';

@@ -1,9 +1,10 @@
 import {
   loadTorchWeights,
-  saveSafetensorsWeights,
+  saveTorchWeights,
   torchBatchNormWeight,
   type LoadTorchWeightsOptions,
   type LoadWeightsReport,
+  type SaveTorchWeightsOptions,
   type StateDictFormat,
   type WeightSource,
 } from '@convnets/layers';
@@ -79,27 +80,40 @@ export const TORCHVISION_VGG: StateDictFormat = {
 export type LoadWeightsOptions = LoadTorchWeightsOptions;
 
 /**
- * Loads a torchvision VGG state dict (`vgg16`, `vgg16_bn`, …) from a
- * `.safetensors` file or buffer into a model built by this package, converting
- * names and layouts. Everything is checked first; mismatches are reported
- * together and nothing is loaded. torchvision's `.pth` files convert with
- * `safetensors.torch.save_file(torch.load(path), out)` in Python.
+ * Options of {@link saveWeights}: `fileFormat`, `'safetensors'` or `'torch'`
+ * (`torch.save`'s zip format); by default from the path's extension (`.pth`,
+ * `.pt`, `.th`: torch; otherwise safetensors).
+ */
+export type SaveWeightsOptions = SaveTorchWeightsOptions;
+
+/**
+ * Loads a torchvision VGG state dict (`vgg16`, `vgg16_bn`, …) into a model
+ * built by this package, from a PyTorch checkpoint (`.pth`: what `torch.save`
+ * writes, torchvision's own downloads included) or a `.safetensors` file, or
+ * their bytes; the format is told by content. Checkpoints are read without
+ * running their code, and a state dict under `state_dict`, `model`,
+ * `model_state_dict` or `net`, with DataParallel's `module.` prefix, is found.
+ * Names and layouts are converted. Everything is checked first; mismatches
+ * are reported together and nothing is loaded.
  *
  * @param model - A model built by this package with the same configuration,
  *   `batchNorm` setting, classes and (with the top) a 224×224 input, as
  *   torchvision's classifier expects 7×7×512 features.
- * @param source - A `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
+ * @param source - A `.pth` or `.safetensors` file path (Node only), or its bytes as a `Uint8Array` or `ArrayBuffer`.
  * @param opts - `from: 'torchvision'` (required), optional `maxFileBytes` and `onWarning`; see {@link LoadWeightsOptions}.
  * @returns Once every weight is set: which loaded tensors hold NaN or infinite values (also passed to `onWarning`).
  * @throws Error (the promise rejects) when `opts.from` is not `'torchvision'`,
  *   the source is neither a path nor bytes, the file is larger than
- *   `maxFileBytes` or invalid, or the state dict does not fit the model (every
- *   missing or unexpected key and wrong shape listed). Nothing is loaded then.
+ *   `maxFileBytes`, in neither format or invalid (a checkpoint that needs
+ *   code beyond a tensor state dict's, such as a whole pickled model, is
+ *   refused, naming the Python name), or the state dict does not fit the model
+ *   (every missing or unexpected key and wrong shape listed). Nothing is
+ *   loaded then.
  *
  * @example
  * ```ts
  * const net = vgg16({ batchNorm: true });
- * await loadWeights(net, 'vgg16_bn.safetensors', { from: 'torchvision' });
+ * await loadWeights(net, 'vgg16_bn-6c64b313.pth', { from: 'torchvision' });
  * ```
  * @see [torchvision's VGG models](https://pytorch.org/vision/stable/models/vgg.html)
  */
@@ -112,25 +126,35 @@ export async function loadWeights(
 }
 
 /**
- * Saves a model built by this package as a torchvision VGG state dict in
- * safetensors format (returned, and written atomically to `path` if given).
- * Python reads it with `torchvision.models.vgg16().load_state_dict(safetensors.torch.load_file(path))`
- * (for the same configuration; `vgg16_bn()` with `batchNorm`). BN's
- * `num_batches_tracked` counters are not written; PyTorch's `load_state_dict`
- * recreates them (checked with PyTorch 1.13).
+ * Saves a model built by this package as a torchvision VGG state dict
+ * (returned, and written atomically to `path` if given): as a PyTorch
+ * checkpoint for a `.pth`, `.pt` or `.th` path (`torch.save`'s zip format,
+ * `torchvision.models.vgg16().load_state_dict(torch.load(path))`), else as
+ * safetensors (`….load_state_dict(safetensors.torch.load_file(path))`);
+ * `opts.fileFormat` overrides the extension. Either loads for the same
+ * configuration (`vgg16_bn()` with `batchNorm`). BN's `num_batches_tracked`
+ * counters are not written; PyTorch's `load_state_dict` recreates them
+ * (checked with PyTorch 1.13).
  *
  * @param model - A model built by this package (with the top, at 224×224, for torchvision's classifier).
  * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @param opts - `fileFormat`: `'safetensors'` or `'torch'`; see {@link SaveWeightsOptions}.
  * @returns The file's bytes.
  * @throws Error when a weight has no torchvision counterpart (a model not built
- *   by this package), or the file cannot be written.
+ *   by this package), for an unknown option or `fileFormat`, or when the file
+ *   cannot be written.
  *
  * @example
  * ```ts
+ * await saveWeights(net, 'vgg11.pth'); // Python: torch.load('vgg11.pth')
  * const bytes = await saveWeights(net, 'vgg11.safetensors');
  * ```
  * @see {@link loadWeights}, the way back.
  */
-export async function saveWeights(model: LayersModel, path?: string): Promise<Uint8Array> {
-  return saveSafetensorsWeights(model, TORCHVISION_VGG, path);
+export async function saveWeights(
+  model: LayersModel,
+  path?: string,
+  opts: SaveWeightsOptions = {},
+): Promise<Uint8Array> {
+  return saveTorchWeights(model, TORCHVISION_VGG, path, opts);
 }

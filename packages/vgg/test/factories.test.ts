@@ -1,7 +1,15 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { expectSameAfterReload, topologyAfterReload } from '../../../test-utils/models.ts';
-import { readSafetensors, writeSafetensors, type Float32Entry } from '@convnets/layers';
+import {
+  readSafetensors,
+  readStateDict,
+  writeSafetensors,
+  type Float32Entry,
+} from '@convnets/layers';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   loadWeights,
@@ -144,6 +152,28 @@ describe('torchvision weights', () => {
       );
     expect(b.weights.map((w) => w.originalName)).toEqual(a.weights.map((w) => w.originalName));
     expect(snapshot(b).equals(snapshot(a))).toBe(true);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('round-trip through a .pth file (torch.save format), found by its content', async () => {
+    const a = vgg11({ inputShape: [32, 32, 3], classes: 3 });
+    const b = vgg11({ inputShape: [32, 32, 3], classes: 3, skipInit: true });
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-vgg-'));
+    const path = join(dir, 'vgg11.pth');
+    const bytes = await saveWeights(a, path);
+    expect(readStateDict(bytes).format).toBe('torch-zip');
+    expect(readFileSync(path).equals(Buffer.from(bytes))).toBe(true);
+    await loadWeights(b, path, { from: 'torchvision' });
+    const snapshot = (net: LayersModel) =>
+      Buffer.concat(
+        net.weights.map((w) => Buffer.from((w.read().dataSync() as Float32Array).buffer)),
+      );
+    expect(snapshot(b).equals(snapshot(a))).toBe(true);
+    // fileFormat overrides the extension.
+    const safetensors = await saveWeights(a, undefined, { fileFormat: 'safetensors' });
+    expect(readStateDict(safetensors).format).toBe('safetensors');
+    rmSync(dir, { recursive: true });
     a.dispose();
     b.dispose();
   });

@@ -15,8 +15,12 @@ import { excerpt, quote, show } from './excerpt';
 export type SafetensorsDtype =
   'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
-/** Element types the reader understands, with their sizes in bytes. */
-const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
+/**
+ * Element types the reader understands, with their sizes in bytes.
+ *
+ * @internal
+ */
+export const DTYPE_BYTES: Record<SafetensorsDtype, number> = {
   F64: 8,
   F32: 4,
   F16: 2,

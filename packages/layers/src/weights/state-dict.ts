@@ -1,16 +1,17 @@
 import { tensor, tidy } from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
-import { fail } from '@convnets/validate';
+import { checkOptions, fail, oneOf, optional, type OptionSpec } from '@convnets/validate';
 import {
   isFloatDtype,
-  readSafetensors,
   toFloat32,
   writeSafetensors,
   type Float32Entry,
   type SafetensorsTensor,
 } from './safetensors';
 import { excerpt, quote } from './excerpt';
-import { readSafetensorsFile } from './read-file';
+import { readWeightsFile } from './read-file';
+import { readStateDict } from './torch-checkpoint';
+import { writeTorchStateDict } from './torch-write';
 import {
   countNonFinite,
   type LoadWeightsReport,
@@ -322,7 +323,10 @@ export function exportStateDict(
   return out;
 }
 
-/** Where weights come from: a `.safetensors` file path (Node only), or the file's bytes. */
+/**
+ * Where weights come from: a file path (Node only), or the file's bytes; a
+ * safetensors file or a PyTorch checkpoint (`.pth`), told apart by content.
+ */
 export type WeightSource = string | Uint8Array | ArrayBuffer;
 
 /** Options of {@link loadSafetensorsWeights}. */
@@ -347,9 +351,12 @@ export interface LoadSafetensorsOptions {
 }
 
 /**
- * Reads a safetensors file or buffer and imports it into `model` with
- * {@link importStateDict}. A path must name a regular file; its size and
- * header are checked before its data is read.
+ * Reads a state dict, from a safetensors file or a PyTorch checkpoint
+ * (`.pth`, `.pt`: `torch.save`'s zip or legacy format, read without running
+ * its code; see `readTorchStateDict`), and imports it into `model` with
+ * {@link importStateDict}. The format is told by content, not by name. A path
+ * must name a regular file; its size, then its format (and a safetensors
+ * header) are checked before its data is read.
  *
  * Tensors holding NaN or infinite values are loaded as they are (as PyTorch
  * does) and reported: in the result, and to `opts.onWarning` (by default,
@@ -362,14 +369,14 @@ export interface LoadSafetensorsOptions {
  * @returns The tensors that hold NaN or infinite values; see {@link LoadWeightsReport}.
  * @throws Error for a source of another type, a path that is not a regular
  *   file (a directory, FIFO, device…), a file larger than `maxFileBytes`, a
- *   file that cannot be read, invalid safetensors data (see
- *   {@link readSafetensors}) or a state dict that does not fit (see
+ *   file that cannot be read, data in neither format, invalid data (see
+ *   `readStateDict`) or a state dict that does not fit (see
  *   {@link importStateDict}); for a path, the message starts with it. Nothing
  *   is loaded then.
  *
  * @example
  * ```ts
- * const { nonFinite } = await loadSafetensorsWeights(model, 'weights.safetensors', myFormat, {
+ * const { nonFinite } = await loadSafetensorsWeights(model, 'checkpoint.pth', myFormat, {
  *   maxFileBytes: 2 ** 30,
  *   onWarning: (w) => process.stderr.write(`warning: ${w.message}\n`),
  * });
@@ -386,14 +393,14 @@ export async function loadSafetensorsWeights(
   if (typeof source === 'string') {
     path = source;
     try {
-      const bytes = await readSafetensorsFile(source, opts.maxFileBytes ?? 4 * 1024 ** 3);
-      report = importStateDict(model, readSafetensors(bytes).tensors, format);
+      const bytes = await readWeightsFile(source, opts.maxFileBytes ?? 4 * 1024 ** 3);
+      report = importStateDict(model, readStateDict(bytes).tensors, format);
     } catch (e) {
       throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
     }
   } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    report = importStateDict(model, readSafetensors(bytes).tensors, format);
+    report = importStateDict(model, readStateDict(bytes).tensors, format);
   } else {
     throw new Error(
       `loadWeights: the source must be a file path, a Uint8Array or an ArrayBuffer; received ${String(source)}.`,
@@ -411,6 +418,16 @@ export async function loadSafetensorsWeights(
     else console.warn(warning.message);
   }
   return report;
+}
+
+const SAFETENSORS_METADATA = { format: 'pt', producer: 'convnets' };
+
+/** Writes `bytes` to `path` through a temporary file renamed over it. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const { rename, writeFile } = await import('node:fs/promises');
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
 }
 
 /**
@@ -435,16 +452,8 @@ export async function saveSafetensorsWeights(
   format: StateDictFormat,
   path?: string,
 ): Promise<Uint8Array> {
-  const bytes = writeSafetensors(exportStateDict(model, format), {
-    format: 'pt',
-    producer: 'convnets',
-  });
-  if (path !== undefined) {
-    const { rename, writeFile } = await import('node:fs/promises');
-    const temporary = `${path}.${process.pid}.tmp`;
-    await writeFile(temporary, bytes);
-    await rename(temporary, path);
-  }
+  const bytes = writeSafetensors(exportStateDict(model, format), SAFETENSORS_METADATA);
+  if (path !== undefined) await writeAtomically(path, bytes);
   return bytes;
 }
 
@@ -508,4 +517,63 @@ export async function loadTorchWeights<From extends string = 'torchvision'>(
   }
   const { from: _from, ...rest } = opts;
   return loadSafetensorsWeights(model, source, byName[from], rest);
+}
+
+/** The file formats {@link saveTorchWeights} writes. */
+export type WeightsFileFormat = 'safetensors' | 'torch';
+
+/** Options of {@link saveTorchWeights} (the model packages' `saveWeights`). */
+export interface SaveTorchWeightsOptions {
+  /**
+   * The file's format: `'safetensors'`, or `'torch'` for `torch.save`'s zip
+   * format (a `.pth` that `torch.load` reads; see `writeTorchStateDict`).
+   *
+   * @defaultValue from the path's extension: `'torch'` for `.pth`, `.pt` and
+   *   `.th`, `'safetensors'` for any other extension and without a path
+   */
+  fileFormat?: WeightsFileFormat;
+}
+
+const SAVE_SPEC = {
+  fileFormat: optional(oneOf(['safetensors', 'torch'] as const)),
+} satisfies OptionSpec<SaveTorchWeightsOptions>;
+
+/**
+ * What the model packages' `saveWeights` does: exports `model` in `format`
+ * (see {@link exportStateDict}) and serialises it as safetensors or as
+ * `torch.save`'s zip format, chosen by `opts.fileFormat`, else by the
+ * path's extension (`.pth`, `.pt`, `.th`: torch; anything else, or no path:
+ * safetensors); writes it to `path` too when one is given (Node only),
+ * atomically (temporary file, then rename).
+ *
+ * @param model - The model to save.
+ * @param format - How names and layouts map; see {@link StateDictFormat}.
+ * @param path - Where to write the file (Node only). Default: nothing is written.
+ * @param opts - `fileFormat`; see {@link SaveTorchWeightsOptions}.
+ * @returns The file's bytes.
+ * @throws Error for an unknown option or a `fileFormat` other than
+ *   `'safetensors'` and `'torch'`, a weight without a counterpart in the
+ *   format (see {@link exportStateDict}), or a file that cannot be written.
+ *
+ * @example
+ * ```ts
+ * await saveTorchWeights(model, myFormat, 'weights.pth'); // Python: torch.load('weights.pth')
+ * const bytes = await saveTorchWeights(model, myFormat, undefined, { fileFormat: 'torch' });
+ * ```
+ */
+export async function saveTorchWeights(
+  model: LayersModel,
+  format: StateDictFormat,
+  path?: string,
+  opts: SaveTorchWeightsOptions = {},
+): Promise<Uint8Array> {
+  const { fileFormat } = checkOptions('saveWeights', opts, SAVE_SPEC);
+  const torch =
+    fileFormat === undefined ? /\.(pth|pt|th)$/i.test(path ?? '') : fileFormat === 'torch';
+  const stateDict = exportStateDict(model, format);
+  const bytes = torch
+    ? writeTorchStateDict(stateDict)
+    : writeSafetensors(stateDict, SAFETENSORS_METADATA);
+  if (path !== undefined) await writeAtomically(path, bytes);
+  return bytes;
 }
