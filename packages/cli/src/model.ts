@@ -1,7 +1,12 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readSafetensors, type LoadWeightsReport, type NonFiniteTensor } from '@convnets/layers';
+import {
+  readStateDict,
+  type LoadWeightsReport,
+  type NonFiniteTensor,
+  type StateDictFile,
+} from '@convnets/layers';
 import {
   architectureHash,
   assignWeights,
@@ -21,7 +26,8 @@ import {
   stateDictProblems,
 } from './weights';
 
-const EXPECTED = 'expected a .safetensors file, a checkpoint folder or a run folder';
+const EXPECTED =
+  'expected a weights file (a PyTorch .pth or a .safetensors state dict), a checkpoint folder or a run folder';
 
 /** A model built for `--arch` with `--weights` loaded, and how to feed it. */
 export interface LoadedModel {
@@ -53,7 +59,7 @@ async function resolveWeights(path: string): Promise<string> {
   const all = await listCheckpoints(join(path, 'checkpoints'));
   if (all.length === 0)
     fail(
-      `${path} holds no checkpoint; expected a .safetensors file, a checkpoint folder (with state.json) or a run folder`,
+      `${path} holds no checkpoint; expected a weights file (.pth or .safetensors), a checkpoint folder (with state.json) or a run folder`,
     );
   let best: { path: string; top1Error: number } | undefined;
   for (const c of all) {
@@ -69,19 +75,20 @@ function warnNonFinite(source: string, total: number, found: readonly NonFiniteT
   if (found.length > 0) warn(nonFiniteWarning(source, found, total));
 }
 
-/** Reads a `.safetensors` file; `undefined` means it is a checkpoint's `model.safetensors`, to be read from its folder. */
-function readWeightsFile(
-  t: Target,
-): { bytes: Uint8Array; file: ReturnType<typeof readSafetensors> } | undefined {
-  if (!t.weights.toLowerCase().endsWith('.safetensors')) fail(`weights ${t.weights}: ${EXPECTED}`);
+/**
+ * Reads a state dict (a PyTorch checkpoint or safetensors, told by content);
+ * `undefined` means it is a checkpoint's `model.safetensors`, to be read from its folder.
+ */
+function readWeightsFile(t: Target): { bytes: Uint8Array; file: StateDictFile } | undefined {
   const bytes = new Uint8Array(readFileSync(t.weights));
-  let file: ReturnType<typeof readSafetensors>;
+  let file: StateDictFile;
   try {
-    file = readSafetensors(bytes);
+    file = readStateDict(bytes);
   } catch (error) {
-    fail(`weights ${t.weights}: ${(error as Error).message}`);
+    fail(`weights ${t.weights}: ${oneLine((error as Error).message)}`);
   }
-  if (file.metadata.format !== CHECKPOINT_FORMAT) return { bytes, file };
+  if (file.format !== 'safetensors' || file.metadata.format !== CHECKPOINT_FORMAT)
+    return { bytes, file };
   // A checkpoint's model.safetensors: its folder holds the class list.
   if (!existsSync(join(dirname(t.weights), 'state.json')))
     fail(
@@ -96,7 +103,7 @@ function readWeightsFile(
  */
 async function loadStateDict(
   t: Target,
-  { bytes, file }: { bytes: Uint8Array; file: ReturnType<typeof readSafetensors> },
+  { bytes, file }: { bytes: Uint8Array; file: StateDictFile },
   options: LoadOptions,
 ): Promise<LoadedModel> {
   const { a, weights } = t;
@@ -196,7 +203,7 @@ async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Pr
 /**
  * Builds architecture `a` and loads `weights`: a checkpoint folder, a run
  * folder (its best checkpoint), a checkpoint's `model.safetensors`, or a
- * PyTorch state dict in a `.safetensors` file (torchvision's own weights, a
+ * PyTorch state dict in a `.pth` or `.safetensors` file (torchvision's own weights, a
  * PyTorch CIFAR ResNet's, or what the model packages' `saveWeights` writes).
  * A state dict holds no class names: `classNames(count)` supplies them.
  */

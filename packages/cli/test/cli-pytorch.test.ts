@@ -208,29 +208,20 @@ describe('convnets with PyTorch weights', () => {
     );
   });
 
-  it("reads the fixture's PyTorch CIFAR ResNet-8 (linear head, num_batches_tracked) as --weights", () => {
-    const weights = fixture('resnet/fixtures/cifar/resnet8.safetensors');
-    const [result] = JSON.parse(
-      ok(
-        'predict',
-        '--arch',
-        'cifar_resnet8',
-        '--weights',
-        weights,
-        '--channel-padding',
-        'both',
-        '--preprocess',
-        'torchvision',
-        '--top',
-        '10',
-        '--json',
-        image,
-      ),
-    );
+  it("reads the fixture's PyTorch CIFAR ResNet-8 (linear head, num_batches_tracked) as --weights, from torch.save's .pth as from .safetensors", () => {
+    const predict = (file: string) =>
+      JSON.parse(
+        ok(
+          ...['predict', '--arch', 'cifar_resnet8', '--weights', fixture(file)],
+          ...['--channel-padding', 'both', '--preprocess', 'torchvision', '--top', '10'],
+          ...['--json', image],
+        ),
+      ) as { top: { probability: number }[] }[];
+    const [result] = predict('resnet/fixtures/cifar/resnet8.safetensors');
     expect(result.top).toHaveLength(10);
-    expect(
-      result.top.reduce((a: number, t: { probability: number }) => a + t.probability, 0),
-    ).toBeCloseTo(1, 5);
+    expect(result.top.reduce((a, t) => a + t.probability, 0)).toBeCloseTo(1, 5);
+    // The same tensors as written by torch.save (zip format): the same predictions.
+    expect(predict('resnet/fixtures/cifar/resnet8.pth')).toEqual([result]);
   });
 
   it('--channel-padding is for CIFAR ResNets only, and is checked against a checkpoint', () => {
