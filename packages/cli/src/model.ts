@@ -16,6 +16,8 @@ import {
   readCheckpointState,
   type Checkpoint,
 } from '@convnets/trainer';
+import type { MeanImage } from '@convnets/imagenet-data';
+import { recordedPixelMean } from './checkpoint-preprocessing';
 import { architecture, type Architecture, type Preprocessing } from './architectures';
 import { fail, oneLine, warn } from './output';
 import {
@@ -35,6 +37,8 @@ export interface LoadedModel {
   classes: readonly string[];
   size: number;
   preprocessing: Preprocessing;
+  /** The per-pixel mean image (0 … 255 scale) a checkpoint trained with `--pixel-mean` records. */
+  pixelMean?: MeanImage;
 }
 
 /** How {@link loadModel} sizes the model and names a state dict's classes. */
@@ -192,11 +196,15 @@ async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Pr
     data: w.data,
   }));
   warnNonFinite(checkpoint.path, expected.length, nonFiniteTensors(named));
+  const pixelMean = recordedPixelMean(checkpoint.state.metadata, t.size, (what) =>
+    fail(`checkpoint ${checkpoint.path}: ${what}`),
+  );
   return {
     model,
     classes: classes as string[],
     size: t.size,
     preprocessing: options.preprocess ?? 'paper',
+    ...(pixelMean ? { pixelMean } : {}),
   };
 }
 

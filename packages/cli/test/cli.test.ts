@@ -1,5 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -119,9 +127,10 @@ describe('convnets (built bin)', () => {
     const out = join(dir, 'holdout');
     const stdout = ok(
       ...['train', ...tiny, '--data', join(data, 'train'), '--holdout', '3', '--pixel-mean'],
-      ...['--steps', '1', '--batch-size', '5', '--out', out, '--backend', 'cpu', '--no-plot'],
+      ...['--epochs', '1', '--batch-size', '5', '--out', out, '--backend', 'cpu', '--no-plot'],
     );
     expect(stdout).toContain('on 15 images, 3 classes, validating on 9,');
+    const step = 3; // 15 images in batches of 5
     // The expected mean: the first 5 of each class's 8 images (sorted names), decoded by sharp here.
     const sum = new Float64Array(8 * 8 * 3);
     for (const c of readdirSync(join(data, 'train')).sort()) {
@@ -136,11 +145,42 @@ describe('convnets (built bin)', () => {
       }
     }
     const state = JSON.parse(
-      readFileSync(join(out, 'checkpoints', checkpointName(1), 'state.json'), 'utf8'),
+      readFileSync(join(out, 'checkpoints', checkpointName(step), 'state.json'), 'utf8'),
     );
     const { kind, height, width, mean } = state.metadata.preprocessing;
     expect([kind, height, width, mean.length]).toEqual(['pixel-mean', 8, 8, 192]);
     (mean as number[]).forEach((m, i) => expect(m).toBeCloseTo(sum[i] / 15, 4));
+    // The mean travels with the checkpoint: eval on the held-out images (copied into
+    // a folder of their own) with no flag gives the run's own validation figures.
+    const heldOut = join(dir, 'held-out');
+    for (const c of readdirSync(join(data, 'train'))) {
+      mkdirSync(join(heldOut, c), { recursive: true });
+      for (const f of readdirSync(join(data, 'train', c))
+        .sort()
+        .slice(5))
+        copyFileSync(join(data, 'train', c, f), join(heldOut, c, f));
+    }
+    const report = JSON.parse(
+      ok('eval', ...tiny, '--weights', out, '--data', heldOut, '--backend', 'cpu', '--json'),
+    );
+    const epoch = readMetrics(join(out, 'metrics.jsonl')).find((r) => r.kind === 'epoch')!;
+    expect(report.preprocessing).toBe('pixel-mean');
+    expect(report.images).toBe(9);
+    expect(report.top1Error).toBeCloseTo(epoch.top1Error!, 6);
+    expect(report.loss).toBeCloseTo(epoch.valLoss!, 5);
+    // A record that does not hold a mean image of the evaluation's size is named.
+    const file = join(out, 'checkpoints', checkpointName(step), 'state.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...state,
+        metadata: { preprocessing: { ...state.metadata.preprocessing, mean: [1, 2] } },
+      }),
+    );
+    const bad = convnets('eval', ...tiny, '--weights', out, '--data', heldOut, '--backend', 'cpu');
+    expect(bad.stderr).toMatch(
+      /checkpoint .*: metadata.preprocessing.mean is not 192 finite numbers/,
+    );
     const both = convnets(
       'train',
       ...tiny,

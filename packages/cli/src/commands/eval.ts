@@ -125,10 +125,11 @@ async function runEval(o: EvalFlags): Promise<void> {
   await useBackend(o.backend, false);
   const dataDir = splitData(o.data).val ?? o.data;
   const { loaded, dataset } = await modelAndData(o, a, dataDir);
-  const { model, size, preprocessing } = loaded;
+  const { model, size, preprocessing, pixelMean } = loaded;
   const transform = a.evalTransform(size, {
     tenCrops: o.tenCrop,
     preprocessing,
+    pixelMean,
     ...torchvisionStats(o, preprocessing),
   });
   const data = folderEvaluationData(dataset, { transform, batchSize: o.batchSize ?? 32 });
@@ -144,7 +145,11 @@ async function runEval(o: EvalFlags): Promise<void> {
     weights: o.weights,
     data: o.data,
     crops: transform.views,
-    preprocessing: a.family === 'cifar' && preprocessing === 'paper' ? 'cifar' : preprocessing,
+    preprocessing: pixelMean
+      ? 'pixel-mean'
+      : a.family === 'cifar' && preprocessing === 'paper'
+        ? 'cifar'
+        : preprocessing,
     ...result,
   };
   if (o.json) console.log(JSON.stringify(report));

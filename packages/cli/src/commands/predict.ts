@@ -140,7 +140,7 @@ async function runPredict(images: string[], o: PredictFlags): Promise<void> {
   const a = architecture(o.arch, { channelPadding: o.channelPadding });
   await useBackend(o.backend, false);
   let stateDict = false;
-  const { model, classes, size, preprocessing } = await loadModel(a, o.weights, {
+  const { model, classes, size, preprocessing, pixelMean } = await loadModel(a, o.weights, {
     imageSize: o.imageSize,
     preprocess: o.preprocess,
     classNames: async (count) => {
@@ -152,7 +152,11 @@ async function runPredict(images: string[], o: PredictFlags): Promise<void> {
     fail(
       `--classes is for .safetensors state dicts; the checkpoint ${o.weights} has its own class list`,
     );
-  const transform = a.evalTransform(size, { preprocessing, ...torchvisionStats(o, preprocessing) });
+  const transform = a.evalTransform(size, {
+    preprocessing,
+    pixelMean,
+    ...torchvisionStats(o, preprocessing),
+  });
   const k = Math.min(o.top ?? 5, classes.length);
   if (o.top !== undefined && o.top > classes.length)
     note(`--top ${o.top} is more than the ${classes.length} classes; showing ${classes.length}`);

@@ -19,6 +19,7 @@ import {
 import { architecture, type Architecture } from '../architectures';
 import { writeCurves } from '../charts';
 import { splitData, useBackend } from '../options';
+import { pixelMeanRecord } from '../checkpoint-preprocessing';
 import { fail, progressBar } from '../output';
 import {
   declareTrain,
@@ -57,16 +58,6 @@ async function pixelMean(trainSet: ImageDataset, size: number): Promise<MeanImag
   return image;
 }
 
-/** How a checkpoint's inputs are preprocessed: recorded in its state.json so that eval and predict need no flag. */
-export interface CheckpointPreprocessing {
-  readonly kind: 'pixel-mean';
-  /** The mean image's size. */
-  readonly height: number;
-  readonly width: number;
-  /** `height × width × 3` values on the 0 … 255 scale, RGB, row-major. */
-  readonly mean: readonly number[];
-}
-
 /** The training and validation data of the flags, as the architecture's transforms make them. */
 async function trainingData(flags: RunFlags, a: Architecture) {
   const { trainSet, valSet } = await splitImages(flags);
@@ -88,12 +79,7 @@ async function trainingData(flags: RunFlags, a: Architecture) {
         batchSize: Math.min(batchSize, 100),
       })
     : undefined;
-  const preprocessing: CheckpointPreprocessing | undefined = mean && {
-    kind: 'pixel-mean',
-    height: mean.height,
-    width: mean.width,
-    mean: Array.from(mean.data),
-  };
+  const preprocessing = mean && pixelMeanRecord(mean);
   return { trainSet, valSet, size, data, validation, preprocessing };
 }
 
