@@ -30,8 +30,6 @@ export {
   IMAGE_EXTENSIONS,
   imageFolder,
   imageFolderSplits,
-  holdOutPerClass,
-  type HeldOutSplit,
   type ImageDataset,
   type ImageFolderDataset,
   type ImageFolderOptions,
@@ -50,6 +48,21 @@ export type {
   LoaderStats,
   SkippedImage,
 } from './loader-types';
+export type { PixelDataset } from './pixels';
+export { holdOutPerClass, type HeldOutSplit } from './holdout';
+export {
+  CIFAR_ARCHIVES,
+  cifar10,
+  cifar100,
+  readCifarArchive,
+  type CifarArchive,
+  type CifarDataset,
+  type CifarDatasetOptions,
+  type CifarFormat,
+  type CifarLayout,
+  type CifarName,
+  type CifarSplit,
+} from './cifar';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
 export {
   synthesizeImageFolder,

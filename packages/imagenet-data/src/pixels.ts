@@ -21,6 +21,26 @@ export interface PixelImage<T extends Uint8Array | Float32Array = Uint8Array | F
   readonly channels: number;
 }
 
+/**
+ * A labelled dataset held in memory: `count` images of one shape, HWC, in
+ * one array (CIFAR's archives read by {@link cifar10} and {@link cifar100}).
+ * The trainer's `arrayTrainingData` and `arrayEvaluationData` take it as it
+ * is; {@link holdOutPerClass} and {@link computeMean} take it as they take
+ * an image folder.
+ */
+export interface PixelDataset {
+  /** Class names; `labels` index into this list. */
+  readonly classes: readonly string[];
+  /** `count × height × width × channels` values, image after image, each row-major HWC. */
+  readonly images: Uint8Array | Float32Array;
+  /** `[height, width, channels]` of every image. */
+  readonly imageShape: readonly [number, number, number];
+  /** `count` class indices. */
+  readonly labels: Int32Array;
+  /** Number of images. */
+  readonly count: number;
+}
+
 /** What {@link transformPixels} returns: the views of one image and the lighting to add when normalising. */
 export interface TransformedPixels<
   T extends Uint8Array | Float32Array = Uint8Array | Float32Array,
