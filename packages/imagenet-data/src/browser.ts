@@ -61,4 +61,10 @@ export {
 export type { TransformedView } from './normalization';
 export { epochPermutation, permutation, Random, sampleRandom } from './rng';
 export { transformPixels, type PixelImage, type TransformedPixels } from './pixels';
-export { preprocess, preprocessViews, type PreprocessOptions, type RgbPixels } from './preprocess';
+export {
+  preprocess,
+  preprocessViews,
+  transformPixelsInto,
+  type PreprocessOptions,
+  type RgbPixels,
+} from './preprocess';

@@ -63,6 +63,7 @@ export {
   type CifarName,
   type CifarSplit,
 } from './cifar';
+export { writeImageFolder, type WriteImageFolderOptions } from './write-folder';
 export { computeMean, type ComputeMeanOptions, type DatasetMean } from './mean';
 export {
   synthesizeImageFolder,

@@ -1,6 +1,7 @@
 import { checkDecodeOption, type DecodeOptions } from './decode';
 import type { ImageDataset } from './folder';
 import { renderSample } from './pipeline';
+import { transformPixels, type PixelDataset } from './pixels';
 import { Random } from './rng';
 import { centerCrop, resizeShorterSide } from './transform-steps';
 import { compose, type MeanImage, type Transform } from './transforms';
@@ -50,6 +51,26 @@ const COMPUTE_MEAN_SPEC = {
   decode: checkDecodeOption,
 } satisfies OptionSpec<ComputeMeanOptions>;
 
+/** Adds the first view of image `index` of a dataset in memory, framed by `transform`, to `sum`. */
+function addInMemory(
+  dataset: PixelDataset,
+  index: number,
+  transform: Transform,
+  k: number,
+  sum: Float64Array,
+): void {
+  const [height, width, channels] = dataset.imageShape;
+  const size = height * width * channels;
+  const data = dataset.images.subarray(index * size, (index + 1) * size);
+  const image = { data, width, height, channels };
+  const pixels = transformPixels(image, transform, new Random(0, k)).views[0].data;
+  if (pixels.length !== sum.length)
+    throw new Error(
+      `computeMean: the transform frames ${pixels.length / 3} pixels; its output size says ${sum.length / 3}.`,
+    );
+  for (let i = 0; i < pixels.length; i++) sum[i] += pixels[i];
+}
+
 /** The training set's mean, per pixel and per channel, on the 0 … 255 scale. */
 export interface DatasetMean {
   /** Per-pixel mean image (for `mean` in the paper presets). */
@@ -69,7 +90,10 @@ export interface DatasetMean {
  * const { image } = await computeMean(train, { limit: 10_000 });
  * const transform = resnetPaperTrain({ mean: image });
  * ```
- * @param dataset - The training set, e.g. from {@link imageFolder}.
+ * @param dataset - The training set: an image folder ({@link imageFolder}) or
+ *   a dataset in memory ({@link cifar10}), whose images the transform frames
+ *   without resampling (for a dataset in memory, `concurrency` and `decode`
+ *   do not apply).
  * @param options - Geometry, image limit, concurrency and decode options
  *   (default `{}`: every image, shorter side 256 and centre crop 224, 8 at once).
  * @returns The per-pixel mean image (the transform's output size), the
@@ -80,7 +104,7 @@ export interface DatasetMean {
  * @see [He et al. 2015, "Deep Residual Learning for Image Recognition", §3.4](https://arxiv.org/abs/1512.03385)
  */
 export async function computeMean(
-  dataset: ImageDataset,
+  dataset: ImageDataset | PixelDataset,
   options: ComputeMeanOptions = {},
 ): Promise<DatasetMean> {
   const where = 'computeMean';
@@ -92,7 +116,7 @@ export async function computeMean(
       `${where}: the transform must give one view of a fixed size; "${transform.name}" does not.`,
     );
   }
-  const total = dataset.samples.length;
+  const total = 'samples' in dataset ? dataset.samples.length : dataset.count;
   const limit = Math.min(total, checked.limit ?? total);
   const { concurrency, decode } = checked;
   const [height, width] = transform.outputSize;
@@ -102,7 +126,13 @@ export async function computeMean(
   const worker = async () => {
     while (next < limit) {
       const k = next++;
-      const { path } = dataset.samples[Math.floor((k * total) / limit)];
+      const index = Math.floor((k * total) / limit);
+      if (!('samples' in dataset)) {
+        addInMemory(dataset, index, transform, k, sum);
+        count++;
+        continue;
+      }
+      const { path } = dataset.samples[index];
       try {
         const { views } = await renderSample(path, transform, new Random(0, k), decode);
         const pixels = views[0].data;

@@ -235,3 +235,55 @@ export function preprocess(
   );
   return tensor4d(data, [views.length, height, width, 3]);
 }
+
+/**
+ * Renders an 8-bit RGB image held in memory as the loader renders an image
+ * file, into a batch: the transform's views ({@link transformPixels},
+ * drawing from `rng`), normalised (lighting included) into float32 values
+ * written view after view into `out` from `offset`. With
+ * `sampleRandom(seed, epoch, index)` as `rng`, a dataset in memory gets the
+ * batches a folder of the same images gets (the trainer's
+ * `arrayTrainingData` renders CIFAR this way).
+ *
+ * @example
+ * ```ts
+ * const out = new Float32Array(128 * 32 * 32 * 3);
+ * const image = { data: pixels, width: 32, height: 32, channels: 3 };
+ * transformPixelsInto(image, cifarTrain(), sampleRandom(1, epoch, index), out, k * 32 * 32 * 3);
+ * ```
+ * @param image - The image: 8-bit RGB, HWC.
+ * @param transform - The transform.
+ * @param rng - The generator of this image's random choices.
+ * @param out - Where the views go.
+ * @param offset - Index in `out` of the first view's first value (default 0).
+ * @returns The views' size `[height, width]`.
+ * @throws Error when the image is not 8-bit RGB or does not hold
+ *   width × height × 3 bytes, the transform does not apply or gives views of
+ *   different sizes, or `out` is too short.
+ */
+export function transformPixelsInto(
+  image: PixelImage<Uint8Array>,
+  transform: Transform,
+  rng: Random,
+  out: Float32Array,
+  offset = 0,
+): [number, number] {
+  const where = 'transformPixelsInto';
+  if (!(image.data instanceof Uint8Array) || image.channels !== 3)
+    throw new Error(
+      `${where}: expected 8-bit RGB pixels (a Uint8Array, 3 channels); received ${image.data?.constructor.name}, ${image.channels} channels.`,
+    );
+  const { views, rgbOffset } = renderPixels(where, image, transform, rng);
+  const { width, height } = views[0];
+  const size = height * width * 3;
+  if (views.some((v) => v.width !== width || v.height !== height))
+    throw new Error(`${where}: transform "${transform.name}" gives views of different sizes.`);
+  if (offset + views.length * size > out.length)
+    throw new Error(
+      `${where}: ${views.length} views of ${size} values do not fit in the ${out.length - offset} left in out.`,
+    );
+  views.forEach((v, i) =>
+    normalizeInto(out, offset + i * size, v.data, transform.normalization, rgbOffset),
+  );
+  return [height, width];
+}
