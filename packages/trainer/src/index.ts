@@ -37,6 +37,7 @@ export {
   arrayEvaluationData,
   arrayTrainingData,
   type ArrayDataset,
+  type ArrayEvaluationOptions,
   type ArrayTrainingOptions,
 } from './data/array';
 export {

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  centerCrop,
   compose,
   imageFolder,
   pad,
@@ -12,7 +13,9 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   ResumeMismatchError,
+  arrayEvaluationData,
   arrayTrainingData,
+  folderEvaluationData,
   folderTrainingData,
   latestCheckpoint,
   train,
@@ -140,6 +143,60 @@ describe('arrayTrainingData', () => {
     await expect(resumed).rejects.toThrow(ResumeMismatchError);
     await expect(resumed).rejects.toThrow(
       /the training data's transform differs \(checkpoint: undefined, this run: pad\(1\) → randomCrop\(8×8\)\)/,
+    );
+  });
+
+  it('with a transform, renders 8-bit images (crops, flips, normalisation) as the loader renders the files', async () => {
+    const { dataset, arrays } = await twoSources();
+    const bytes = { ...arrays, images: Uint8Array.from(arrays.images) };
+    const normalization = { scale: 1 / 255, mean: [0.5, 0.4, 0.3], std: [0.2, 0.3, 0.25] } as const;
+    const transform = compose([pad(2), randomCrop([H, W]), randomHorizontalFlip(0.5)], {
+      normalization,
+    });
+    const folder = folderTrainingData(dataset, {
+      transform,
+      batchSize: 2,
+      seed: 4,
+      concurrency: 2,
+    });
+    const array = arrayTrainingData(bytes, { transform, batchSize: 2, seed: 4 });
+    expect(array.fingerprint.transform).toBe(transform.name);
+    const before = tf.memory().numTensors;
+    for (const [epoch, position] of [
+      [0, 0],
+      [2, 2],
+    ]) {
+      const fromArrays = await read(array, epoch, position);
+      expect(fromArrays).toEqual(await read(folder, epoch, position));
+      // Normalised: (0 - 0.5) / 0.2 = -2.5 where padding shows in red, never a raw byte value.
+      expect(Math.max(...fromArrays.flatMap((b) => b.images))).toBeLessThan(5);
+    }
+    const evaluation = compose([centerCrop([H, W])], { training: false, normalization });
+    const batchesOf = async (data: ReturnType<typeof arrayEvaluationData>) => {
+      const out: number[][] = [];
+      for await (const b of data.batches()) {
+        out.push([...b.images.dataSync(), ...b.labels.dataSync()]);
+        tf.dispose([b.images, b.labels]);
+      }
+      return out;
+    };
+    expect(
+      await batchesOf(arrayEvaluationData(bytes, { transform: evaluation, batchSize: 4 })),
+    ).toEqual(
+      await batchesOf(folderEvaluationData(dataset, { transform: evaluation, batchSize: 4 })),
+    );
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('refuses a transform for float images, or with padCrop and flip', async () => {
+    const { arrays } = await twoSources();
+    const transform = compose([pad(1), randomCrop([H, W])]);
+    expect(() => arrayTrainingData(arrays, { transform, batchSize: 2 })).toThrow(
+      'arrayTrainingData: option "transform" needs 8-bit RGB images (a Uint8Array, 3 channels); received a Float32Array of 3 channels.',
+    );
+    const bytes = { ...arrays, images: Uint8Array.from(arrays.images) };
+    expect(() => arrayTrainingData(bytes, { transform, batchSize: 2, flip: true })).toThrow(
+      'option "transform" replaces options "padCrop" and "flip"',
     );
   });
 });

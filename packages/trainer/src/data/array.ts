@@ -5,6 +5,7 @@ import {
   pad,
   randomCrop,
   randomHorizontalFlip,
+  renderPixels,
   sampleRandom,
   transformPixels,
   type Transform,
@@ -14,15 +15,20 @@ import {
   checkNonNegativeInt,
   checkOptions,
   checkPositiveInt,
+  unchecked,
   withDefault,
   type OptionSpec,
 } from '@convnets/validate';
 import type { EvaluationData, TrainingData } from './types';
 
-/** Images and labels held in memory, NHWC. */
+/**
+ * Images and labels held in memory, NHWC. A `PixelDataset` of
+ * `@convnets/imagenet-data` (`cifar10()`, `cifar100()`, `holdOutPerClass()`)
+ * is one.
+ */
 export interface ArrayDataset {
-  /** `n · height · width · channels` values, NHWC. */
-  readonly images: Float32Array;
+  /** `n · height · width · channels` values, NHWC: floats, or 8-bit pixels (needed by the `transform` option). */
+  readonly images: Float32Array | Uint8Array;
   /** `[height, width, channels]` of one image. */
   readonly imageShape: readonly [number, number, number];
   /** `n` class indices. */
@@ -56,6 +62,16 @@ export interface ArrayTrainingOptions {
    * @defaultValue false
    */
   flip?: boolean;
+  /**
+   * A transform of `@convnets/imagenet-data` applied to 8-bit images as its
+   * loader applies it to image files, with the same random draws: its crops,
+   * padding and flips, then its normalisation. `cifarTrain()` is the ResNet
+   * paper's CIFAR recipe (pad 4, random 32×32 crop, flip; CIFAR-10 mean and
+   * std); `cifarTrain({ normalization: { scale: 1 / 255, mean: meanImage } })`
+   * subtracts a per-pixel mean. Replaces `padCrop` and `flip`.
+   * @defaultValue none: the values as they are, augmented by `padCrop` and `flip`
+   */
+  transform?: Transform;
 }
 
 function checkDataset(where: string, data: ArrayDataset): number {
@@ -95,15 +111,66 @@ function augmentation(
   return steps.length > 0 ? compose(steps) : undefined;
 }
 
-/** Writes image `index`, as epoch `epoch` sees it (augmented by `transform`), into `out` at image `k`. */
-function renderer(data: ArrayDataset, seed: number, transform: Transform | undefined) {
+/** How the images become batch values: the views' shape, views per image, and the writer of one image's views. */
+interface Rendering {
+  readonly shape: readonly [number, number, number];
+  readonly views: number;
+  /** Writes image `index`, as epoch `epoch` sees it, into `out` at image `k` (its views consecutive). */
+  render(out: Float32Array, k: number, index: number, epoch: number): void;
+}
+
+/** The values as they are, cropped, padded and flipped by `geometry` if any (the `padCrop`/`flip` path). */
+function rawRendering(
+  data: ArrayDataset,
+  seed: number,
+  geometry: Transform | undefined,
+): Rendering {
   const [height, width, channels] = data.imageShape;
   const size = height * width * channels;
-  return (out: Float32Array, k: number, index: number, epoch: number): void => {
-    const image = data.images.subarray(index * size, (index + 1) * size);
-    const pixels = { data: image, width, height, channels };
-    const rng = sampleRandom(seed, epoch, index);
-    out.set(transform ? transformPixels(pixels, transform, rng).views[0].data : image, k * size);
+  return {
+    shape: data.imageShape,
+    views: 1,
+    render(out, k, index, epoch) {
+      const image = data.images.subarray(index * size, (index + 1) * size);
+      const pixels = { data: image, width, height, channels };
+      const rng = sampleRandom(seed, epoch, index);
+      out.set(geometry ? transformPixels(pixels, geometry, rng).views[0].data : image, k * size);
+    },
+  };
+}
+
+/** 8-bit images through an imagenet-data transform (geometry and normalisation), as its loader renders files. */
+function transformRendering(
+  where: string,
+  data: ArrayDataset,
+  seed: number,
+  transform: Transform,
+): Rendering {
+  const [height, width, channels] = data.imageShape;
+  if (!(data.images instanceof Uint8Array) || channels !== 3)
+    throw new Error(
+      `${where}: option "transform" needs 8-bit RGB images (a Uint8Array, 3 channels); received a ${data.images.constructor.name} of ${channels} channels.`,
+    );
+  if (typeof transform?.plan !== 'function' || !transform.outputSize)
+    throw new Error(
+      `${where}: option "transform" must be a transform of @convnets/imagenet-data (e.g. cifarTrain()) whose views have a fixed size.`,
+    );
+  const size = height * width * channels;
+  const [h, w] = transform.outputSize;
+  const shape = [h, w, 3] as const;
+  const views = transform.views;
+  return {
+    shape,
+    views,
+    render(out, k, index, epoch) {
+      const pixels = {
+        data: data.images.subarray(index * size, (index + 1) * size),
+        width,
+        height,
+        channels,
+      };
+      renderPixels(pixels, transform, sampleRandom(seed, epoch, index), out, k * views * h * w * 3);
+    },
   };
 }
 
@@ -114,12 +181,30 @@ const ARRAY_TRAINING_SPEC = {
   shuffle: withDefault(checkBoolean, true),
   padCrop: withDefault(checkNonNegativeInt, 0),
   flip: withDefault(checkBoolean, false),
+  transform: unchecked<Transform | undefined>(), // checked by checkTransform
 } satisfies OptionSpec<ArrayTrainingOptions>;
 
-/** The options of {@link arrayEvaluationData}. */
+/** Options of {@link arrayEvaluationData}. */
+export interface ArrayEvaluationOptions {
+  /**
+   * Images per batch (each with the transform's views).
+   * @defaultValue 64
+   */
+  batchSize?: number;
+  /**
+   * A transform of `@convnets/imagenet-data` for 8-bit images, as the loader
+   * applies it (e.g. `cifarEval()`: the image as it is, normalised; or
+   * `tenCrop()`-style multi-view transforms that do not resize).
+   * @defaultValue none: the values as they are
+   */
+  transform?: Transform;
+}
+
+/** The one declaration of {@link ArrayEvaluationOptions}. */
 const ARRAY_EVALUATION_SPEC = {
   batchSize: withDefault(checkPositiveInt, 64),
-} satisfies OptionSpec<{ batchSize?: number }>;
+  transform: unchecked<Transform | undefined>(), // checked by checkTransform
+} satisfies OptionSpec<ArrayEvaluationOptions>;
 
 /**
  * Training data from arrays in memory, shuffled and (optionally) augmented
@@ -145,7 +230,7 @@ const ARRAY_EVALUATION_SPEC = {
  */
 export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOptions): TrainingData {
   const where = 'arrayTrainingData';
-  const { batchSize, seed, shuffle, padCrop, flip } = checkOptions(
+  const { batchSize, seed, shuffle, padCrop, flip, transform } = checkOptions(
     where,
     options,
     ARRAY_TRAINING_SPEC,
@@ -154,9 +239,19 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
   const batchesPerEpoch = Math.floor(n / batchSize);
   if (batchesPerEpoch === 0)
     throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
-  const [h, w, c] = data.imageShape;
-  const transform = augmentation(where, data.imageShape, padCrop, flip);
-  const render = renderer(data, seed, transform);
+  if (transform && (padCrop > 0 || flip))
+    throw new Error(
+      `${where}: option "transform" replaces options "padCrop" and "flip" (the transform does the augmentation); give one or the other.`,
+    );
+  const geometry = augmentation(where, data.imageShape, padCrop, flip);
+  const { shape, views, render } = transform
+    ? transformRendering(where, data, seed, transform)
+    : rawRendering(data, seed, geometry);
+  if (views !== 1)
+    throw new Error(
+      `${where}: option "transform" gives ${views} views per image; training takes one.`,
+    );
+  const [h, w, c] = shape;
   const fingerprint: Record<string, string | number> = {
     kind: 'array',
     samples: n,
@@ -166,7 +261,8 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
     flip: String(flip),
   };
   // Crops follow imagenet-data's draws since this key exists; a checkpoint without it had others.
-  if (padCrop > 0) fingerprint.transform = transform!.name;
+  if (padCrop > 0) fingerprint.transform = geometry!.name;
+  if (transform) fingerprint.transform = transform.name;
   return {
     classes: data.classes,
     batchSize,
@@ -195,44 +291,44 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
 }
 
 /**
- * Evaluation data from arrays in memory: every image once, in order, one view each.
+ * Evaluation data from arrays in memory: every image once, in order, with
+ * the transform's views if one is given (normalised as the loader does).
  *
  * @param data - Images (NHWC), labels and class names.
- * @param options - `batchSize`, images per batch (default 64); default `{}`.
+ * @param options - Batch size and transform; see {@link ArrayEvaluationOptions} (default `{}`).
  * @returns Evaluation data for {@link evaluate} and the trainer's `validation`.
- * @throws Error when the arrays do not match, a label is not a class index, or an option is unknown or out of range.
+ * @throws Error when the arrays do not match, a label is not a class index,
+ *   an option is unknown or out of range, or a transform is given for images
+ *   that are not 8-bit RGB.
  * @example
  * ```ts
- * const validation = arrayEvaluationData(
- *   { images, imageShape: [32, 32, 3], labels, classes: CIFAR10_CLASSES },
- *   { batchSize: 100 },
- * );
+ * const test = await cifar10({ archive: 'cifar-10-python.tar.gz', split: 'test' });
+ * const validation = arrayEvaluationData(test, { transform: cifarEval(), batchSize: 100 });
  * const { top1Error } = await evaluate(model, validation);
  * ```
  */
 export function arrayEvaluationData(
   data: ArrayDataset,
-  options: { batchSize?: number } = {},
+  options: ArrayEvaluationOptions = {},
 ): EvaluationData {
   const where = 'arrayEvaluationData';
-  const { batchSize } = checkOptions(where, options, ARRAY_EVALUATION_SPEC);
+  const { batchSize, transform } = checkOptions(where, options, ARRAY_EVALUATION_SPEC);
   const n = checkDataset(where, data);
-  const [h, w, c] = data.imageShape;
-  const size = h * w * c;
+  const { shape, views, render } = transform
+    ? transformRendering(where, data, 0, transform)
+    : rawRendering(data, 0, undefined);
+  const [h, w, c] = shape;
   return {
     classes: data.classes,
-    views: 1,
+    views,
     async *batches() {
       for (let start = 0; start < n; start += batchSize) {
         const count = Math.min(batchSize, n - start);
+        const images = new Float32Array(count * views * h * w * c);
+        for (let k = 0; k < count; k++) render(images, k, start + k, 0);
         yield {
-          images: tf.tensor4d(data.images.slice(start * size, (start + count) * size), [
-            count,
-            h,
-            w,
-            c,
-          ]),
-          labels: tf.tensor1d(Array.from(data.labels.slice(start, start + count)), 'int32'),
+          images: tf.tensor4d(images, [count * views, h, w, c]),
+          labels: tf.tensor1d(Int32Array.from(data.labels.slice(start, start + count)), 'int32'),
         };
       }
     },
