@@ -2,7 +2,7 @@
 what a reader must find in them, for test/cifar.test.ts:
 
 - test/fixtures/cifar/cifar-10-python.tar.gz: cifar-10-batches-py/ with
-  data_batch_1 … data_batch_5 (2 images each), test_batch (3 images),
+  data_batch_1 … data_batch_5 (4 images each, every class twice in all), test_batch (3 images),
   batches.meta and readme.html. The batches are pickled as the official ones
   are (Python 2's cPickle, protocol 2: keys and strings as py2 `str`, the
   array through numpy.core.multiarray._reconstruct); each pickle is checked
@@ -171,9 +171,9 @@ def text_lines(names):
     return ('\n'.join(names) + '\n\n').encode()
 
 
-# CIFAR-10: five training batches of 2 images, a test batch of 3.
-c10_train = [images(2, 2 * b) for b in range(5)]
-c10_train_labels = [rng.integers(0, 10, size=2) for _ in range(5)]
+# CIFAR-10: five training batches of 4 images (each class twice), a test batch of 3.
+c10_train = [images(4, 4 * b) for b in range(5)]
+c10_train_labels = np.split(rng.permutation(np.repeat(np.arange(10), 2)), 5)
 c10_test = images(3, 100)
 c10_test_labels = np.array([9, 0, 4])
 c10_meta = {b'num_cases_per_batch': 10000, b'label_names': [n.encode() for n in CIFAR10],

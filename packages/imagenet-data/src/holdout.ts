@@ -91,6 +91,10 @@ export function holdOutPerClass(
 export function holdOutPerClass(
   dataset: ImageDataset | PixelDataset,
   perClass: number,
+): HeldOutSplit<ImageDataset> | HeldOutSplit<PixelDataset>;
+export function holdOutPerClass(
+  dataset: ImageDataset | PixelDataset,
+  perClass: number,
 ): HeldOutSplit<ImageDataset> | HeldOutSplit<PixelDataset> {
   if ('samples' in dataset) {
     const mask = heldOut(

@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import {
   cifarEval,
   computeMean,
+  holdOutPerClass,
   imageFolder,
   readCifarArchive,
   writeImageFolder,
@@ -37,7 +38,7 @@ describe('writeImageFolder', () => {
       { onProgress: (done, total) => progress.push(done / total) },
     );
     expect(folders).toEqual({ train: join(out, 'train'), test: join(out, 'test') });
-    expect(progress).toHaveLength(13);
+    expect(progress).toHaveLength(23);
     expect(progress.at(-1)).toBe(1);
     expect(readdirSync(out).sort()).toEqual(['test', 'train']); // no temporary folder left
     for (const split of ['train', 'test'] as const) {
@@ -59,8 +60,19 @@ describe('writeImageFolder', () => {
       await imageFolder(folders.train, { allowEmptyClasses: true }),
       { transform: cifarEval() },
     );
-    expect(fromMemory.count).toBe(10);
+    expect(fromMemory.count).toBe(20);
     expect(Array.from(fromMemory.image.data)).toEqual(Array.from(fromFolder.image.data));
+    // Holding out from the folder (sorted file names) takes the images held out in memory.
+    const fromFiles = holdOutPerClass(await imageFolder(folders.train), 1);
+    const inMemory = holdOutPerClass(cifar.train!, 1);
+    expect(
+      fromFiles.val.samples.map((s) => Number(basename(s.path, '.png'))).sort((a, b) => a - b),
+    ).toEqual(
+      [...new Set(inMemory.val.labels)]
+        .map((label) => EXPECTED.cifar10.train.labels.lastIndexOf(label))
+        .sort((a, b) => a - b),
+    );
+    expect(inMemory.val.count).toBe(10);
     await expect(writeImageFolder(out, { test: cifar.test! })).rejects.toThrow(
       `writeImageFolder: ${join(out, 'test')} exists already; remove it or write elsewhere.`,
     );

@@ -3,10 +3,13 @@ import { existsSync, statSync } from 'node:fs';
 import { checkImageFolder, synthesizeImageFolder } from '@convnets/imagenet-data';
 import { int } from '../options';
 import { fail } from '../output';
+import { cifarCommands } from './data-cifar';
 
-/** Registers `convnets data synth` and `convnets data check`. */
+/** Registers `convnets data synth`, `convnets data check`, `convnets data cifar10` and `convnets data cifar100`. */
 export function dataCommand(program: Command): void {
-  const data = program.command('data').description('synthesise or check image folders');
+  const data = program
+    .command('data')
+    .description('synthesise or check image folders; get CIFAR-10 and CIFAR-100');
   data
     .command('synth')
     .description('write a small learnable image folder (dir/train, dir/val)')
@@ -42,6 +45,7 @@ export function dataCommand(program: Command): void {
       else printCheck(r);
       if (r.unreadable.length > 0) process.exitCode = 2;
     });
+  cifarCommands(data);
 }
 
 /** `data check`'s report as text: a line per split, then each problem. */

@@ -14,8 +14,14 @@ function dataFlags<Args extends unknown[], Opts extends OptionValues>(cmd: Comma
       'architecture, a registry name (resnet18…152, wide_resnet50_2, plain18…152, vgg11…vgg19[_bn], vgg11_lrn, vgg16_c, cifar_resnetN, cifar_plainN) or an older spelling (cifar-resnet20, vgg16-bn)',
     )
     .addOption(channelPaddingOption())
-    .option('--data <dir>', 'training images (root/<class>/…), or a folder holding train/ and val/')
-    .option('--val <dir>', 'validation images (default: <data>/val when it exists)')
+    .option(
+      '--data <dir>',
+      'training images (root/<class>/…), a folder holding train/ and val/, or a CIFAR archive (its training images; a .tar.gz from `convnets data cifar10`, or the folder holding it)',
+    )
+    .option(
+      '--val <dir>',
+      'validation images (default: <data>/val when it exists); a CIFAR archive gives its test images',
+    )
     .option(
       '--holdout <n>',
       "validate on the last n images of each class of --data instead (sorted by file name), training on the rest: the ResNet paper's 45k/5k CIFAR-10 split is --holdout 500",
@@ -117,7 +123,7 @@ export function declareTrain(program: Command) {
   const cmd = program
     .command('train')
     .description(
-      'train a network on an image folder (root/<class>/<image>, or root/train and root/val)',
+      'train a network on an image folder (root/<class>/<image>, or root/train and root/val) or a CIFAR archive',
     );
   return runFolderFlags(recipeFlags(dataFlags(cmd)));
 }

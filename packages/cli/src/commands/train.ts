@@ -6,10 +6,14 @@ import {
   computeMean,
   holdOutPerClass,
   imageFolder,
+  readCifarArchive,
   type ImageDataset,
   type MeanImage,
+  type PixelDataset,
 } from '@convnets/imagenet-data';
 import {
+  arrayEvaluationData,
+  arrayTrainingData,
   folderEvaluationData,
   folderTrainingData,
   readMetrics,
@@ -21,6 +25,7 @@ import { writeCurves } from '../charts';
 import { splitData, useBackend } from '../options';
 import { pixelMeanRecord } from '../checkpoint-preprocessing';
 import { fail, progressBar } from '../output';
+import { cifarArchiveAt } from './data-cifar';
 import {
   declareTrain,
   resolveFlags,
@@ -34,14 +39,35 @@ export function trainCommand(program: Command): void {
   declareTrain(program).action(runTraining);
 }
 
-/** The training and validation images: `--data` (and `--val`), or `--data` split by `--holdout`. */
+/** The images at `path`: a CIFAR archive's `split`, in memory, or an image folder (with `classes`, when known). */
+async function datasetAt(
+  path: string,
+  split: 'train' | 'test',
+  classes?: readonly string[],
+): Promise<ImageDataset | PixelDataset> {
+  const archive = cifarArchiveAt(path);
+  if (!archive) return imageFolder(path, classes ? { classes } : {});
+  const images = (await readCifarArchive(archive, [split]))[split]!;
+  if (classes && images.classes.join('\n') !== classes.join('\n'))
+    fail(`the classes of ${archive} are not those of --data`);
+  return images;
+}
+
+/** How many images a dataset holds. */
+const countOf = (d: ImageDataset | PixelDataset) => ('samples' in d ? d.samples.length : d.count);
+
+/**
+ * The training and validation images: `--data` (and `--val`), or `--data`
+ * split by `--holdout`. A CIFAR archive gives its training images to `--data`
+ * and its test images to `--val`.
+ */
 async function splitImages(flags: RunFlags) {
-  const split = splitData(flags.data);
-  const all = await imageFolder(split.train);
+  const split = cifarArchiveAt(flags.data) ? { train: flags.data } : splitData(flags.data);
+  const all = await datasetAt(split.train, 'train');
   const valDir = flags.val ?? split.val;
   if (flags.holdout === undefined) {
-    const valSet = valDir ? await imageFolder(valDir, { classes: all.classes }) : undefined;
-    return { trainSet: all as ImageDataset, valSet };
+    const valSet = valDir ? await datasetAt(valDir, 'test', all.classes) : undefined;
+    return { trainSet: all, valSet };
   }
   if (valDir)
     fail(
@@ -53,7 +79,7 @@ async function splitImages(flags: RunFlags) {
 }
 
 /** The per-pixel mean image (0 … 255 scale) of the training images, as the eval transform frames them. */
-async function pixelMean(trainSet: ImageDataset, size: number): Promise<MeanImage> {
+async function pixelMean(trainSet: ImageDataset | PixelDataset, size: number): Promise<MeanImage> {
   const { image } = await computeMean(trainSet, { transform: cifarEval({ size }) });
   return image;
 }
@@ -68,17 +94,20 @@ async function trainingData(flags: RunFlags, a: Architecture) {
       `--pixel-mean applies to CIFAR nets (cifar_resnetN, cifar_plainN); ${flags.arch} is not one`,
     );
   const mean = flags.pixelMean ? await pixelMean(trainSet, size) : undefined;
-  const data = folderTrainingData(trainSet, {
-    transform: a.trainTransform(size, mean),
-    batchSize,
-    seed: flags.seed ?? 0,
-  });
-  const validation = valSet
-    ? folderEvaluationData(valSet, {
-        transform: a.evalTransform(size, { pixelMean: mean }),
-        batchSize: Math.min(batchSize, 100),
-      })
-    : undefined;
+  const train = { transform: a.trainTransform(size, mean), batchSize, seed: flags.seed ?? 0 };
+  const data =
+    'samples' in trainSet
+      ? folderTrainingData(trainSet, train)
+      : arrayTrainingData(trainSet, train);
+  const evaluation = {
+    transform: a.evalTransform(size, { pixelMean: mean }),
+    batchSize: Math.min(batchSize, 100),
+  };
+  const validation =
+    valSet &&
+    ('samples' in valSet
+      ? folderEvaluationData(valSet, evaluation)
+      : arrayEvaluationData(valSet, evaluation));
   const preprocessing = mean && pixelMeanRecord(mean);
   return { trainSet, valSet, size, data, validation, preprocessing };
 }
@@ -170,7 +199,7 @@ async function runTraining(cli: TrainFlags): Promise<void> {
     seed: flags.seed ?? 0,
   });
   console.log(
-    `convnets train: ${flags.arch} on ${trainSet.samples.length} images, ${trainSet.classes.length} classes${valSet ? `, validating on ${valSet.samples.length}` : ''}, backend ${backend}`,
+    `convnets train: ${flags.arch} on ${countOf(trainSet)} images, ${trainSet.classes.length} classes${valSet ? `, validating on ${countOf(valSet)}` : ''}, backend ${backend}`,
   );
   const { log, callbacks, stop } = progress();
   const result = await train({
