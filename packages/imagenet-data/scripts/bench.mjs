@@ -30,6 +30,12 @@
 // --worker loader|sharp --in-flight N --count N [--apply-icc] (the loader with
 // ICC profiles colour-managed, sharp's default, to compare with ours).
 //
+// With --cifar: the CIFAR mode instead (bench/cifar.mjs): the loader on
+// 32×32 JPEGs with cifarTrain(), through the fast path and through sharp,
+// the same images from memory, and what a ResNet-20 step consumes. Options:
+// --cifar-dir DIR (default ../shared/data/cifar10-jpeg/train), --cifar-images
+// N (default 4000), --rounds N, --resnet20-images-per-second X, --skip-resnet20.
+//
 // Decodes run on libuv's thread pool, so each measurement is a child process
 // started with UV_THREADPOOL_SIZE = 2 × cores (libuv's default, 4, on 2
 // cores), and with sharp.concurrency(1): one libvips thread per image, the
@@ -40,14 +46,18 @@
 //
 // The parts live in bench/: options.mjs (these options, the photos),
 // workers.mjs (the throughput children), stages.mjs (the stage table's
-// child), torch.mjs, resnet50.mjs, children.mjs (starting them) and
-// report.mjs (the parent, its tables).
+// child), torch.mjs, resnet50.mjs (the training steps' figures), cifar.mjs
+// (the CIFAR mode), children.mjs (starting them) and report.mjs (the
+// parent, its tables).
+import { cifarMain, cifarWorker } from './bench/cifar.mjs';
 import { flag, images, option } from './bench/options.mjs';
 import { main } from './bench/report.mjs';
 import { stagesWorker } from './bench/stages.mjs';
 import { loaderWorker, sharpWorker } from './bench/workers.mjs';
 
-if (flag('worker')) {
+if (flag('worker') && option('worker').startsWith('cifar-')) {
+  console.log(JSON.stringify(await cifarWorker(option('worker').slice('cifar-'.length))));
+} else if (flag('worker')) {
   const mode = option('worker');
   const count = Number(option('count', images));
   const inFlight = Number(option('in-flight', 4));
@@ -58,6 +68,8 @@ if (flag('worker')) {
         ? await sharpWorker(inFlight, count)
         : await stagesWorker(count);
   console.log(JSON.stringify(result));
+} else if (flag('cifar')) {
+  cifarMain();
 } else {
   await main();
 }
