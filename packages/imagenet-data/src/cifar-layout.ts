@@ -11,7 +11,9 @@ export type CifarSplit = 'train' | 'test';
 
 /** Where an archive keeps its files. */
 export interface CifarLayout {
+  /** The dataset it holds. */
   readonly name: CifarName;
+  /** Python pickles or binary records. */
   readonly format: CifarFormat;
   /** The archive's file name on the CIFAR page. */
   readonly file: string;
@@ -79,13 +81,17 @@ export const CIFAR_IMAGE_BYTES = 3072;
 
 /** One batch file read: its images (planar, as stored) and labels (fine, then coarse for CIFAR-100). */
 export interface CifarBatch {
+  /** The batch file's path in the archive. */
   readonly member: string;
+  /** Images in it. */
   readonly count: number;
   /** The bytes holding the images: image `i` is the 3072 bytes from `offset + i · stride`, three 32×32 planes. */
   readonly planes: Uint8Array;
   readonly offset: number;
   readonly stride: number;
+  /** The labels (CIFAR-100: the fine ones). */
   readonly fine: Int32Array;
+  /** CIFAR-100: the superclasses. */
   readonly coarse?: Int32Array;
 }
 
