@@ -152,6 +152,13 @@ describe('hostile and damaged archives', () => {
     }
   });
 
+  it('refuses a member larger than its limit before reading its body', async () => {
+    const limit = (name: string) => (name.endsWith('test_batch') ? 100 : undefined);
+    await expect(readTarMembers(archive('cifar-10-python.tar.gz'), { limit })).rejects.toThrow(
+      /cifar-10-python\.tar\.gz: member cifar-10-batches-py\/test_batch declares \d+ bytes, more than the 100 allowed for it\./,
+    );
+  });
+
   it('names what is missing or foreign', async () => {
     await expect(readCifarArchive(archive('hostile-global.tar.gz'), ['train'])).rejects.toThrow(
       'is cifar-10-python.tar.gz without cifar-10-batches-py/data_batch_1, cifar-10-batches-py/data_batch_2',
