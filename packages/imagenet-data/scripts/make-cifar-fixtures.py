@@ -19,7 +19,7 @@ what a reader must find in them, for test/cifar.test.ts:
   (coarse label byte, fine label byte, 3072 pixel bytes), fine_label_names.txt
   and coarse_label_names.txt.
 - hostile-*.tar.gz: a test batch that calls os.system when unpickled; a
-  tar cut in the middle of a member; a binary batch whose size is not a
+  test batch that is a symbolic link to /etc/passwd; a tar cut in the middle of a member; a binary batch whose size is not a
   whole number of records; an array whose shape claims more bytes than its
   data holds; labels that do not match the array's rows.
 - expected.json: for each dataset and split, the count, labels, the SHA-256
@@ -252,6 +252,15 @@ write_tar('hostile-labels.tar.gz', {**meta, 'cifar-10-batches-py/test_batch': py
 write_tar('hostile-records.tar.gz', {
     'cifar-10-batches-bin/batches.meta.txt': text_lines(CIFAR10),
     'cifar-10-batches-bin/test_batch.bin': records(c10_test, c10_test_labels)[:-100]})
+link = io.BytesIO()
+with tarfile.open(fileobj=link, mode='w', format=tarfile.GNU_FORMAT) as tar:
+    info = tarfile.TarInfo('cifar-10-batches-py/batches.meta')
+    info.size = len(meta['cifar-10-batches-py/batches.meta'])
+    tar.addfile(info, io.BytesIO(meta['cifar-10-batches-py/batches.meta']))
+    info = tarfile.TarInfo('cifar-10-batches-py/test_batch')
+    info.type, info.linkname = tarfile.SYMTYPE, '/etc/passwd'
+    tar.addfile(info)
+write_gzip('hostile-symlink.tar.gz', link.getvalue())
 whole = io.BytesIO()
 with tarfile.open(fileobj=whole, mode='w', format=tarfile.GNU_FORMAT) as tar:
     for name, data in [('cifar-10-batches-py/batches.meta', py2_pickle(c10_meta)),

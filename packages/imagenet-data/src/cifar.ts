@@ -72,8 +72,13 @@ function memberLimit(name: string, splits: readonly CifarSplit[]): number | unde
   return undefined;
 }
 
-/** The layout whose folder the archive holds, and every member it needs present. */
-function findLayout(archive: string, names: readonly string[], splits: readonly CifarSplit[]) {
+/** The layout whose folder the archive holds, with every file it needs among the `files` read. */
+function findLayout(
+  archive: string,
+  names: readonly string[],
+  files: ReadonlyMap<string, Buffer>,
+  splits: readonly CifarSplit[],
+) {
   const found = CIFAR_LAYOUTS.filter((l) =>
     names.some((n) => n === l.folder || n.startsWith(`${l.folder}/`)),
   );
@@ -88,10 +93,10 @@ function findLayout(archive: string, names: readonly string[], splits: readonly 
   const needed = [...layout.meta, ...splits.flatMap((s) => layout.splits[s])].map(
     (f) => `${layout.folder}/${f}`,
   );
-  const missing = needed.filter((n) => !names.includes(n));
+  const missing = needed.filter((n) => !files.has(n));
   if (missing.length > 0)
     throw new Error(
-      `${archive} is ${layout.file} without ${missing.join(', ')}; the archive is incomplete.`,
+      `${archive} is ${layout.file} without ${missing.join(', ')} (as regular files); the archive is incomplete.`,
     );
   return layout;
 }
@@ -181,7 +186,7 @@ export async function readCifarArchive(
   const { members, names } = await readTarMembers(archive, {
     limit: (name) => memberLimit(name, wanted),
   });
-  const layout = findLayout(archive, names, wanted);
+  const layout = findLayout(archive, names, members, wanted);
   let classes: { classes: string[]; coarseClasses?: string[] };
   const parts: Partial<Record<CifarSplit, CifarDataset>> = {};
   try {

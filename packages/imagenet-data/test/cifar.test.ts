@@ -159,6 +159,12 @@ describe('hostile and damaged archives', () => {
     );
   });
 
+  it('reads regular files only: a member that links elsewhere is missing', async () => {
+    await expect(readCifarArchive(archive('hostile-symlink.tar.gz'), ['test'])).rejects.toThrow(
+      'is cifar-10-python.tar.gz without cifar-10-batches-py/test_batch (as regular files); the archive is incomplete.',
+    );
+  });
+
   it('names what is missing or foreign', async () => {
     await expect(readCifarArchive(archive('hostile-global.tar.gz'), ['train'])).rejects.toThrow(
       'is cifar-10-python.tar.gz without cifar-10-batches-py/data_batch_1, cifar-10-batches-py/data_batch_2',
