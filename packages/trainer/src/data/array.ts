@@ -174,6 +174,34 @@ function transformRendering(
   };
 }
 
+/**
+ * The training rendering of the options: `transform`'s, or the values as they
+ * are augmented by `padCrop` and `flip`; and the name of what augments them.
+ */
+function trainingRendering(
+  where: string,
+  data: ArrayDataset,
+  seed: number,
+  padCrop: number,
+  flip: boolean,
+  transform: Transform | undefined,
+): Rendering & { name: string | undefined } {
+  if (transform && (padCrop > 0 || flip))
+    throw new Error(
+      `${where}: option "transform" replaces options "padCrop" and "flip" (the transform does the augmentation); give one or the other.`,
+    );
+  const geometry = augmentation(where, data.imageShape, padCrop, flip);
+  const rendering = transform
+    ? transformRendering(where, data, seed, transform)
+    : rawRendering(data, seed, geometry);
+  if (rendering.views !== 1)
+    throw new Error(
+      `${where}: option "transform" gives ${rendering.views} views per image; training takes one.`,
+    );
+  const name = transform ? transform.name : padCrop > 0 ? geometry!.name : undefined;
+  return { ...rendering, name };
+}
+
 /** The one declaration of {@link ArrayTrainingOptions}: its keys and their checks. */
 const ARRAY_TRAINING_SPEC = {
   batchSize: checkPositiveInt,
@@ -239,18 +267,7 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
   const batchesPerEpoch = Math.floor(n / batchSize);
   if (batchesPerEpoch === 0)
     throw new Error(`${where}: ${n} images are fewer than one batch of ${batchSize}.`);
-  if (transform && (padCrop > 0 || flip))
-    throw new Error(
-      `${where}: option "transform" replaces options "padCrop" and "flip" (the transform does the augmentation); give one or the other.`,
-    );
-  const geometry = augmentation(where, data.imageShape, padCrop, flip);
-  const { shape, views, render } = transform
-    ? transformRendering(where, data, seed, transform)
-    : rawRendering(data, seed, geometry);
-  if (views !== 1)
-    throw new Error(
-      `${where}: option "transform" gives ${views} views per image; training takes one.`,
-    );
+  const { shape, render, name } = trainingRendering(where, data, seed, padCrop, flip, transform);
   const [h, w, c] = shape;
   const fingerprint: Record<string, string | number> = {
     kind: 'array',
@@ -261,8 +278,7 @@ export function arrayTrainingData(data: ArrayDataset, options: ArrayTrainingOpti
     flip: String(flip),
   };
   // Crops follow imagenet-data's draws since this key exists; a checkpoint without it had others.
-  if (padCrop > 0) fingerprint.transform = geometry!.name;
-  if (transform) fingerprint.transform = transform.name;
+  if (name !== undefined) fingerprint.transform = name;
   return {
     classes: data.classes,
     batchSize,
