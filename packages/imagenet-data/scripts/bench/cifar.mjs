@@ -6,7 +6,7 @@
 // - the loader on the JPEG folder through its libjpeg-turbo fast path;
 // - the same loader with `decode: { decoder: 'sharp' }` (the sharp path);
 // - the same images held in memory (decoded beforehand, untimed) rendered
-//   by renderPixels, what the trainer's arrayTrainingData does for a CIFAR
+//   by transformPixelsInto, what the trainer's arrayTrainingData does for a CIFAR
 //   archive read with cifar10();
 //
 // and the images/s a ResNet-20 training step (batch 128) consumes on
@@ -95,7 +95,7 @@ async function arrayBatches(tf, lib, dataset) {
           height: 32,
           channels: 3,
         };
-        lib.renderPixels(image, transform, lib.sampleRandom(1, 0, i), out, k * 3072);
+        lib.transformPixelsInto(image, transform, lib.sampleRandom(1, 0, i), out, k * 3072);
         labels[k] = dataset.samples[i].label;
       }
       yield [tf.tensor4d(out, [BATCH, 32, 32, 3]), tf.tensor1d(labels, 'int32')];
@@ -123,7 +123,7 @@ export async function cifarWorker(mode) {
 const WAYS = [
   ['fast', 'loader, JPEG fast path (default)'],
   ['sharp', "loader, decode: { decoder: 'sharp' }"],
-  ['array', 'in memory (renderPixels, as arrayTrainingData)'],
+  ['array', 'in memory (transformPixelsInto, as arrayTrainingData)'],
 ];
 
 /** Each way's best of `rounds` alternating runs on one core. */

@@ -5,9 +5,9 @@ import {
   pad,
   randomCrop,
   randomHorizontalFlip,
-  renderPixels,
   sampleRandom,
   transformPixels,
+  transformPixelsInto,
   type Transform,
 } from '@convnets/imagenet-data';
 import {
@@ -64,10 +64,10 @@ export interface ArrayTrainingOptions {
   flip?: boolean;
   /**
    * A transform of `@convnets/imagenet-data` applied to 8-bit images as its
-   * loader applies it to image files, with the same random draws: its crops,
-   * padding and flips, then its normalisation. `cifarTrain()` is the ResNet
-   * paper's CIFAR recipe (pad 4, random 32×32 crop, flip; CIFAR-10 mean and
-   * std); `cifarTrain({ normalization: { scale: 1 / 255, mean: meanImage } })`
+   * loader applies it to image files, with the same random draws: its
+   * geometry (crops, padding, flips, resizes), then its normalisation.
+   * `cifarTrain()` is the ResNet paper's CIFAR recipe (pad 4, random 32×32
+   * crop, flip; CIFAR-10 mean and std); `cifarTrain({ normalization: { scale: 1 / 255, mean: meanImage } })`
    * subtracts a per-pixel mean. Replaces `padCrop` and `flip`.
    * @defaultValue none: the values as they are, augmented by `padCrop` and `flip`
    */
@@ -159,17 +159,24 @@ function transformRendering(
   const [h, w] = transform.outputSize;
   const shape = [h, w, 3] as const;
   const views = transform.views;
+  const bytes = data.images;
   return {
     shape,
     views,
     render(out, k, index, epoch) {
       const pixels = {
-        data: data.images.subarray(index * size, (index + 1) * size),
+        data: bytes.subarray(index * size, (index + 1) * size),
         width,
         height,
         channels,
       };
-      renderPixels(pixels, transform, sampleRandom(seed, epoch, index), out, k * views * h * w * 3);
+      transformPixelsInto(
+        pixels,
+        transform,
+        sampleRandom(seed, epoch, index),
+        out,
+        k * views * h * w * 3,
+      );
     },
   };
 }
@@ -221,8 +228,8 @@ export interface ArrayEvaluationOptions {
   batchSize?: number;
   /**
    * A transform of `@convnets/imagenet-data` for 8-bit images, as the loader
-   * applies it (e.g. `cifarEval()`: the image as it is, normalised; or
-   * `tenCrop()`-style multi-view transforms that do not resize).
+   * applies it (e.g. `cifarEval()`: the image as it is, normalised; or a
+   * multi-view transform such as `tenCrop()`).
    * @defaultValue none: the values as they are
    */
   transform?: Transform;
