@@ -49,6 +49,18 @@ export {
   type Preprocessing,
   type TrainPreprocessing,
 } from './registry';
+export {
+  CATEGORY_COUNTS,
+  TORCHVISION_WEIGHTS_URL,
+  pretrainedWeights,
+  torchHubHashPrefix,
+  torchvisionWeights,
+  type PretrainedWeights,
+  type TorchvisionWeightsSpec,
+  type WeightCategories,
+  type WeightsMetrics,
+  type WeightsTransform,
+} from './pretrained';
 export { SHORTCUT_OPTIONS, shortcut, type ShortcutOption, type ShortcutOptions } from './shortcut';
 export { residualStage, type BlockKind, type ResidualStageOptions } from './stage';
 export { summarize, type LayerSummary, type ModelSummary, type SummarizeOptions } from './summary';

@@ -1,5 +1,6 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import type { ClassifierOptions } from './model-options';
+import type { PretrainedWeights } from './pretrained';
 import type { StateDictFormat } from './weights/state-dict';
 
 /**
@@ -82,6 +83,14 @@ export interface ModelEntry<Options extends ClassifierOptions = ClassifierOption
    * dimension is the class count), as {@link StateDictFormat.map} names it.
    */
   readonly torchvisionClassifierKey: string;
+  /**
+   * Its pretrained weights by name (torchvision's: `IMAGENET1K_V1`,
+   * `IMAGENET1K_V2`), empty for a model without any. Look one up with
+   * `pretrainedWeights(entry, name)`, which also accepts `'DEFAULT'`.
+   */
+  readonly weights: Readonly<Record<string, PretrainedWeights>>;
+  /** The name `'DEFAULT'` stands for, as torchvision's `DEFAULT` (the most accurate weights); `undefined` without weights. */
+  readonly defaultWeights?: string;
   /** Builds the model; the options are its factory's, e.g. `{ classes, inputShape, seed, skipInit }`. */
   build(options?: Options): LayersModel;
 }

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { bottleneckBlock, convBn, layerSeed, modelRegistry, type ModelEntry } from '../src';
+import {
+  bottleneckBlock,
+  convBn,
+  layerSeed,
+  modelRegistry,
+  pretrainedWeights,
+  torchHubHashPrefix,
+  torchvisionWeights,
+  type ModelEntry,
+} from '../src';
 import { wrap } from './helpers';
 
 /** A stand-in entry: the registry only stores and looks up entries. */
@@ -72,5 +81,66 @@ describe('bottleneck width', () => {
       ['b_1_conv', 'b_2_conv', 'b_3_conv'].map((l) => net.getLayer(l).getConfig().filters),
     ).toEqual([128, 128, 256]);
     net.dispose();
+  });
+});
+
+describe('pretrained weights helpers', () => {
+  it.each([
+    ['https://download.pytorch.org/models/resnet50-11ad3fa6.pth', '11ad3fa6'],
+    // torch.hub's HASH_REGEX finds the hash after the last dash here too.
+    ['https://download.pytorch.org/models/vgg16_features-amdegroot-88682ab5.pth', '88682ab5'],
+    ['/cache/net-0123456789abcdef0123.safetensors', '0123456789abcdef0123'],
+    ['https://example.com/model.safetensors', undefined],
+    ['https://example.com/resnet-2023.pth', undefined], // 4 digits: no hash
+    ['https://example.com/net-11AD3FA6.pth', undefined], // torch.hub's hashes are lowercase
+  ])('torchHubHashPrefix(%s) is %s', (name, hash) => {
+    expect(torchHubHashPrefix(name)).toBe(hash);
+  });
+
+  it('builds entries from file names, and refuses a name without a hash or an unknown default', () => {
+    const { weights, defaultWeights } = torchvisionWeights(
+      7,
+      {
+        V1: { file: 'net-0a1b2c3d.pth', acc: [1, 2] },
+        V2: { file: 'net-ffffffff.pth', acc: [3, 4], resizeSize: 232 },
+      },
+      'V2',
+    );
+    expect(defaultWeights).toBe('V2');
+    expect(weights.V1).toEqual({
+      name: 'V1',
+      url: 'https://download.pytorch.org/models/net-0a1b2c3d.pth',
+      sha256: '0a1b2c3d',
+      categories: 'imagenet1k',
+      transforms: {
+        resizeSize: 256,
+        cropSize: 224,
+        interpolation: 'bilinear',
+        normalization: 'imagenet',
+      },
+      numParams: 7,
+      metrics: { acc1: 1, acc5: 2 },
+    });
+    expect(weights.V2.transforms.resizeSize).toBe(232);
+    expect(Object.isFrozen(weights) && Object.isFrozen(weights.V1)).toBe(true);
+    expect(() => torchvisionWeights(1, { V1: { file: 'net.pth', acc: [0, 0] } }, 'V1')).toThrow(
+      'torchvisionWeights: file "net.pth" has no "-<hex>." hash in its name.',
+    );
+    expect(() =>
+      torchvisionWeights(1, { V1: { file: 'net-0a1b2c3d.pth', acc: [0, 0] } }, 'V2'),
+    ).toThrow('torchvisionWeights: the default "V2" is not one of the names.');
+  });
+
+  it("resolves DEFAULT, and lists the model's weights for an unknown name", () => {
+    const entry = {
+      name: 'net',
+      ...torchvisionWeights(1, { V1: { file: 'n-0a1b2c3d.pth', acc: [0, 0] } }, 'V1'),
+    };
+    expect(pretrainedWeights(entry, 'DEFAULT')).toBe(entry.weights.V1);
+    expect(pretrainedWeights(entry, 'V1')).toBe(entry.weights.V1);
+    expect(() => pretrainedWeights(entry, 'v1')).toThrow(
+      'net has no weights "v1"; expected one of V1, DEFAULT.',
+    );
+    expect(() => pretrainedWeights(entry, 'toString')).toThrow(/no weights "toString"/);
   });
 });

@@ -1,4 +1,10 @@
-import type { AliasTable, ModelEntry, ModelStage, Preprocessing } from '@convnets/layers';
+import {
+  torchvisionWeights,
+  type AliasTable,
+  type ModelEntry,
+  type ModelStage,
+  type Preprocessing,
+} from '@convnets/layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { cifarPlain, cifarResNet, type CifarResNetOptions } from './cifar';
 import {
@@ -47,6 +53,70 @@ const CIFAR_PREPROCESSING: Preprocessing = {
   normalization: 'cifar10',
 };
 
+/** torchvision 0.14's V2 weights (its new training recipe) are evaluated at a 232 resize, V1's at 256. */
+const V2 = 232;
+
+/**
+ * torchvision's ImageNet-1K weights of each model, with the parameter count
+ * and accuracies it reports, and its `DEFAULT` (V2 where there is one).
+ */
+const WEIGHTS: Readonly<Record<string, Pick<ModelEntry, 'weights' | 'defaultWeights'>>> = {
+  resnet18: torchvisionWeights(
+    11_689_512,
+    { IMAGENET1K_V1: { file: 'resnet18-f37072fd.pth', acc: [69.758, 89.078] } },
+    'IMAGENET1K_V1',
+  ),
+  resnet34: torchvisionWeights(
+    21_797_672,
+    { IMAGENET1K_V1: { file: 'resnet34-b627a593.pth', acc: [73.314, 91.42] } },
+    'IMAGENET1K_V1',
+  ),
+  resnet50: torchvisionWeights(
+    25_557_032,
+    {
+      IMAGENET1K_V1: { file: 'resnet50-0676ba61.pth', acc: [76.13, 92.862] },
+      IMAGENET1K_V2: { file: 'resnet50-11ad3fa6.pth', acc: [80.858, 95.434], resizeSize: V2 },
+    },
+    'IMAGENET1K_V2',
+  ),
+  resnet101: torchvisionWeights(
+    44_549_160,
+    {
+      IMAGENET1K_V1: { file: 'resnet101-63fe2227.pth', acc: [77.374, 93.546] },
+      IMAGENET1K_V2: { file: 'resnet101-cd907fc2.pth', acc: [81.886, 95.78], resizeSize: V2 },
+    },
+    'IMAGENET1K_V2',
+  ),
+  resnet152: torchvisionWeights(
+    60_192_808,
+    {
+      IMAGENET1K_V1: { file: 'resnet152-394f9c45.pth', acc: [78.312, 94.046] },
+      IMAGENET1K_V2: { file: 'resnet152-f82ba261.pth', acc: [82.284, 96.002], resizeSize: V2 },
+    },
+    'IMAGENET1K_V2',
+  ),
+  wide_resnet50_2: torchvisionWeights(
+    68_883_240,
+    {
+      IMAGENET1K_V1: { file: 'wide_resnet50_2-95faca4d.pth', acc: [78.468, 94.086] },
+      IMAGENET1K_V2: {
+        file: 'wide_resnet50_2-9ba9bcbe.pth',
+        acc: [81.602, 95.758],
+        resizeSize: V2,
+      },
+    },
+    'IMAGENET1K_V2',
+  ),
+  wide_resnet101_2: torchvisionWeights(
+    126_886_696,
+    {
+      IMAGENET1K_V1: { file: 'wide_resnet101_2-32ee1156.pth', acc: [78.848, 94.284] },
+      IMAGENET1K_V2: { file: 'wide_resnet101_2-d733dc28.pth', acc: [82.51, 96.02], resizeSize: V2 },
+    },
+    'IMAGENET1K_V2',
+  ),
+};
+
 /**
  * The ImageNet factories by registry name. A name that is a key of
  * {@link RESNET_SPECS} is torchvision's; `plainN` is `resnetN` without shortcuts.
@@ -81,6 +151,7 @@ function imagenet(
     preprocessing: IMAGENET_PREPROCESSING,
     stages: stagesOf(STAGE_NAMES, spec.blocks),
     ...TORCHVISION,
+    ...(WEIGHTS[name] ?? { weights: {} }),
     build,
   };
 }
@@ -99,6 +170,7 @@ function cifar(depth: number, plain: boolean): ModelEntry<CifarResNetOptions> {
       CIFAR_STAGE_WIDTHS.map(() => (depth - 2) / 6),
     ),
     ...PYTORCH_CIFAR,
+    weights: {},
     build: (opts) => factory(depth, opts),
   };
 }
@@ -118,7 +190,9 @@ const CIFAR_MODELS = Object.fromEntries(
 /**
  * Every named ResNet of this package, by canonical (torchvision-style
  * snake_case) name, with what tools need to use it: family, default input
- * size, preprocessing, stages, PyTorch weight format (torchvision's; CIFAR ResNets' for the CIFAR nets) and the builder.
+ * size, preprocessing, stages, PyTorch weight format (torchvision's; CIFAR
+ * ResNets' for the CIFAR nets), torchvision's pretrained weights (`weights`,
+ * `defaultWeights`) and the builder.
  * The ImageNet ResNets and plain nets of the paper's Table 1 and §4.1, and the
  * CIFAR-10 nets of §4.2 at the depths of Table 6 (`cifar_resnet20` …
  * `cifar_resnet1202`, `cifar_plain20` …). Merge it with other packages' tables

@@ -1,6 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { pretrainedWeights } from '@convnets/layers';
 import { sameBits } from '../../../test-utils/models.ts';
+import { expectTorchvisionWeights, readWeightsTable } from '../../../test-utils/weights-table.ts';
 import { cifarResNet, RESNET_ALIASES, RESNET_MODELS, resnet18 } from '../src';
 
 /** torchvision 0.14's `torchvision.models.list_models()` ResNets. */
@@ -122,5 +124,49 @@ describe('skipInit', () => {
     for (const w of values(net, /kernel$/)) expect(w.every((v) => v === 0)).toBe(true);
     for (const g of values(net, /gamma$/)) expect(g.every((v) => v === 1)).toBe(true);
     net.dispose();
+  });
+});
+
+describe("torchvision's pretrained weights", () => {
+  const table = readWeightsTable(new URL('../fixtures/torchvision/weights.json', import.meta.url));
+
+  it('lists every ResNet weights of torchvision 0.14 as its weights enums describe them', () => {
+    expectTorchvisionWeights(RESNET_MODELS, table);
+  });
+
+  it('evaluates V1 weights at resize 256, V2 at 232, both cropped to 224', () => {
+    const weights = Object.values(RESNET_MODELS).flatMap((e) => Object.values(e.weights));
+    expect(weights).toHaveLength(12);
+    for (const w of weights)
+      expect([w.name, w.transforms.resizeSize, w.transforms.cropSize]).toEqual(
+        w.name === 'IMAGENET1K_V2' ? [w.name, 232, 224] : ['IMAGENET1K_V1', 256, 224],
+      );
+  });
+
+  it.each([
+    // Copied from torchvision 0.14's models/resnet.py.
+    ['resnet18', 'IMAGENET1K_V1', 'https://download.pytorch.org/models/resnet18-f37072fd.pth'],
+    ['resnet50', 'IMAGENET1K_V2', 'https://download.pytorch.org/models/resnet50-11ad3fa6.pth'],
+    [
+      'wide_resnet101_2',
+      'DEFAULT',
+      'https://download.pytorch.org/models/wide_resnet101_2-d733dc28.pth',
+    ],
+  ] as const)('%s %s is %s, its hash the one in the file name', (model, name, url) => {
+    const w = pretrainedWeights(RESNET_MODELS[model], name);
+    expect(w.url).toBe(url);
+    expect(url).toContain(`-${w.sha256}.pth`);
+    expect(w.sha256).toMatch(/^[0-9a-f]{8}$/);
+  });
+
+  it('has none for the plain and CIFAR nets, and names what there is for a wrong name', () => {
+    expect(RESNET_MODELS.plain50.weights).toEqual({});
+    expect(RESNET_MODELS.cifar_resnet20.weights).toEqual({});
+    expect(() => pretrainedWeights(RESNET_MODELS.resnet18, 'IMAGENET1K_V2')).toThrow(
+      'resnet18 has no weights "IMAGENET1K_V2"; expected one of IMAGENET1K_V1, DEFAULT.',
+    );
+    expect(() => pretrainedWeights(RESNET_MODELS.plain18, 'DEFAULT')).toThrow(
+      'plain18 has no pretrained weights.',
+    );
   });
 });

@@ -1,4 +1,9 @@
-import type { AliasTable, ModelEntry, Preprocessing } from '@convnets/layers';
+import {
+  torchvisionWeights,
+  type AliasTable,
+  type ModelEntry,
+  type Preprocessing,
+} from '@convnets/layers';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { VGG_CONFIGS, type VggConfig } from './specs';
 import {
@@ -23,6 +28,31 @@ const PREPROCESSING: Preprocessing = {
   normalization: 'imagenet',
 };
 
+/**
+ * torchvision's ImageNet-1K weights of each model (`IMAGENET1K_V1`, its
+ * `DEFAULT`), with the parameter count and accuracies it reports. vgg16's
+ * `IMAGENET1K_FEATURES` (SSD's backbone) is left out: its classifier holds
+ * NaN by design, it has no categories, and it expects another normalisation.
+ */
+const WEIGHTS: Readonly<Record<string, Pick<ModelEntry, 'weights' | 'defaultWeights'>>> =
+  Object.fromEntries(
+    (
+      [
+        ['vgg11', 'vgg11-8a719046.pth', 132_863_336, [69.02, 88.628]],
+        ['vgg11_bn', 'vgg11_bn-6002323d.pth', 132_868_840, [70.37, 89.81]],
+        ['vgg13', 'vgg13-19584684.pth', 133_047_848, [69.928, 89.246]],
+        ['vgg13_bn', 'vgg13_bn-abd245e5.pth', 133_053_736, [71.586, 90.374]],
+        ['vgg16', 'vgg16-397923af.pth', 138_357_544, [71.592, 90.382]],
+        ['vgg16_bn', 'vgg16_bn-6c64b313.pth', 138_365_992, [73.36, 91.516]],
+        ['vgg19', 'vgg19-dcbb9e9d.pth', 143_667_240, [72.376, 90.876]],
+        ['vgg19_bn', 'vgg19_bn-c79401a0.pth', 143_678_248, [74.218, 91.842]],
+      ] as const
+    ).map(([name, file, numParams, acc]) => [
+      name,
+      torchvisionWeights(numParams, { IMAGENET1K_V1: { file, acc } }, 'IMAGENET1K_V1'),
+    ]),
+  );
+
 /** Configurations that torchvision does not build. */
 const PAPER_ONLY: readonly VggConfig[] = ['A-LRN', 'C'];
 
@@ -45,6 +75,7 @@ function entry(
     })),
     stateDict: TORCHVISION_VGG,
     torchvisionClassifierKey: 'classifier.6.weight',
+    ...(WEIGHTS[name] ?? { weights: {} }),
     build,
   };
 }
@@ -66,7 +97,8 @@ const VGG_FACTORIES = {
 /**
  * Every named VGG of this package, by canonical (torchvision-style
  * snake_case) name, with what tools need to use it: family, default input
- * size, preprocessing, stages, torchvision weight format and the builder.
+ * size, preprocessing, stages, torchvision weight format, torchvision's
+ * pretrained weights (`weights`, `defaultWeights`) and the builder.
  * torchvision's eight (`vgg11` … `vgg19_bn`) and the paper's A-LRN
  * (`vgg11_lrn`) and C (`vgg16_c`). Merge it with other packages' tables
  * through `@convnets/layers`' `modelRegistry`.

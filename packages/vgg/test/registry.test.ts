@@ -1,6 +1,8 @@
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import { pretrainedWeights } from '@convnets/layers';
 import { sameBits } from '../../../test-utils/models.ts';
+import { expectTorchvisionWeights, readWeightsTable } from '../../../test-utils/weights-table.ts';
 import { VGG_ALIASES, VGG_MODELS, vgg11, vgg16Bn } from '../src';
 
 /** torchvision 0.14's `torchvision.models.list_models()` VGGs. */
@@ -84,5 +86,39 @@ describe('seed', () => {
     expect(() => vgg11({ seed: -2 })).toThrow(
       /vgg11: option "seed" must be a non-negative integer; received -2/,
     );
+  });
+});
+
+describe("torchvision's pretrained weights", () => {
+  const table = readWeightsTable(new URL('../fixtures/torchvision/weights.json', import.meta.url));
+
+  it("lists every VGG weights of torchvision 0.14 as its enums describe them, but vgg16's features-only weights", () => {
+    expectTorchvisionWeights(VGG_MODELS, table, ['vgg16.IMAGENET1K_FEATURES']);
+    // What leaves them out: no categories, NaN accuracy (a NaN classifier), SSD's normalisation.
+    const features = table.vgg16.weights.IMAGENET1K_FEATURES;
+    expect([features.categories, features.acc1, features.std[0]]).toEqual([null, null, 1 / 255]);
+  });
+
+  it.each([
+    // Copied from torchvision 0.14's models/vgg.py.
+    ['vgg11', 'https://download.pytorch.org/models/vgg11-8a719046.pth'],
+    ['vgg16_bn', 'https://download.pytorch.org/models/vgg16_bn-6c64b313.pth'],
+    ['vgg19_bn', 'https://download.pytorch.org/models/vgg19_bn-c79401a0.pth'],
+  ] as const)(
+    '%s DEFAULT is IMAGENET1K_V1 at %s, resized to 256 and cropped to 224',
+    (model, url) => {
+      const w = pretrainedWeights(VGG_MODELS[model], 'DEFAULT');
+      expect([w.name, w.url, w.transforms.resizeSize, w.transforms.cropSize]).toEqual([
+        'IMAGENET1K_V1',
+        url,
+        256,
+        224,
+      ]);
+      expect(url).toContain(`-${w.sha256}.pth`);
+    },
+  );
+
+  it("has none for the paper's A-LRN and C", () => {
+    expect([VGG_MODELS.vgg11_lrn.weights, VGG_MODELS.vgg16_c.weights]).toEqual([{}, {}]);
   });
 });
