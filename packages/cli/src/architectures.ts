@@ -33,6 +33,9 @@ const MODELS = modelRegistry(
 /** Every accepted `--arch`: the registry's names, then their older spellings (CIFAR depths are any 6n + 2). */
 export const ARCHITECTURES: readonly string[] = [...MODELS.names, ...Object.keys(MODELS.aliases)];
 
+/** The registry entry of an `--arch` name or alias (its pretrained weights, …), or undefined. */
+export const modelEntry = (name: string): ModelEntry | undefined => MODELS.find(name);
+
 /** A CIFAR ResNet or plain net of any depth 6n + 2 outside the registry's (the paper's) depths. */
 function cifarOfAnyDepth(name: string): ModelEntry | undefined {
   const m = /^cifar[-_](resnet|plain)(\d+)$/.exec(name);
@@ -69,6 +72,12 @@ export interface EvalOptions {
    * per-channel normalisation by `x / 255` minus it (with `'paper'` only).
    */
   pixelMean?: MeanImage;
+  /**
+   * The shorter side before the centre crop, at the image size: pretrained
+   * weights' own (232 for torchvision's V2 ResNets). Default: the recipe's,
+   * scaled to the size.
+   */
+  resize?: number;
 }
 
 /** Options some architectures take: {@link architecture}'s second argument. */
@@ -206,7 +215,7 @@ function evalTransformOf(
   self: Architecture,
   evaluation: ModelEntry['preprocessing']['eval'],
   size: number,
-  { tenCrops = false, preprocessing = 'paper', mean, std, pixelMean }: EvalOptions,
+  { tenCrops = false, preprocessing = 'paper', mean, std, pixelMean, resize: shorter }: EvalOptions,
   px: Scale,
 ): Transform {
   const refusal = tenCrops ? tenCropRefusal(self) : undefined;
@@ -225,7 +234,7 @@ function evalTransformOf(
       ...(torchvision ? { normalization: { scale: 1 / 255, ...stats } } : {}),
       ...(pixelMean ? { normalization: pixelMeanNormalization(pixelMean) } : {}),
     });
-  const resize = px(evaluation.shorterSide, size);
+  const resize = shorter ?? px(evaluation.shorterSide, size);
   // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale as the paper presets take it.
   const on255 = (rgb: Rgb) => rgb.map((v) => v * 255) as unknown as Rgb;
   const normalization = torchvision ? { mean: on255(stats.mean), std: on255(stats.std) } : {};

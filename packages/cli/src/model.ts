@@ -18,8 +18,9 @@ import {
 } from '@convnets/trainer';
 import type { MeanImage } from '@convnets/imagenet-data';
 import { recordedPixelMean } from './checkpoint-preprocessing';
-import { architecture, type Architecture, type Preprocessing } from './architectures';
+import { architecture, modelEntry, type Architecture, type Preprocessing } from './architectures';
 import { fail, oneLine, warn } from './output';
+import { categoryNames, evalResize, weightsSource } from './pretrained';
 import {
   checkpointProblems,
   inline,
@@ -29,7 +30,7 @@ import {
 } from './weights';
 
 const EXPECTED =
-  'expected a weights file (a PyTorch .pth or a .safetensors state dict), a checkpoint folder or a run folder';
+  'expected a weights file (a PyTorch .pth or a .safetensors state dict), a checkpoint folder, a run folder, a weights name of the architecture (e.g. DEFAULT) or an http(s) URL';
 
 /** A model built for `--arch` with `--weights` loaded, and how to feed it. */
 export interface LoadedModel {
@@ -39,6 +40,8 @@ export interface LoadedModel {
   preprocessing: Preprocessing;
   /** The per-pixel mean image (0 … 255 scale) a checkpoint trained with `--pixel-mean` records. */
   pixelMean?: MeanImage;
+  /** Pretrained weights' evaluation resize at `size` (232 for torchvision's V2 ResNets); undefined: the recipe's. */
+  resize?: number;
 }
 
 /** How {@link loadModel} sizes the model and names a state dict's classes. */
@@ -55,6 +58,8 @@ interface Target {
   size: number;
   weights: string;
   fits: string;
+  /** The class names of pretrained weights (their categories'), which come before `classNames`. */
+  categories?: readonly string[];
 }
 
 /** A checkpoint folder, or a run folder (its best, else newest checkpoint). */
@@ -128,7 +133,7 @@ async function loadStateDict(
   const expected = a.expectedWeights({ classes: count, imageSize: t.size });
   const problems = stateDictProblems(tensors, expected, a.torchvisionIgnore);
   if (problems.length > 0) fail(`weights ${weights} do not fit ${t.fits}: ${inline(problems)}`);
-  const classes = await options.classNames(count);
+  const classes = t.categories ?? (await options.classNames(count));
   const model = a.build({ classes: count, imageSize: t.size });
   let report: LoadWeightsReport;
   try {
@@ -211,23 +216,35 @@ async function loadCheckpoint(t: Target, path: string, options: LoadOptions): Pr
 /**
  * Builds architecture `a` and loads `weights`: a checkpoint folder, a run
  * folder (its best checkpoint), a checkpoint's `model.safetensors`, or a
- * PyTorch state dict in a `.pth` or `.safetensors` file (torchvision's own weights, a
- * PyTorch CIFAR ResNet's, or what the model packages' `saveWeights` writes).
- * A state dict holds no class names: `classNames(count)` supplies them.
+ * PyTorch state dict in a `.pth` or `.safetensors` file (torchvision's own
+ * weights, a PyTorch CIFAR ResNet's, or what the model packages'
+ * `saveWeights` writes), a weights name of the architecture (`IMAGENET1K_V2`,
+ * `DEFAULT`) or an http(s) URL, both downloaded into the cache once (see
+ * `weightsSource`). A state dict holds no class names: `classNames(count)`
+ * supplies them, but for named weights, whose categories name their classes;
+ * named weights also bring their eval `resize`.
  */
 export async function loadModel(
   a: Architecture,
-  weights: string,
+  value: string,
   options: LoadOptions,
 ): Promise<LoadedModel> {
   const size = options.imageSize ?? a.defaultImageSize;
-  const t: Target = { a, size, weights, fits: `${a.name} at image size ${size}` };
+  const { path: weights, pretrained } = await weightsSource(a.name, modelEntry(a.name), value);
+  const t: Target = {
+    a,
+    size,
+    weights,
+    fits: `${a.name} at image size ${size}`,
+    categories: pretrained && categoryNames(pretrained),
+  };
   if (!existsSync(weights)) fail(`weights ${weights} do not exist; ${EXPECTED}`);
   const stat = statSync(weights);
   if (!stat.isFile() && !stat.isDirectory())
     fail(`weights ${weights} is not a regular file or a folder; ${EXPECTED}`);
   if (stat.isDirectory()) return loadCheckpoint(t, await resolveWeights(weights), options);
   const stateDict = readWeightsFile(t);
-  if (stateDict) return loadStateDict(t, stateDict, options);
-  return loadCheckpoint(t, dirname(weights), options);
+  if (!stateDict) return loadCheckpoint(t, dirname(weights), options);
+  const loaded = await loadStateDict(t, stateDict, options);
+  return pretrained ? { ...loaded, resize: evalResize(pretrained, size) } : loaded;
 }

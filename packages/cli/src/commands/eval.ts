@@ -27,7 +27,7 @@ function declare(program: Command) {
     .requiredOption('--arch <name>', 'architecture')
     .requiredOption(
       '--weights <path>',
-      'checkpoint folder, run folder (its best checkpoint), or .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet)',
+      'checkpoint folder, run folder (its best checkpoint), .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
     )
     .requiredOption('--data <dir>', 'images (root/<class>/…, or a folder holding val/)')
     .addOption(
@@ -125,11 +125,12 @@ async function runEval(o: EvalFlags): Promise<void> {
   await useBackend(o.backend, false);
   const dataDir = splitData(o.data).val ?? o.data;
   const { loaded, dataset } = await modelAndData(o, a, dataDir);
-  const { model, size, preprocessing, pixelMean } = loaded;
+  const { model, size, preprocessing, pixelMean, resize } = loaded;
   const transform = a.evalTransform(size, {
     tenCrops: o.tenCrop,
     preprocessing,
     pixelMean,
+    resize,
     ...torchvisionStats(o, preprocessing),
   });
   const data = folderEvaluationData(dataset, { transform, batchSize: o.batchSize ?? 32 });

@@ -32,7 +32,7 @@ function declare(program: Command) {
     .requiredOption('--arch <name>', 'architecture')
     .requiredOption(
       '--weights <path>',
-      'checkpoint folder, run folder, or .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet)',
+      'checkpoint folder, run folder, .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
     )
     .option('--top <k>', 'classes shown (default 5; at most the class count)', (value: string) => {
       const k = int('top')(value);
@@ -140,7 +140,7 @@ async function runPredict(images: string[], o: PredictFlags): Promise<void> {
   const a = architecture(o.arch, { channelPadding: o.channelPadding });
   await useBackend(o.backend, false);
   let stateDict = false;
-  const { model, classes, size, preprocessing, pixelMean } = await loadModel(a, o.weights, {
+  const { model, classes, size, preprocessing, pixelMean, resize } = await loadModel(a, o.weights, {
     imageSize: o.imageSize,
     preprocess: o.preprocess,
     classNames: async (count) => {
@@ -155,6 +155,7 @@ async function runPredict(images: string[], o: PredictFlags): Promise<void> {
   const transform = a.evalTransform(size, {
     preprocessing,
     pixelMean,
+    resize,
     ...torchvisionStats(o, preprocessing),
   });
   const k = Math.min(o.top ?? 5, classes.length);
