@@ -128,15 +128,14 @@ function idleTimer(ms: number, outer: AbortSignal | undefined) {
   };
 }
 
-/** Where the body starts in the file: `offset` for a 206 that continues it, 0 for a 200 (a server without ranges). */
-function startOf(res: Response, offset: number): number {
+/**
+ * Where the body starts in the file: `offset` for a 206 that continues it, 0
+ * for a 200 (a server without ranges); `undefined` for a 206 of another range.
+ */
+function startOf(res: Response, offset: number): number | undefined {
   if (res.status !== 206) return 0;
   const range = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(res.headers.get('content-range') ?? '');
-  if (!range || Number(range[1]) !== offset)
-    throw new Transient(
-      `asked for bytes from ${offset}, the server sent Content-Range ${JSON.stringify(res.headers.get('content-range'))}`,
-    );
-  return offset;
+  return range && Number(range[1]) === offset ? offset : undefined;
 }
 
 /** The file's whole size, from Content-Range (a 206) or Content-Length (a 200). */
@@ -200,7 +199,8 @@ async function attempt(url: string, partial: string, o: DownloadSettings): Promi
   try {
     const headers: Record<string, string> = offset > 0 ? { range: `bytes=${offset}-` } : {};
     const res = await fetch(url, { headers, signal: timer.signal });
-    if (res.status === 416 && offset > 0) {
+    const start = startOf(res, offset);
+    if ((res.status === 416 || start === undefined) && offset > 0) {
       // The partial file does not fit the server's file (changed, or complete): start over.
       await res.body?.cancel();
       await rm(partial, { force: true });
@@ -212,7 +212,9 @@ async function attempt(url: string, partial: string, o: DownloadSettings): Promi
       if (res.status >= 500) throw new Transient(status);
       throw new Error(`download of ${url} failed: ${status}.`);
     }
-    await writeBody(res, partial, startOf(res, offset), o, timer.arm);
+    if (start === undefined)
+      throw new Transient(`unexpected Content-Range ${res.headers.get('content-range')}`);
+    await writeBody(res, partial, start, o, timer.arm);
     return true;
   } catch (e) {
     throw requestError(e, timer, o);

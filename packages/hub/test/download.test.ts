@@ -113,6 +113,23 @@ describe('download', () => {
     expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
   });
 
+  it('starts over when a 206 answers another range than the one asked for', async () => {
+    const { bytes, sha256 } = payload(1000);
+    const whole = fileHandler(bytes);
+    server = await serve((req, res, index) => {
+      if (!req.headers.range) return whole(req, res, index);
+      res.writeHead(206, { 'content-range': `bytes 0-999/1000`, 'content-length': 1000 });
+      res.end(bytes);
+    });
+    const url = `${server.origin}/net.bin`;
+    const path = cachedPath(url, home);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(`${path}.partial`, bytes.subarray(0, 10));
+    await download(url, { home, sha256, retries: 0 });
+    expect(server.requests.map((r) => r.range)).toEqual(['bytes=10-', undefined]);
+    expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+  });
+
   it('uses a cached file without any network access', async () => {
     const { bytes } = payload(10_000);
     server = await serve(fileHandler(bytes));
