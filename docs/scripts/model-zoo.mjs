@@ -61,6 +61,23 @@ function table(entries) {
   ];
 }
 
+/** One row per pretrained weights of the registry: what `pretrained(name, weights)` of @convnets/hub loads. */
+function weightsTable(entries) {
+  const rows = entries.flatMap((entry) =>
+    Object.values(entry.weights).map((w) => {
+      const isDefault = w.name === entry.defaultWeights ? ' (`DEFAULT`)' : '';
+      const { resizeSize, cropSize } = w.transforms;
+      const file = w.url.split('/').pop();
+      return `| \`${entry.name}\` | \`${w.name}\`${isDefault} | ${w.metrics.acc1.toFixed(3)} | ${w.metrics.acc5.toFixed(3)} | ${resizeSize} → ${cropSize} | [\`${file}\`](${w.url}) |`;
+    }),
+  );
+  return [
+    '| model | weights | acc@1 | acc@5 | resize → crop | file |',
+    '| --- | --- | ---: | ---: | --- | --- |',
+    ...rows,
+  ];
+}
+
 const entries = registry.names.map((name) => registry.models[name]);
 const of = (predicate) => entries.filter(predicate);
 const paperResNet50 = summarize(RESNET_MODELS.resnet50.build({ skipInit: true, strideIn: '1x1' }));
@@ -91,6 +108,15 @@ const lines = [
   '## VGG (Simonyan & Zisserman, arXiv 1409.1556)',
   '',
   ...table(of((e) => e.family === 'vgg')),
+  '',
+  '## Pretrained weights (torchvision)',
+  '',
+  "torchvision's ImageNet-1K weights, as the registry lists them (`weights`,",
+  "`defaultWeights`), with torchvision's reported single-crop accuracy and the",
+  'eval transform they need. Load one with `pretrained(model, weights)` of',
+  '`@convnets/hub`, or `convnets predict --arch <model> --weights <weights>`.',
+  '',
+  ...weightsTable(entries),
   '',
   "The paper's Table 1 counts multiply-adds with the stride of a downsampling",
   'bottleneck in its first 1×1 convolution; torchvision (and our default,',

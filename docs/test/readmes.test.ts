@@ -12,6 +12,7 @@ const readmes = [
   'layers',
   'vgg',
   'resnet',
+  'hub',
   'trainer',
   'cli',
   'imagenet-data',
