@@ -134,10 +134,15 @@ export async function downloadWeights(
  * `onWarning`.
  */
 export interface PretrainedOptions
-  extends
-    WeightsOptions,
-    Pick<ClassifierOptions, 'inputShape' | 'classifierActivation' | 'name'>,
-    Pick<LoadTorchWeightsOptions, 'onWarning'> {}
+  extends WeightsOptions, Pick<ClassifierOptions, 'inputShape' | 'classifierActivation' | 'name'> {
+  /**
+   * Told when loaded tensors hold NaN or infinite values, as the families'
+   * `loadWeights` tells it.
+   *
+   * @defaultValue `undefined`: the message goes to `console.warn`
+   */
+  onWarning?: LoadTorchWeightsOptions['onWarning'];
+}
 
 /** The one declaration of {@link PretrainedOptions}; the model's options are checked by its factory. */
 const PRETRAINED_SPEC = {
