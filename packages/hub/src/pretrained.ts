@@ -70,7 +70,16 @@ export interface DownloadedWeights {
   readonly model: ModelEntry;
 }
 
-/** `canonical` with its origin replaced by `mirror` (whose path, if any, is kept as a prefix). */
+/**
+ * `canonical` with its origin replaced by `mirror` (whose path, if any, is
+ * kept as a prefix): what `CONVNETS_WEIGHTS_MIRROR` does to the registry's URLs.
+ *
+ * @example
+ * ```ts
+ * mirrored('https://download.pytorch.org/models/resnet50-11ad3fa6.pth', 'http://m:8080/torch');
+ * // 'http://m:8080/torch/models/resnet50-11ad3fa6.pth'
+ * ```
+ */
 export function mirrored(canonical: string, mirror: string): string {
   return mirror.replace(/\/+$/, '') + new URL(canonical).pathname;
 }
@@ -93,10 +102,10 @@ async function fetchWeights(
 ): Promise<DownloadedWeights> {
   const [model, weights] = lookUp(arch, name);
   const path = join(o.home ?? convnetsHome(), 'weights', fileNameOf(new URL(weights.url)));
-  const mirror = o.mirror ?? process.env.CONVNETS_WEIGHTS_MIRROR;
-  const source = mirror
-    ? mirrored(weights.url, checkUrl('downloadWeights', 'mirror', mirror))
-    : weights.url;
+  const fromEnv = process.env.CONVNETS_WEIGHTS_MIRROR;
+  const mirror =
+    o.mirror ?? (fromEnv ? httpUrl('$CONVNETS_WEIGHTS_MIRROR', fromEnv).href : undefined);
+  const source = mirror ? mirrored(weights.url, mirror) : weights.url;
   await fetchToFile(source, path, { ...o, sha256: weights.sha256 });
   return { path, weights, model };
 }

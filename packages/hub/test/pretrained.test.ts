@@ -122,6 +122,19 @@ describe('pretrained', () => {
     );
     expect(existsSync(join(home, 'weights'))).toBe(false);
   });
+
+  it('names $CONVNETS_WEIGHTS_MIRROR when it is not an http(s) URL', async () => {
+    const before = process.env.CONVNETS_WEIGHTS_MIRROR;
+    process.env.CONVNETS_WEIGHTS_MIRROR = 'mirror.local:8080';
+    try {
+      await expect(downloadWeights('vgg11', 'DEFAULT', { home })).rejects.toThrow(
+        '$CONVNETS_WEIGHTS_MIRROR: expected an http:// or https:// URL; received "mirror.local:8080".',
+      );
+    } finally {
+      if (before === undefined) delete process.env.CONVNETS_WEIGHTS_MIRROR;
+      else process.env.CONVNETS_WEIGHTS_MIRROR = before;
+    }
+  });
 });
 
 describe('the registry through the hub', () => {
