@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { torchvisionWeights, type ModelEntry } from '@convnets/layers';
-import { RESNET_MODELS, saveWeights } from '@convnets/resnet';
+import { RESNET_MODELS, TORCHVISION_RESNET, saveWeights } from '@convnets/resnet';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -31,6 +31,9 @@ function tinyEntry(bytes: Uint8Array): ModelEntry {
   return {
     ...RESNET_MODELS.cifar_resnet20,
     name: 'tiny_resnet',
+    // What saveWeights writes and torchvision's ResNets use (the CIFAR entries' own is akamaster's).
+    stateDict: TORCHVISION_RESNET,
+    torchvisionClassifierKey: 'fc.weight',
     ...torchvisionWeights(
       272_474,
       { IMAGENET1K_V1: { file: `tiny_resnet-${sha}.safetensors`, acc: [1, 5] } },
