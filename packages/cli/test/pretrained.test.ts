@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -94,6 +95,45 @@ describe('--weights names and URLs (built bin)', () => {
     const [prediction] = JSON.parse(second.stdout);
     expect(prediction.top.map((t: { name: string }) => t.name)).toEqual(['blue', 'green', 'red']);
     expect(prediction.top[0].probability).toBeCloseTo(5 / 8, 6);
+  });
+
+  it('predicts from a real torch.save .pth URL (its hash in the name checked) as from the local file, offline the second time', async () => {
+    // scripts/fixtures/generate_cifar_fixtures.py: a PyTorch CIFAR ResNet-8 saved by torch.save.
+    const file = fileURLToPath(new URL('../../resnet/fixtures/cifar/resnet8.pth', import.meta.url));
+    const pth = new Uint8Array(readFileSync(file));
+    const sha = createHash('sha256').update(pth).digest('hex').slice(0, 8);
+    const server = await serve((_req, res) => res.end(pth));
+    const url = `${server.origin}/cifar/resnet8-${sha}.pth`;
+    const args = [
+      '--arch',
+      'cifar_resnet8',
+      '--channel-padding',
+      'both',
+      '--preprocess',
+      'torchvision',
+      '--image-size',
+      '8',
+    ];
+    const predict = async (weights: string) => {
+      const r = await convnets([
+        'predict',
+        ...args,
+        '--weights',
+        weights,
+        '--top',
+        '10',
+        '--json',
+        image,
+      ]);
+      expect([r.code, r.stderr]).toEqual([0, '']);
+      return JSON.parse(r.stdout);
+    };
+    const local = await predict(file);
+    expect(await predict(url)).toEqual(local);
+    await server.close();
+    expect(await predict(url)).toEqual(local);
+    expect(server.paths).toEqual([`/cifar/resnet8-${sha}.pth`]);
+    expect(readFileSync(cachedPath(url, home))).toEqual(readFileSync(file));
   });
 
   it("refuses a URL whose file name's torch.hub hash does not match, keeping nothing", async () => {

@@ -1,14 +1,25 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { torchvisionWeights, type ModelEntry } from '@convnets/layers';
-import { RESNET_MODELS, TORCHVISION_RESNET, saveWeights } from '@convnets/resnet';
+import {
+  RESNET_MODELS,
+  TORCHVISION_RESNET,
+  cifarResNet,
+  loadWeights,
+  saveWeights,
+} from '@convnets/resnet';
 import * as tf from '@tensorflow/tfjs-core';
 import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PRETRAINED_MODELS, downloadWeights, mirrored, pretrained } from '../src';
 import { fileHandler, payload, serve, type Served } from './server';
+
+/** A fixture of `@convnets/resnet`'s PyTorch CIFAR ResNet tests. */
+const cifarFixture = (name: string) =>
+  fileURLToPath(new URL(`../../resnet/fixtures/cifar/${name}`, import.meta.url));
 
 let home: string;
 let server: Served | undefined;
@@ -26,17 +37,17 @@ afterEach(async () => {
  * with: CIFAR ResNet-20 with 1000 classes, whose only weights are `bytes`
  * (served under the canonical URL's path).
  */
-function tinyEntry(bytes: Uint8Array): ModelEntry {
+function tinyEntry(bytes: Uint8Array, name = 'tiny_resnet'): ModelEntry {
   const sha = createHash('sha256').update(bytes).digest('hex').slice(0, 8);
   return {
     ...RESNET_MODELS.cifar_resnet20,
-    name: 'tiny_resnet',
+    name,
     // What saveWeights writes and torchvision's ResNets use (the CIFAR entries' own is akamaster's).
     stateDict: TORCHVISION_RESNET,
     torchvisionClassifierKey: 'fc.weight',
     ...torchvisionWeights(
       272_474,
-      { IMAGENET1K_V1: { file: `tiny_resnet-${sha}.safetensors`, acc: [1, 5] } },
+      { IMAGENET1K_V1: { file: `${name}-${sha}.pth`, acc: [1, 5] } },
       'IMAGENET1K_V1',
     ),
   } as ModelEntry;
@@ -51,9 +62,10 @@ function outputs(net: LayersModel): Float32Array {
 }
 
 describe('pretrained', () => {
-  it('downloads the weights through a mirror, loads them, and reuses the file offline', async () => {
+  it('downloads the weights (.pth) through a mirror, loads them, and reuses the file offline', async () => {
     const source = RESNET_MODELS.cifar_resnet20.build({ classes: 1000, seed: 1 });
-    const bytes = await saveWeights(source);
+    const bytes = await saveWeights(source, undefined, { fileFormat: 'torch' });
+    expect(new TextDecoder().decode(bytes.subarray(0, 2))).toBe('PK'); // torch.save's zip format
     const entry = tinyEntry(bytes);
     server = await serve(fileHandler(bytes));
     const file = entry.weights.IMAGENET1K_V1.url.split('/').pop()!;
@@ -95,7 +107,7 @@ describe('pretrained', () => {
 
   it('refuses a file that does not fit the model, loading nothing', async () => {
     const other = RESNET_MODELS.cifar_resnet20.build({ classes: 10, seed: 1 });
-    const bytes = await saveWeights(other);
+    const bytes = await saveWeights(other, undefined, { fileFormat: 'torch' });
     other.dispose();
     server = await serve(fileHandler(bytes));
     await expect(
@@ -103,6 +115,32 @@ describe('pretrained', () => {
     ).rejects.toThrow(
       /Cannot load torchvision ResNet weights into model "cifar_resnet20" \(nothing was loaded\):\n.*"fc.weight" has shape \[10, 64\], expected \[1000, 64\]/,
     );
+  });
+
+  it("downloads a real torch.save file by its hash, and the family's loadWeights reads it as PyTorch computes", async () => {
+    // scripts/fixtures/generate_cifar_fixtures.py: a PyTorch CIFAR ResNet-8, its inputs and float64 logits.
+    const bytes = new Uint8Array(readFileSync(cifarFixture('resnet8.pth')));
+    const expected = JSON.parse(readFileSync(cifarFixture('resnet8.json'), 'utf8')) as {
+      inputs: number[][][][];
+      logits: number[][];
+    };
+    server = await serve(fileHandler(bytes));
+    const entry = tinyEntry(bytes, 'resnet8');
+    const { path } = await downloadWeights(entry, 'DEFAULT', { home, mirror: server.origin });
+    expect(path).toBe(join(home, 'weights', entry.weights.IMAGENET1K_V1.url.split('/').pop()!));
+    const net = cifarResNet(8, {
+      channelPadding: 'both',
+      classifierActivation: null,
+      skipInit: true,
+    });
+    await loadWeights(net, path, { from: 'cifar' });
+    const logits = tf.tidy(() => {
+      const x = tf.transpose(tf.tensor4d(expected.inputs), [0, 2, 3, 1]);
+      return (net.predict(x) as tf.Tensor).arraySync() as number[][];
+    });
+    const diff = logits.flatMap((row, n) => row.map((v, k) => Math.abs(v - expected.logits[n][k])));
+    expect(Math.max(...diff)).toBeLessThan(1e-4);
+    net.dispose();
   });
 
   it('names a wrong model, weights name or option before any download', async () => {
