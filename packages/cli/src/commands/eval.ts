@@ -27,7 +27,7 @@ function declare(program: Command) {
     .requiredOption('--arch <name>', 'architecture')
     .requiredOption(
       '--weights <path>',
-      'checkpoint folder, run folder (its best checkpoint), .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
+      'checkpoint folder, run folder (its best checkpoint), .pth or .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
     )
     .requiredOption('--data <dir>', 'images (root/<class>/…, or a folder holding val/)')
     .addOption(

@@ -32,7 +32,7 @@ function declare(program: Command) {
     .requiredOption('--arch <name>', 'architecture')
     .requiredOption(
       '--weights <path>',
-      'checkpoint folder, run folder, .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
+      'checkpoint folder, run folder, .pth or .safetensors file (PyTorch state dict: torchvision, or CIFAR ResNet), weights name (IMAGENET1K_V2, DEFAULT: downloaded, with its eval resize and classes) or http(s) URL (downloaded once into $CONVNETS_HOME)',
     )
     .option('--top <k>', 'classes shown (default 5; at most the class count)', (value: string) => {
       const k = int('top')(value);
