@@ -106,7 +106,7 @@ async function exportOurs(dir) {
 }
 
 /** (2) torch.save's files, read by loadWeights. */
-async function loadTorchs(dir) {
+async function loadTorchSaved(dir) {
   const { files, classes, inputNCHW, logits } = JSON.parse(
     readFileSync(join(dir, 'torch.json'), 'utf8'),
   );
@@ -190,7 +190,7 @@ const steps = [
     "(2) we read torch.save's zip and legacy formats and a nested checkpoint",
     async () => {
       python([join(HERE, 'torch_side.py'), 'save', dir]);
-      await loadTorchs(dir);
+      await loadTorchSaved(dir);
     },
   ],
   [
