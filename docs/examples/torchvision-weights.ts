@@ -1,10 +1,11 @@
-// Using torchvision weights: export from PyTorch, load, evaluate.
+// Using torchvision weights: load a PyTorch checkpoint, evaluate.
 //
-// In Python (torch ≥ 1.13 with the `safetensors` package):
-//   import torchvision, safetensors.torch
+// torchvision's own download loads as it is (resnet50-11ad3fa6.pth for
+// IMAGENET1K_V2), or in Python:
+//   import torch, torchvision
 //   m = torchvision.models.resnet50(weights="IMAGENET1K_V2")
-//   safetensors.torch.save_file(m.state_dict(), "resnet50.safetensors")
-// Hugging Face also serves torchvision/timm ImageNet weights as .safetensors.
+//   torch.save(m.state_dict(), "resnet50.pth")
+// A .safetensors file (Hugging Face serves torchvision/timm weights so) loads the same way.
 import * as tf from '@tensorflow/tfjs-core';
 import { loadWeights, resnet50, saveWeights } from '@convnets/resnet';
 
@@ -22,7 +23,7 @@ export async function main(weightsPath: string, inputSize = 224) {
   const x = tf.randomNormal([1, inputSize, inputSize, 3], 0, 1, 'float32', 0);
   const logits = net.predict(x) as tf.Tensor2D;
   const top1 = (await tf.argMax(logits, 1).data())[0];
-  // Weights go back to PyTorch the same way: saveWeights(net, 'out.safetensors').
+  // Weights go back to PyTorch: saveWeights(net, 'out.pth'), then torch.load('out.pth').
   const roundTrip = await saveWeights(net);
   tf.dispose([x, logits]);
   net.dispose();

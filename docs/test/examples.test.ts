@@ -75,10 +75,10 @@ describe('docs examples run', () => {
     expect(result.trainable).toBe((256 + 512) * 5 + 5);
   });
 
-  it('torchvision-weights: loads a safetensors file', async () => {
+  it('torchvision-weights: loads a PyTorch checkpoint', async () => {
     await tf.setBackend('cpu');
     const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-'));
-    const path = join(dir, 'resnet50.safetensors');
+    const path = join(dir, 'resnet50.pth'); // written in torch.save's zip format
     // The file only has to fit (no value below depends on the weights): zero weights, no random draw.
     const source = resnet50({ inputShape: [32, 32, 3], skipInit: true });
     await saveWeights(source, path);

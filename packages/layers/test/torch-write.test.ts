@@ -19,9 +19,9 @@ import { unpickle } from '../src/weights/pickle';
 import { torchHooks } from '../src/weights/torch-pickle';
 import { readZipDirectory, zipEntryData } from '../src/weights/zip';
 
-// What torch.load makes of this writer's files is checked by
-// scripts/fixtures/check_written_pth.py (PyTorch, by hand and in CI's interop
-// step); here, its structure and the round trip through our reader.
+// What torch.load makes of this writer's files (through saveWeights) is checked
+// by scripts/interop (npm run test:interop, PyTorch, in CI); here, its
+// structure and the round trip through our reader.
 
 const entries = (): Map<string, Float32Entry> =>
   new Map([
