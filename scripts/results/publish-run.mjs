@@ -1,0 +1,99 @@
+// Publishes a training run's small files into the docs (issue #16):
+//   node scripts/results/publish-run.mjs RUN DEST [--checkpoint] [--note TEXT]
+// writes DEST/run.json (the run's flags), DEST/metrics.jsonl (every epoch row
+// and every 10th step row), DEST/summary.json (status, command, machine, wall
+// time, validation errors: what docs/scripts/cifar10-results.mjs renders) and
+// DEST/curves.png; with --checkpoint, the run's best checkpoint's files
+// (state.json, model.safetensors, optimizer.safetensors) into DEST itself, so
+// that `convnets eval --weights DEST` evaluates it.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, platform, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import {
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpointState,
+  readMetrics,
+} from '@convnets/trainer';
+
+const { positionals, values } = parseArgs({
+  allowPositionals: true,
+  options: { checkpoint: { type: 'boolean' }, note: { type: 'string' } },
+});
+if (positionals.length !== 2) {
+  console.error('usage: publish-run.mjs RUN DEST [--checkpoint] [--note TEXT]');
+  process.exit(2);
+}
+const [run, dest] = positionals;
+const bin = fileURLToPath(new URL('../../packages/cli/bin/convnets.js', import.meta.url));
+mkdirSync(dest, { recursive: true });
+
+const runJson = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
+writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
+const rows = readMetrics(join(run, 'metrics.jsonl'));
+const kept = rows.filter((r) => r.kind === 'epoch' || r.step % 10 === 0);
+writeFileSync(join(dest, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+
+/** The flags as a command line (the run's config, as `convnets train` recorded it). */
+function command(config) {
+  const skip = new Set(['plot', 'out']);
+  const flags = Object.entries(config)
+    .filter(([k, v]) => !skip.has(k) && v !== undefined && v !== false)
+    .map(([k, v]) => {
+      const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+      return v === true ? flag : `${flag} ${Array.isArray(v) ? v.join(',') : v}`;
+    });
+  return `convnets train ${flags.join(' ')} --out runs/${runJson.model}`;
+}
+
+// Wall time: the epochs' durations (each run segment's clock restarts on --resume).
+const epochs = rows.filter((r) => r.kind === 'epoch');
+let wallSeconds = 0;
+let last = 0;
+for (const e of epochs) {
+  wallSeconds += e.time >= last ? e.time - last : e.time;
+  last = e.time;
+}
+const validated = epochs.filter((e) => e.top1Error !== undefined);
+const best = validated.reduce((b, e) => (b && b.top1Error <= e.top1Error ? b : e), undefined);
+const final = epochs.at(-1);
+const summary = {
+  name: runJson.model,
+  status: (final?.step ?? 0) >= runJson.totalSteps ? 'completed' : 'in progress',
+  command: command(runJson.config),
+  seed: runJson.config.seed ?? 0,
+  steps: final?.step ?? 0,
+  totalSteps: runJson.totalSteps,
+  epochs: epochs.length,
+  wallSeconds: Math.round(wallSeconds),
+  machine: `${cpus().length} × ${cpus()[0].model.trim()}, ${platform()} ${release()}, backend ${runJson.backend}`,
+  final: final && {
+    step: final.step,
+    trainTop1Error: final.trainTop1Error,
+    valTop1Error: final.top1Error,
+  },
+  best: best && { step: best.step, valTop1Error: best.top1Error },
+  note: values.note,
+  published: new Date().toISOString().slice(0, 10),
+};
+
+if (values.checkpoint) {
+  const all = await listCheckpoints(join(run, 'checkpoints'));
+  let chosen = await latestCheckpoint(run);
+  for (const c of all) {
+    const state = await readCheckpointState(c.path);
+    if (best && state.step === best.step) chosen = c.path;
+  }
+  for (const f of ['state.json', 'model.safetensors', 'optimizer.safetensors'])
+    copyFileSync(join(chosen, f), join(dest, f));
+  summary.checkpoint = { step: (await readCheckpointState(chosen)).step };
+}
+writeFileSync(join(dest, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+execFileSync(process.execPath, [bin, 'plot', resolve(dest), '--out', resolve(dest, 'curves.png')], {
+  stdio: 'inherit',
+  cwd: dirname(bin),
+});
+console.log(`published ${run} → ${dest} (${summary.status}, step ${summary.steps})`);
