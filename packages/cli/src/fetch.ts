@@ -1,32 +1,74 @@
-// The one place the CLI downloads a file. The project's download
-// implementation (cache, resume, temp file + rename, hash check, mirrors) is
-// @convnets/hub's; this module is the interface the CLI is written against.
-//
-// TODO(#16): call @convnets/hub's downloader here once it is in main (branch
-// h15-hub), with an `md5` option beside its `sha256` prefix, and test
-// `convnets data cifar10 DIR` against a loopback server (an MD5 mismatch
-// refused, nothing kept under the final name).
+// The one place the CLI downloads a dataset archive: through @convnets/hub's
+// `download` (resumed with HTTP Range, written as `.partial` and renamed when
+// complete, MD5 checked: a mismatch is refused and nothing is kept), into
+// `<convnets home>/data/<official file name>`, so that a later run finds it
+// without the network.
+import { join } from 'node:path';
+import { convnetsHome, download, mirrored, type DownloadProgress } from '@convnets/hub';
+import { fail } from './output';
 
-/** Options of {@link fetchToFile}. */
-export interface FetchOptions {
-  /** The file's published MD5 (32 hex digits): a download that does not match is refused and deleted. */
-  md5: string;
-  /** Told the bytes received so far and the file's size when the server says it. */
-  onProgress?: (done: number, total: number | undefined) => void;
+/** An archive as a dataset publishes it: its URL, file name and MD5 (a `CifarLayout` is one). */
+export interface PublishedArchive {
+  /** The official URL. */
+  readonly url: string;
+  /** The official file name, which the cache keeps. */
+  readonly file: string;
+  /** The published MD5, 32 lowercase hex digits. */
+  readonly md5: string;
+}
+
+/** Options of {@link fetchArchive}. */
+export interface FetchArchiveOptions {
+  /** The cache folder. Default: `convnetsHome()` (`$CONVNETS_HOME`, …). */
+  home?: string;
+  /** Replaces the origin of the official URL, keeping its path (see hub's `mirrored`). Default: none. */
+  mirror?: string;
+  /** Told the bytes received so far and the size, when a download runs (a cached file tells nothing). */
+  onProgress?: (progress: DownloadProgress) => void;
+}
+
+/** Where {@link fetchArchive} keeps `archive`: `<home>/data/<file>`. */
+export function cachedArchive(archive: PublishedArchive, home: string = convnetsHome()): string {
+  return join(home, 'data', archive.file);
+}
+
+/** The URL `archive` is downloaded from: the official one, or its path on `mirror`. */
+export function archiveSource(archive: PublishedArchive, mirror?: string): string {
+  return mirror === undefined ? archive.url : mirrored(archive.url, mirror);
+}
+
+/** `$CONVNETS_DATA_MIRROR`, checked to be an http(s) URL; `undefined` when unset or empty. */
+export function dataMirror(env: Readonly<Record<string, string | undefined>> = process.env) {
+  const value = env.CONVNETS_DATA_MIRROR;
+  if (!value) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    fail(
+      `$CONVNETS_DATA_MIRROR must be an http:// or https:// URL; it is ${JSON.stringify(value)}`,
+    );
+  return value;
 }
 
 /**
- * Downloads `url` to `dest`, atomically (a partial file never has the final
- * name) and checked against `options.md5`.
+ * The cached copy of `archive`, downloaded first unless the cache holds it.
  *
- * @param url - An http(s) URL.
- * @param dest - Where the file goes.
- * @param options - The published MD5 and a progress callback.
- * @returns When `dest` holds the checked file.
- * @throws Error, for now always: this build has no downloader yet (see the TODO above).
+ * @returns The cached file's path ({@link cachedArchive}).
+ * @throws hub's `download` errors: `download of <url> refused: its MD5 is
+ *   <actual>, expected <published>; …` (nothing kept), an HTTP error, or
+ *   the network failing (what is kept for a resume said).
  */
-export async function fetchToFile(url: string, dest: string, options: FetchOptions): Promise<void> {
-  throw new Error(
-    `cannot download ${url} to ${dest}: this build of convnets has no downloader yet; download it yourself (its MD5 is ${options.md5}) and pass --archive <file>`,
-  );
+export async function fetchArchive(
+  archive: PublishedArchive,
+  o: FetchArchiveOptions = {},
+): Promise<string> {
+  return download(archiveSource(archive, o.mirror), {
+    path: cachedArchive(archive, o.home),
+    md5: archive.md5,
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
 }

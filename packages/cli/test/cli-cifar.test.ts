@@ -23,6 +23,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const tiny = ['--arch', 'cifar_resnet8', '--steps', '1', '--batch-size', '5', '--backend', 'cpu'];
 
 describe('convnets data cifar10 and train --data <archive>', () => {
+  it('refuses an archive that is not the published one unless --no-verify, naming both MD5s', () => {
+    const kept = join(dir, 'kept');
+    const archive = join(fixtures, 'cifar-10-python.tar.gz');
+    const refused = convnets('data', 'cifar10', kept, '--archive', archive);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(
+      /--archive .*cifar-10-python\.tar\.gz is not a published archive \(its MD5 is [0-9a-f]{32}; cifar-10-python\.tar\.gz's is c58f30108f718f92721af3b95e74349a, cifar-10-binary\.tar\.gz's is c32a1d4ab5d03f1284b67883e8d87530\); pass --no-verify/,
+    );
+    expect(existsSync(kept)).toBe(false);
+  });
+
   it('keeps a checked archive in DIR, which train --data reads directly', () => {
     const kept = join(dir, 'kept');
     const r = convnets(
@@ -31,11 +42,10 @@ describe('convnets data cifar10 and train --data <archive>', () => {
       kept,
       '--archive',
       join(fixtures, 'cifar-10-python.tar.gz'),
+      '--no-verify',
     );
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(
-      /is not a published archive \(its MD5 is [0-9a-f]{32}; cifar-10-python\.tar\.gz's is c58f30108f718f92721af3b95e74349a/,
-    );
+    expect(r.stderr).toBe('');
     expect(r.stdout).toContain(
       'CIFAR-10 (python version), 20 training and 3 test images, 10 classes',
     );
@@ -77,6 +87,7 @@ describe('convnets data cifar10 and train --data <archive>', () => {
       folder,
       '--archive',
       join(fixtures, 'cifar-10-binary.tar.gz'),
+      '--no-verify',
       '--format',
       'folder',
     );
@@ -108,6 +119,7 @@ describe('convnets data cifar10 and train --data <archive>', () => {
       join(dir, 'wrong'),
       '--archive',
       join(fixtures, 'cifar-10-binary.tar.gz'),
+      '--no-verify',
     );
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('holds CIFAR-10; `convnets data cifar100` takes CIFAR-100');
@@ -117,6 +129,7 @@ describe('convnets data cifar10 and train --data <archive>', () => {
       join(dir, 'hostile'),
       '--archive',
       join(fixtures, 'hostile-global.tar.gz'),
+      '--no-verify',
     );
     expect(hostile.code).toBe(1);
     expect(hostile.stderr).toContain(

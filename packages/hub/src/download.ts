@@ -34,6 +34,24 @@ export interface DownloadOptions {
    */
   sha256?: string;
   /**
+   * The file's whole MD5 (32 lowercase hex digits), as datasets publish it
+   * (CIFAR's archives, torchvision's `check_integrity`): the download is
+   * refused, and deleted, when its MD5 differs. Checked after the download,
+   * as `sha256` (both are checked when both are given).
+   *
+   * @defaultValue `undefined`: not checked
+   */
+  md5?: string;
+  /**
+   * Where the file goes, instead of the cache (`home` is then not used): its
+   * folder is created, the download is written as `<path>.partial` and
+   * renamed when complete and checked, and a file already at `path` is
+   * returned without any network access.
+   *
+   * @defaultValue `cachedPath(url, home)`
+   */
+  path?: string;
+  /**
    * The cache folder.
    *
    * @defaultValue `convnetsHome()`: `$CONVNETS_HOME`, else `~/.cache/convnets`
@@ -65,6 +83,12 @@ const checkSha256: Check<string> = (where, option, value) =>
     ? value
     : fail(where, option, value, 'a SHA-256 prefix of 8 to 64 lowercase hex digits');
 
+/** `md5`: 32 lowercase hex digits. */
+const checkMd5: Check<string> = (where, option, value) =>
+  typeof value === 'string' && /^[0-9a-f]{32}$/.test(value)
+    ? value
+    : fail(where, option, value, 'an MD5 of 32 lowercase hex digits');
+
 /** A non-empty string. */
 const checkPath: Check<string> = (where, option, value) =>
   typeof value === 'string' && value !== ''
@@ -79,6 +103,8 @@ export function checkFunction<F>(where: string, option: string, value: unknown):
 /** The one declaration of {@link DownloadOptions}. */
 export const DOWNLOAD_SPEC = {
   sha256: optional(checkSha256),
+  md5: optional(checkMd5),
+  path: optional(checkPath),
   home: optional(checkPath),
   onProgress: optional(checkFunction<(progress: DownloadProgress) => void>),
   timeoutMs: withDefault(checkPositiveInt, 60_000),
@@ -88,6 +114,9 @@ export const DOWNLOAD_SPEC = {
 
 /** Checked {@link DownloadOptions}. */
 export type DownloadSettings = Resolved<typeof DOWNLOAD_SPEC>;
+
+/** What the transfer itself uses: the settings, `md5` optional and `path` resolved by the caller. */
+type TransferSettings = Omit<DownloadSettings, 'md5' | 'path'> & { md5?: string | undefined };
 
 /** A failure a later request may not repeat: network errors, timeouts, cut connections, HTTP 5xx. */
 class Transient extends Error {}
@@ -153,7 +182,7 @@ async function writeBody(
   res: Response,
   partial: string,
   start: number,
-  o: DownloadSettings,
+  o: TransferSettings,
   arm: () => void,
 ): Promise<void> {
   const total = totalOf(res, start);
@@ -178,7 +207,7 @@ async function writeBody(
 }
 
 /** The failure of a request, as a {@link Transient} where another request may succeed. */
-function requestError(e: unknown, timer: ReturnType<typeof idleTimer>, o: DownloadSettings) {
+function requestError(e: unknown, timer: ReturnType<typeof idleTimer>, o: TransferSettings) {
   if (e instanceof Transient) return e;
   if (timer.timedOut()) return new Transient(`no data for ${o.timeoutMs / 1000} s (timed out)`);
   if (o.signal?.aborted) return e;
@@ -193,7 +222,7 @@ function requestError(e: unknown, timer: ReturnType<typeof idleTimer>, o: Downlo
 }
 
 /** One request: continues `partial` where the server allows, else rewrites it. */
-async function attempt(url: string, partial: string, o: DownloadSettings): Promise<boolean> {
+async function attempt(url: string, partial: string, o: TransferSettings): Promise<boolean> {
   const offset = await sizeOf(partial);
   const timer = idleTimer(o.timeoutMs, o.signal);
   try {
@@ -224,7 +253,7 @@ async function attempt(url: string, partial: string, o: DownloadSettings): Promi
 }
 
 /** Requests until `partial` is complete, retrying {@link Transient} failures after a short pause. */
-async function fetchWithRetries(url: string, partial: string, o: DownloadSettings): Promise<void> {
+async function fetchWithRetries(url: string, partial: string, o: TransferSettings): Promise<void> {
   for (let failures = 0; ;) {
     try {
       if (await attempt(url, partial, o)) return;
@@ -236,16 +265,32 @@ async function fetchWithRetries(url: string, partial: string, o: DownloadSetting
   }
 }
 
-/** Deletes `partial` and throws unless its SHA-256 starts with `expected`. */
-async function verify(url: string, partial: string, expected: string): Promise<void> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(partial)) hash.update(chunk as Buffer);
-  const actual = hash.digest('hex');
-  if (actual.startsWith(expected)) return;
+/** The hex digests of `path`'s bytes, one per algorithm, read once. */
+async function digests(path: string, algorithms: readonly string[]): Promise<string[]> {
+  const hashes = algorithms.map((a) => createHash(a));
+  for await (const chunk of createReadStream(path))
+    for (const hash of hashes) hash.update(chunk as Buffer);
+  return hashes.map((h) => h.digest('hex'));
+}
+
+/**
+ * Deletes `partial` and throws unless its SHA-256 starts with `o.sha256` and
+ * its MD5 is `o.md5` (each when given).
+ */
+async function verify(
+  url: string,
+  partial: string,
+  o: { sha256?: string | undefined; md5?: string | undefined },
+): Promise<void> {
+  if (o.sha256 === undefined && o.md5 === undefined) return;
+  const [sha256, md5] = await digests(partial, ['sha256', 'md5']);
+  let wrong: string | undefined;
+  if (o.sha256 !== undefined && !sha256.startsWith(o.sha256))
+    wrong = `its SHA-256 starts ${sha256.slice(0, o.sha256.length)}, expected ${o.sha256}`;
+  else if (o.md5 !== undefined && md5 !== o.md5) wrong = `its MD5 is ${md5}, expected ${o.md5}`;
+  if (wrong === undefined) return;
   await rm(partial, { force: true });
-  throw new Error(
-    `download of ${url} refused: its SHA-256 starts ${actual.slice(0, expected.length)}, expected ${expected}; the file was deleted.`,
-  );
+  throw new Error(`download of ${url} refused: ${wrong}; the file was deleted.`);
 }
 
 /** A {@link Transient} failure's message for the caller: what failed, and what is on disk. */
@@ -264,7 +309,7 @@ async function described(e: Transient, url: string, path: string): Promise<Error
  *
  * @internal
  */
-export async function fetchToFile(url: string, path: string, o: DownloadSettings): Promise<void> {
+export async function fetchToFile(url: string, path: string, o: TransferSettings): Promise<void> {
   if ((await stat(path).catch(() => undefined))?.isFile()) return;
   await mkdir(dirname(path), { recursive: true });
   const partial = `${path}.partial`;
@@ -273,27 +318,29 @@ export async function fetchToFile(url: string, path: string, o: DownloadSettings
   } catch (e) {
     throw e instanceof Transient ? await described(e, url, path) : e;
   }
-  if (o.sha256 !== undefined) await verify(url, partial, o.sha256);
+  await verify(url, partial, o);
   await rename(partial, path);
 }
 
 /**
- * Downloads an http(s) URL's file into the cache, once: a file already
- * cached is returned without any network access. The file is written as
+ * Downloads an http(s) URL's file into the cache (or to `opts.path`), once:
+ * a file already there is returned without any network access. The file is written as
  * `<file>.partial` and renamed when complete (and its hash checked), so the
  * cached name never holds a partial or unchecked file; an interrupted
  * download continues with an HTTP Range request next time (a server that
  * ignores Range sends it whole, which restarts the file).
  *
  * @param url - An http:// or https:// URL.
- * @param opts - Hash, cache folder, progress, timeout, retries, abort; see {@link DownloadOptions}.
- * @returns The cached file's path (see {@link cachedPath}).
+ * @param opts - Hashes, cache folder or path, progress, timeout, retries, abort; see {@link DownloadOptions}.
+ * @returns The file's path: `opts.path`, else the cached file's (see {@link cachedPath}).
  * @throws Error for a URL that is not http(s) or an invalid option (naming
  *   it); `download of <url> failed: HTTP <status> …` for an HTTP error;
  *   `cannot download <url>: <reason>; …` when the network fails or times out
  *   after the retries, saying whether bytes are kept for a resume; `download
- *   of <url> refused: its SHA-256 starts <actual>, expected <expected>` on a
- *   hash mismatch (nothing is kept then); the abort reason when `signal` aborts.
+ *   of <url> refused: its SHA-256 starts <actual>, expected <expected>` or
+ *   `… refused: its MD5 is <actual>, expected <expected>` on a hash mismatch
+ *   (nothing is kept then: neither the file nor `.partial`); the abort reason
+ *   when `signal` aborts.
  * @example
  * ```ts
  * const path = await download('https://example.com/net.safetensors', {
@@ -305,7 +352,7 @@ export async function fetchToFile(url: string, path: string, o: DownloadSettings
 export async function download(url: string, opts: DownloadOptions = {}): Promise<string> {
   httpUrl('download', url);
   const o = checkOptions('download', opts, DOWNLOAD_SPEC);
-  const path = cachedPath(url, o.home ?? convnetsHome());
+  const path = o.path ?? cachedPath(url, o.home ?? convnetsHome());
   await fetchToFile(url, path, o);
   return path;
 }

@@ -33,8 +33,8 @@ export const PRETRAINED_MODELS: readonly string[] = Object.freeze(
   MODELS.names.filter((name) => Object.keys(MODELS.models[name].weights).length > 0),
 );
 
-/** Options of {@link downloadWeights}: those of `download` (without `sha256`: the registry's is checked) and a mirror. */
-export interface WeightsOptions extends Omit<DownloadOptions, 'sha256'> {
+/** Options of {@link downloadWeights}: those of `download` (without `sha256` and `md5`: the registry's hash is checked; without `path`: the cache holds them) and a mirror. */
+export interface WeightsOptions extends Omit<DownloadOptions, 'sha256' | 'md5' | 'path'> {
   /**
    * A mirror of the weights' server, for machines that cannot reach it: its
    * scheme, host and port (and path, if any) replace the canonical URL's
@@ -52,7 +52,7 @@ export interface WeightsOptions extends Omit<DownloadOptions, 'sha256'> {
 const checkUrl = (where: string, option: string, value: unknown): string =>
   httpUrl(`${where}: option "${option}"`, value as string).href;
 
-const { sha256: _sha256, ...DOWNLOAD_SETTINGS } = DOWNLOAD_SPEC;
+const { sha256: _sha256, md5: _md5, path: _path, ...DOWNLOAD_SETTINGS } = DOWNLOAD_SPEC;
 
 /** The one declaration of {@link WeightsOptions}. */
 const WEIGHTS_SPEC = {

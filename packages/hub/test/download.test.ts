@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -54,6 +55,45 @@ describe('download', () => {
       `download of ${url} refused: its SHA-256 starts ${sha256.slice(0, 8)}, expected ${wrong}; the file was deleted.`,
     );
     expect(onDisk(cachedPath(url, home))).toEqual([]);
+  });
+
+  it('checks a whole MD5, refusing a mismatch naming both sums and keeping nothing', async () => {
+    const { bytes } = payload(60_000);
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    server = await serve(fileHandler(bytes));
+    const url = `${server.origin}/data/archive.tar.gz`;
+    const wrong = md5.startsWith('0') ? `1${md5.slice(1)}` : `0${md5.slice(1)}`;
+    await expect(download(url, { home, md5: wrong })).rejects.toThrow(
+      `download of ${url} refused: its MD5 is ${md5}, expected ${wrong}; the file was deleted.`,
+    );
+    expect(onDisk(cachedPath(url, home))).toEqual([]);
+    // The right sum keeps it; a SHA-256 prefix is checked beside it.
+    const path = await download(url, { home, md5 });
+    expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+    await expect(download(`${url}?again`, { home, md5, sha256: '00000000' })).rejects.toThrow(
+      /refused: its SHA-256 starts [0-9a-f]{8}, expected 00000000;/,
+    );
+    await expect(download(url, { home, md5: md5.toUpperCase() })).rejects.toThrow(
+      'download: option "md5" must be an MD5 of 32 lowercase hex digits;',
+    );
+  });
+
+  it('puts the file at `path` instead of the cache, checked, and reuses it offline', async () => {
+    const { bytes } = payload(40_000);
+    const md5 = createHash('md5').update(bytes).digest('hex');
+    server = await serve(fileHandler(bytes));
+    const url = `${server.origin}/~kriz/data.tar.gz`;
+    const path = join(home, 'data', 'nested', 'data.tar.gz');
+    const refused = download(url, { path, md5: '0'.repeat(32) });
+    await expect(refused).rejects.toThrow(/refused: its MD5 is/);
+    expect(onDisk(path)).toEqual([]);
+    expect(await download(url, { path, md5 })).toBe(path);
+    expect(new Uint8Array(readFileSync(path))).toEqual(bytes);
+    expect(onDisk(path)).toEqual(['data.tar.gz']);
+    expect(existsSync(join(home, 'weights'))).toBe(false);
+    await server.close();
+    server = undefined;
+    expect(await download(url, { path, md5 })).toBe(path);
   });
 
   it('keeps a cut download as .partial only, then resumes it with a Range request', async () => {

@@ -1,6 +1,6 @@
 import { Option, type Command } from '@commander-js/extra-typings';
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { constants, createReadStream, existsSync, statSync } from 'node:fs';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import {
@@ -11,8 +11,9 @@ import {
   type CifarLayout,
   type CifarName,
 } from '@convnets/imagenet-data';
-import { fetchToFile } from '../fetch';
-import { fail, progressBar, warn } from '../output';
+import type { DownloadProgress } from '@convnets/hub';
+import { archiveSource, cachedArchive, dataMirror, fetchArchive } from '../fetch';
+import { fail, note, oneLine, progressBar } from '../output';
 
 const TITLE: Record<CifarName, string> = { cifar10: 'CIFAR-10', cifar100: 'CIFAR-100' };
 
@@ -23,41 +24,68 @@ async function md5Of(path: string): Promise<string> {
   return hash.digest('hex');
 }
 
-/** Downloads the archive torchvision uses into `dir` (unless it is there and checks out), with a progress bar. */
-async function download(layout: CifarLayout, dir: string): Promise<string> {
-  const dest = join(dir, layout.file);
-  if (existsSync(dest)) {
-    const md5 = await md5Of(dest);
-    if (md5 !== layout.md5)
-      fail(
-        `${dest} exists but is not the published archive (MD5 ${md5}, expected ${layout.md5}); delete it to download it again`,
-      );
-    return dest;
-  }
-  const bar = progressBar(`${layout.file} |{bar}| {percentage}% | {value}/{total} MB`);
-  let started = false;
-  try {
-    await fetchToFile(layout.url, dest, {
-      md5: layout.md5,
-      onProgress: (done, total) => {
-        if (!started) bar.start(Math.round((total ?? 0) / 1e6), 0);
-        started = true;
-        bar.update(Math.round(done / 1e6));
-      },
-    });
-  } finally {
-    bar.stop();
-  }
-  return dest;
+/** A download's progress on stderr: a note naming the URL and the cache, then a bar (a TTY only). */
+function downloadProgress(layout: CifarLayout, url: string, path: string) {
+  let bar: ReturnType<typeof progressBar> | undefined;
+  let told = false;
+  const mb = (n: number) => (n / 2 ** 20).toFixed(1);
+  return {
+    onProgress({ done, total }: DownloadProgress) {
+      if (!told)
+        note(`downloading ${url}${total === undefined ? '' : ` (${mb(total)} MB)`} to ${path}`);
+      told = true;
+      if (total === undefined) return;
+      const size = { size: `${mb(done)}/${mb(total)} MB` };
+      if (!bar) {
+        bar = progressBar(`download ${layout.file} |{bar}| {percentage}% {size}`);
+        bar.start(total, done, size);
+      } else bar.update(done, size);
+    },
+    stop: () => bar?.stop(),
+  };
 }
 
-/** Warns unless `archive`'s MD5 is the published one of one of the dataset's archives (its structure is checked all the same). */
+/**
+ * The archive torchvision uses: `dir`'s copy when it holds one that checks
+ * out, else the cached download (`$CONVNETS_HOME/data/<file>`), downloaded
+ * first (from `$CONVNETS_DATA_MIRROR` when set) with its MD5 checked.
+ */
+async function officialArchive(layout: CifarLayout, dir: string): Promise<string> {
+  const inDir = join(dir, layout.file);
+  if (existsSync(inDir)) {
+    const md5 = await md5Of(inDir);
+    if (md5 !== layout.md5)
+      fail(
+        `${inDir} exists but is not the published archive (MD5 ${md5}, expected ${layout.md5}); delete it to download it again`,
+      );
+    return inDir;
+  }
+  const mirror = dataMirror();
+  const cached = cachedArchive(layout);
+  if (existsSync(cached)) {
+    note(`using ${cached}, downloaded before`);
+    return cached;
+  }
+  const progress = downloadProgress(layout, archiveSource(layout, mirror), cached);
+  try {
+    return await fetchArchive(layout, {
+      ...(mirror === undefined ? {} : { mirror }),
+      onProgress: progress.onProgress,
+    });
+  } catch (error) {
+    fail(oneLine((error as Error).message));
+  } finally {
+    progress.stop();
+  }
+}
+
+/** Refuses `archive` unless its MD5 is the published one of one of the dataset's archives. */
 async function checkPublished(archive: string, layouts: readonly CifarLayout[]): Promise<void> {
   const md5 = await md5Of(archive);
   if (layouts.some((l) => l.md5 === md5)) return;
   const published = layouts.map((l) => `${l.file}'s is ${l.md5}`).join(', ');
-  warn(
-    `${archive} is not a published archive (its MD5 is ${md5}; ${published}); reading it all the same (every member is checked)`,
+  fail(
+    `--archive ${archive} is not a published archive (its MD5 is ${md5}; ${published}); pass --no-verify to read it all the same (its structure is checked)`,
   );
 }
 
@@ -70,7 +98,7 @@ async function keepArchive(archive: string, read: CifarArchive, dir: string): Pr
   await mkdir(dir, { recursive: true });
   const partial = join(dir, `.${layout.file}.partial`);
   try {
-    await copyFile(archive, partial);
+    await copyFile(archive, partial, constants.COPYFILE_FICLONE);
     await rename(partial, dest);
   } finally {
     await rm(partial, { force: true });
@@ -101,17 +129,17 @@ async function writeFolder(read: CifarArchive, dir: string): Promise<void> {
 async function runCifar(
   name: CifarName,
   dir: string,
-  o: { archive?: string; format?: 'archive' | 'folder' },
+  o: { archive?: string; format?: 'archive' | 'folder'; verify: boolean },
 ): Promise<void> {
   const layouts = CIFAR_ARCHIVES.filter((l) => l.name === name);
   let archive: string;
   if (o.archive !== undefined) {
     if (!existsSync(o.archive) || !statSync(o.archive).isFile())
       fail(`--archive ${o.archive} is not a file`);
-    await checkPublished(o.archive, layouts);
+    if (o.verify) await checkPublished(o.archive, layouts);
     archive = o.archive;
   } else {
-    archive = await download(
+    archive = await officialArchive(
       layouts.find((l) => l.format === 'python')!,
       dir,
     );
@@ -150,17 +178,21 @@ export function cifarCommands(data: Command): void {
     data
       .command(name)
       .description(
-        `get ${TITLE[name]}: download ${python.file} from ${python.url.replace(basename(python.url), '')} (as torchvision does; MD5 checked), or take --archive, and keep it in <dir> for train --data, or write it as an image folder`,
+        `get ${TITLE[name]}: download ${python.file} from ${python.url.replace(basename(python.url), '')} as torchvision does (MD5 checked; cached in $CONVNETS_HOME/data; $CONVNETS_DATA_MIRROR replaces the URL's origin), or take --archive, and keep it in <dir> for train --data, or write it as an image folder`,
       )
       .argument('<dir>', 'output folder')
       .option(
         '--archive <file>',
-        `an archive already downloaded: ${python.file} or ${binary.file} (checked, not downloaded)`,
+        `an archive already downloaded: ${python.file} or ${binary.file} (its MD5 and structure checked; not downloaded)`,
+      )
+      .option(
+        '--no-verify',
+        'with --archive: read an archive whose MD5 is not the published one (a repacked or trimmed copy); its structure is checked all the same',
       )
       .addOption(
         new Option(
           '--format <kind>',
-          'archive: keep the .tar.gz in <dir>, which train --data reads directly (default); folder: also write <dir>/train/<class>/NNNNN.png and <dir>/test/…',
+          'archive: keep the .tar.gz in <dir> (a copy of the download or of --archive), which train --data reads directly (default); folder: write <dir>/train/<class>/NNNNN.png and <dir>/test/… instead',
         ).choices(['archive', 'folder'] as const),
       )
       .action((dir, o) => runCifar(name, dir, o));
