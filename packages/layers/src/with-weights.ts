@@ -109,7 +109,8 @@ export async function importHub(where: string, specifier = HUB): Promise<HubModu
  * weights, options)`, which builds the model with `build` and loads the
  * weights (the one implementation of both).
  *
- * @param arch - The model's registry name (`resnet50`), which `@convnets/hub` looks up.
+ * @param arch - The model's registry name (`resnet50`), which `@convnets/hub`
+ *   looks up, or that name from the options (`vgg16_bn` for `vgg16({ batchNorm: true })`).
  * @param build - The synchronous factory.
  * @returns The factory.
  * @example
@@ -118,7 +119,7 @@ export async function importHub(where: string, specifier = HUB): Promise<HubModu
  * ```
  */
 export function withWeights<Options extends object>(
-  arch: string,
+  arch: string | ((options: Options) => string),
   build: (options?: Options) => LayersModel,
 ): ModelFactory<Options> {
   function factory(options: Options & FactoryWeightsOptions): Promise<LayersModel>;
@@ -126,9 +127,10 @@ export function withWeights<Options extends object>(
   function factory(options?: Options & { weights?: string }): LayersModel | Promise<LayersModel> {
     const { weights, ...rest } = options ?? {};
     if (weights === undefined) return build(rest as Options);
+    const name = typeof arch === 'string' ? arch : arch(rest as Options);
     if (typeof weights !== 'string')
-      fail(arch, 'weights', weights, "a weights name such as 'IMAGENET1K_V1', or 'DEFAULT'");
-    return importHub(arch).then((hub) => hub.pretrained(arch, weights, rest));
+      fail(name, 'weights', weights, "a weights name such as 'IMAGENET1K_V1', or 'DEFAULT'");
+    return importHub(name).then((hub) => hub.pretrained(name, weights, rest));
   }
   return factory;
 }
