@@ -12,9 +12,10 @@ import {
 import { RESNET_ALIASES, RESNET_MODELS } from '@convnets/resnet';
 import { VGG_ALIASES, VGG_MODELS } from '@convnets/vgg';
 import {
+  checkBoolean,
   checkOptions,
   optional,
-  unchecked,
+  withDefault,
   type OptionSpec,
   type Resolved,
 } from '@convnets/validate';
@@ -138,12 +139,12 @@ export async function downloadWeights(
 }
 
 /**
- * Options of {@link pretrained}: those of {@link downloadWeights}, the
- * model's input shape, classifier activation and name, and the loader's
- * `onWarning`.
+ * Options of {@link pretrained}: those of {@link downloadWeights}, how
+ * strictly to load, the loader's `onWarning`, and the model's options
+ * (checked by its factory: `inputShape`, `includeTop`, `classes`, `seed`,
+ * and the family's own, such as ResNets' `strideIn`).
  */
-export interface PretrainedOptions
-  extends WeightsOptions, Pick<ClassifierOptions, 'inputShape' | 'classifierActivation' | 'name'> {
+export interface PretrainedOptions extends WeightsOptions, ClassifierOptions {
   /**
    * Told when loaded tensors hold NaN or infinite values, as the families'
    * `loadWeights` tells it.
@@ -151,31 +152,83 @@ export interface PretrainedOptions
    * @defaultValue `undefined`: the message goes to `console.warn`
    */
   onWarning?: LoadTorchWeightsOptions['onWarning'];
+  /**
+   * Whether every weight of the model must load from the file. With
+   * `false`, what fits loads and the rest stays as initialised (use
+   * {@link downloadWeights} and the family's `loadWeights` with
+   * `strict: false` to see the report). A head left out (`includeTop:
+   * false`) or replaced (`classes` other than the weights') is skipped
+   * either way.
+   *
+   * @defaultValue `true`
+   */
+  strict?: boolean;
 }
 
-/** The one declaration of {@link PretrainedOptions}; the model's options are checked by its factory. */
+/** The one declaration of {@link pretrained}'s own options; the model's are checked by its factory. */
 const PRETRAINED_SPEC = {
   ...WEIGHTS_SPEC,
   onWarning: optional(checkFunction<NonNullable<PretrainedOptions['onWarning']>>),
-  inputShape: unchecked<PretrainedOptions['inputShape']>(),
-  classifierActivation: unchecked<PretrainedOptions['classifierActivation']>(),
-  name: unchecked<string | undefined>(),
-} satisfies OptionSpec<PretrainedOptions>;
+  strict: withDefault(checkBoolean, true),
+} satisfies OptionSpec<Omit<PretrainedOptions, keyof ClassifierOptions>>;
+
+/** `opts` split into {@link pretrained}'s own options (checked) and the model's. */
+function splitOptions(opts: PretrainedOptions) {
+  const own: Record<string, unknown> = {};
+  const model: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(opts ?? {}))
+    (Object.hasOwn(PRETRAINED_SPEC, key) ? own : model)[key] = value;
+  return { own: checkOptions('pretrained', own, PRETRAINED_SPEC), model };
+}
+
+/** `/^fc\./` for `fc.weight`: the keys of the module holding the classifier's weight. */
+const moduleOf = (key: string): RegExp =>
+  new RegExp(`^${key.replace(/weight$/, '').replaceAll('.', '\\.')}`);
+
+/**
+ * How to build `entry`'s model for weights `w`: its options (a fresh head
+ * of `classes`, the file's count by default), and the file's keys to skip:
+ * the head when left out (`includeTop: false`) or replaced (other `classes`).
+ */
+function transferPlan(
+  entry: ModelEntry,
+  w: PretrainedWeights,
+  model: Record<string, unknown>,
+  strict: boolean,
+): { build: Record<string, unknown>; skip: RegExp | undefined } {
+  const count = CATEGORY_COUNTS[w.categories];
+  const classes = model.classes ?? count;
+  const top = model.includeTop !== false;
+  const skip = !top
+    ? entry.stateDict.head
+    : classes !== count
+      ? moduleOf(entry.torchvisionClassifierKey)
+      : undefined;
+  // Every weight is overwritten only by a strict load of the whole file: initialisers are wasted then.
+  const skipInit = model.skipInit ?? (strict && top && skip === undefined);
+  return { build: { ...model, ...(top ? { classes } : {}), skipInit }, skip };
+}
 
 /**
  * A model with its pretrained weights, by name: torchvision's, as
  * `torchvision.models.resnet50(weights="IMAGENET1K_V2")` or Keras'
- * `ResNet50(weights="imagenet")`. The model is built (options checked)
- * before anything is downloaded; the file is fetched with
- * {@link downloadWeights} and loaded with the family's `loadWeights`
- * (`from: 'torchvision'`). Feed it images prepared as `weights.transforms`
- * says (e.g. with `@convnets/imagenet-data`'s `torchvisionEval({ resize: 232 })`
- * for V2 ResNets); its outputs are the weights' categories (ImageNet's
- * classes: `IMAGENET_CLASSES`).
+ * `ResNet50(weights="imagenet")`. The families' factories call it for their
+ * `weights` option (`resnet50({ weights: 'IMAGENET1K_V2' })`). The model is
+ * built (options checked) before anything is downloaded; the file is
+ * fetched with {@link downloadWeights} and loaded with the family's
+ * `loadWeights` (`from: 'torchvision'`). Feed it images prepared as
+ * `weights.transforms` says (e.g. with `@convnets/imagenet-data`'s
+ * `torchvisionEval({ resize: 232 })` for V2 ResNets); its outputs are the
+ * weights' categories (ImageNet's classes: `IMAGENET_CLASSES`).
+ *
+ * For transfer learning, `includeTop: false` loads the backbone and skips
+ * the file's classifier (`fc.*`, `classifier.*`), and `classes: N` (other
+ * than the weights' 1000) loads the backbone under a fresh last layer,
+ * initialised from `seed`.
  *
  * @param arch - A registry name (`resnet50`, `vgg16_bn`) or a registry entry.
  * @param weights - A name of the model's weights, or `'DEFAULT'`. Default `'DEFAULT'`.
- * @param opts - Download options, `inputShape`, `classifierActivation`, `name` and `onWarning`; see {@link PretrainedOptions}.
+ * @param opts - Download options, `strict`, `onWarning` and the model's options; see {@link PretrainedOptions}.
  * @returns The model, its weights loaded.
  * @throws Error as {@link downloadWeights}, for an option the factory refuses,
  *   or when the file does not load (nothing is loaded then, and the model is disposed).
@@ -184,6 +237,7 @@ const PRETRAINED_SPEC = {
  * import { pretrained } from '@convnets/hub';
  * const net = await pretrained('resnet50', 'IMAGENET1K_V2'); // resize 232, crop 224
  * const logits = await pretrained('vgg16_bn', 'DEFAULT', { classifierActivation: null });
+ * const flowers = await pretrained('resnet18', 'DEFAULT', { classes: 5, seed: 1 }); // new head
  * ```
  */
 export async function pretrained(
@@ -191,24 +245,17 @@ export async function pretrained(
   weights = 'DEFAULT',
   opts: PretrainedOptions = {},
 ): Promise<LayersModel> {
-  const { onWarning, inputShape, classifierActivation, name, ...o } = checkOptions(
-    'pretrained',
-    opts,
-    PRETRAINED_SPEC,
-  );
+  const { own, model } = splitOptions(opts);
+  const { onWarning, strict, ...o } = own;
   const [entry, w] = lookUp(arch, weights);
-  const model = Object.entries({ inputShape, classifierActivation, name }).filter(
-    ([, value]) => value !== undefined,
-  );
-  const net = entry.build({
-    ...Object.fromEntries(model),
-    classes: CATEGORY_COUNTS[w.categories],
-    skipInit: true,
-  });
+  const { build, skip } = transferPlan(entry, w, model, strict);
+  const net = entry.build(build);
   try {
     const { path } = await fetchWeights(entry, weights, o);
     await loadTorchWeights(net, path, entry.stateDict, {
       from: 'torchvision',
+      strict,
+      ...(skip ? { skip } : {}),
       ...(onWarning ? { onWarning } : {}),
     });
   } catch (e) {

@@ -83,6 +83,7 @@ export {
   saveSafetensorsWeights,
   saveTorchWeights,
   torchBatchNormWeight,
+  type ImportStateDictOptions,
   type LoadSafetensorsOptions,
   type LoadTorchWeightsOptions,
   type OurWeight,
@@ -103,10 +104,12 @@ export { writeTorchStateDict } from './weights/torch-write';
 export {
   countNonFinite,
   type LoadWeightsReport,
+  type MismatchedTensor,
   type NonFiniteTensor,
   type WeightsWarning,
 } from './weights/non-finite';
 export { torchShape, type TorchLayout } from './weights/torch-layout';
+export { withWeights, type FactoryWeightsOptions, type ModelFactory } from './with-weights';
 export {
   CLASSIFIER_OPTION_KEYS,
   globalPooling,

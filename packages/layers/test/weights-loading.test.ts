@@ -2,6 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
 import { layers, sequential, type LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import {
@@ -14,6 +15,9 @@ import {
   type WeightsWarning,
 } from '../src';
 import { file, thrown } from './helpers';
+
+/** What a report holds beyond `nonFinite` after a strict load. */
+const NOTHING_LEFT = { missing: [], unexpected: [], mismatched: [], skipped: [] };
 
 // Hostile files and non-finite weights (issue #13): each of these failed on
 // the loader as it was before.
@@ -145,7 +149,7 @@ describe('non-finite weights', () => {
       { key: 'fc.weight', weight: 'head/kernel', size: 6, nan: 2, infinite: 0 },
       { key: 'fc.bias', weight: 'head/bias', size: 3, nan: 0, infinite: 2 },
     ];
-    expect(report).toEqual({ nonFinite });
+    expect(report).toEqual({ nonFinite, ...NOTHING_LEFT });
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatchObject({ kind: 'non-finite', nonFinite });
     expect(warnings[0].message).toBe(
@@ -187,7 +191,7 @@ describe('non-finite weights', () => {
       },
     );
     expect(onWarning).not.toHaveBeenCalled();
-    expect(report).toEqual({ nonFinite: [] });
+    expect(report).toEqual({ nonFinite: [], ...NOTHING_LEFT });
   });
 
   it('importStateDict returns the report without warning', () => {
@@ -291,5 +295,90 @@ describe('other spellings of a key (canonicalKey) and a family of formats', () =
         from: 'toString' as never,
       }),
     ).rejects.toThrow('loadWeights: option "from" must be "torchvision"; received "toString".');
+  });
+});
+
+describe('strict: false and skip (transfer learning)', () => {
+  /** A dense "body" (2 → 3) and a dense "head" (3 → 2): PyTorch's `body.*` and `fc.*`. */
+  function twoLayers(): LayersModel {
+    return sequential({
+      name: 'two',
+      layers: [
+        layers.dense({ name: 'body', units: 3, inputShape: [2] }),
+        layers.dense({ name: 'head', units: 2, biasInitializer: 'ones' }),
+      ],
+    });
+  }
+  const TWO: StateDictFormat = {
+    name: 'two layers',
+    map: ({ layer, weight }) => {
+      const key = layer === 'body' ? 'body' : 'fc';
+      return weight === 'kernel'
+        ? { key: `${key}.weight`, layout: 'linear' }
+        : { key: `${key}.bias`, layout: 'vector' };
+    },
+  };
+  // PyTorch's Linear(2, 3).weight is [out, in] = [3, 2]: ours is its transpose.
+  const BODY_WEIGHT = [1, 2, 3, 4, 5, 6];
+  const BODY_KERNEL = [
+    [1, 3, 5],
+    [2, 4, 6],
+  ];
+  const values = (net: LayersModel) => net.getWeights().map((w) => w.arraySync());
+
+  it('loads what fits and reports each missing, unexpected and mismatched tensor', () => {
+    const net = twoLayers();
+    const before = values(net);
+    const bytes = writeSafetensors({
+      'body.weight': { shape: [3, 2], data: new Float32Array(BODY_WEIGHT) },
+      'fc.weight': { shape: [5, 3], data: new Float32Array(15) },
+      'fc.bias': { shape: [2], data: new Float32Array([7, 8]) },
+      'extra.weight': { shape: [1], data: new Float32Array([0]) },
+    });
+    const { tensors } = readSafetensors(bytes);
+    expect(thrown(() => importStateDict(net, tensors, TWO)).message).toBe(
+      'Cannot load two layers weights into model "two" (nothing was loaded):\n' +
+        '  - missing key "body.bias" (for body/bias)\n' +
+        '  - "fc.weight" has shape [5, 3], expected [2, 3] (for head/kernel)\n' +
+        '  - unexpected key "extra.weight"',
+    );
+    expect(values(net)).toEqual(before);
+
+    const tensorsBefore = tf.memory().numTensors;
+    const report = importStateDict(net, tensors, TWO, { strict: false });
+    expect(tf.memory().numTensors).toBe(tensorsBefore);
+    expect(report).toEqual({
+      nonFinite: [],
+      missing: ['body/bias'],
+      unexpected: ['extra.weight'],
+      mismatched: [
+        { key: 'fc.weight', weight: 'head/kernel', reason: 'has shape [5, 3], expected [2, 3]' },
+      ],
+      skipped: [],
+    });
+    const [bodyKernel, bodyBias, headKernel, headBias] = values(net);
+    expect(bodyKernel).toEqual(BODY_KERNEL);
+    expect(bodyBias).toEqual(before[1]); // as initialised: zeros
+    expect(headKernel).toEqual(before[2]);
+    expect(headBias).toEqual([7, 8]);
+    net.dispose();
+  });
+
+  it('skips the keys asked, strictly loading the rest (a replaced head)', async () => {
+    const net = twoLayers();
+    const before = values(net);
+    const bytes = writeSafetensors({
+      'body.weight': { shape: [3, 2], data: new Float32Array(BODY_WEIGHT) },
+      'body.bias': { shape: [3], data: new Float32Array([9, 9, 9]) },
+      'fc.weight': { shape: [1000, 3], data: new Float32Array(3000) },
+      'fc.bias': { shape: [1000], data: new Float32Array(1000) },
+    });
+    const report = await loadSafetensorsWeights(net, bytes, TWO, { skip: /^fc\./ });
+    expect(report.skipped).toEqual(['fc.weight', 'fc.bias']);
+    expect(report.unexpected).toEqual([]);
+    const [bodyKernel, bodyBias, headKernel, headBias] = values(net);
+    expect([bodyKernel, bodyBias]).toEqual([BODY_KERNEL, [9, 9, 9]]);
+    expect([headKernel, headBias]).toEqual([before[2], [1, 1]]);
+    net.dispose();
   });
 });

@@ -1,4 +1,5 @@
 import {
+  withWeights,
   convBnRelu,
   residualStage,
   type BatchNormOptions,
@@ -183,28 +184,50 @@ function named(name: ResNetName, plain: boolean, opts: ResNetOptions): LayersMod
 }
 
 /** ResNet-18, torchvision's `resnet18`; see {@link ResNetOptions}. */
-export const resnet18 = (opts: ResNetOptions = {}): LayersModel => named('resnet18', false, opts);
+export const resnet18 = withWeights<ResNetOptions>('resnet18', (opts = {}) =>
+  named('resnet18', false, opts),
+);
 /** ResNet-34, torchvision's `resnet34`; see {@link ResNetOptions}. */
-export const resnet34 = (opts: ResNetOptions = {}): LayersModel => named('resnet34', false, opts);
+export const resnet34 = withWeights<ResNetOptions>('resnet34', (opts = {}) =>
+  named('resnet34', false, opts),
+);
 /** ResNet-50, torchvision's `resnet50`; see {@link ResNetOptions}. */
-export const resnet50 = (opts: ResNetOptions = {}): LayersModel => named('resnet50', false, opts);
+export const resnet50 = withWeights<ResNetOptions>('resnet50', (opts = {}) =>
+  named('resnet50', false, opts),
+);
 /** ResNet-101, torchvision's `resnet101`; see {@link ResNetOptions}. */
-export const resnet101 = (opts: ResNetOptions = {}): LayersModel => named('resnet101', false, opts);
+export const resnet101 = withWeights<ResNetOptions>('resnet101', (opts = {}) =>
+  named('resnet101', false, opts),
+);
 /** ResNet-152, torchvision's `resnet152`; see {@link ResNetOptions}. */
-export const resnet152 = (opts: ResNetOptions = {}): LayersModel => named('resnet152', false, opts);
+export const resnet152 = withWeights<ResNetOptions>('resnet152', (opts = {}) =>
+  named('resnet152', false, opts),
+);
 /** Plain-18, ResNet-18 without shortcuts (§4.1, Figure 4); see {@link ResNetOptions}. */
-export const plain18 = (opts: ResNetOptions = {}): LayersModel => named('resnet18', true, opts);
+export const plain18 = withWeights<ResNetOptions>('plain18', (opts = {}) =>
+  named('resnet18', true, opts),
+);
 /** Plain-34, ResNet-34 without shortcuts (§4.1, Figure 4: the degradation problem); see {@link ResNetOptions}. */
-export const plain34 = (opts: ResNetOptions = {}): LayersModel => named('resnet34', true, opts);
+export const plain34 = withWeights<ResNetOptions>('plain34', (opts = {}) =>
+  named('resnet34', true, opts),
+);
 /** Plain-50, ResNet-50 without shortcuts; see {@link ResNetOptions}. */
-export const plain50 = (opts: ResNetOptions = {}): LayersModel => named('resnet50', true, opts);
+export const plain50 = withWeights<ResNetOptions>('plain50', (opts = {}) =>
+  named('resnet50', true, opts),
+);
 /** Plain-101, ResNet-101 without shortcuts; see {@link ResNetOptions}. */
-export const plain101 = (opts: ResNetOptions = {}): LayersModel => named('resnet101', true, opts);
+export const plain101 = withWeights<ResNetOptions>('plain101', (opts = {}) =>
+  named('resnet101', true, opts),
+);
 /** Plain-152, ResNet-152 without shortcuts; see {@link ResNetOptions}. */
-export const plain152 = (opts: ResNetOptions = {}): LayersModel => named('resnet152', true, opts);
+export const plain152 = withWeights<ResNetOptions>('plain152', (opts = {}) =>
+  named('resnet152', true, opts),
+);
 /** Wide ResNet-50-2, torchvision's `wide_resnet50_2`; see {@link ResNetOptions}. */
-export const wideResnet50_2 = (opts: ResNetOptions = {}): LayersModel =>
-  named('wide_resnet50_2', false, opts);
+export const wideResnet50_2 = withWeights<ResNetOptions>('wide_resnet50_2', (opts = {}) =>
+  named('wide_resnet50_2', false, opts),
+);
 /** Wide ResNet-101-2, torchvision's `wide_resnet101_2`; see {@link ResNetOptions}. */
-export const wideResnet101_2 = (opts: ResNetOptions = {}): LayersModel =>
-  named('wide_resnet101_2', false, opts);
+export const wideResnet101_2 = withWeights<ResNetOptions>('wide_resnet101_2', (opts = {}) =>
+  named('wide_resnet101_2', false, opts),
+);

@@ -61,6 +61,7 @@ const NUM_BATCHES_TRACKED = /(^|\.)num_batches_tracked$/;
 export const TORCHVISION_RESNET: StateDictFormat = {
   name: 'torchvision ResNet',
   ignore: NUM_BATCHES_TRACKED,
+  head: /^fc\./,
   map: resnetMap('fc', 'downsample'),
 };
 
@@ -86,6 +87,7 @@ export const TORCHVISION_RESNET: StateDictFormat = {
 export const CIFAR_RESNET: StateDictFormat = {
   name: 'PyTorch CIFAR ResNet',
   ignore: NUM_BATCHES_TRACKED,
+  head: /^(linear|fc)\./,
   map: resnetMap('linear', 'shortcut'),
   canonicalKey: (key) =>
     key.replace(/^fc\./, 'linear.').replace(/^(layer\d+\.\d+)\.downsample\./, '$1.shortcut.'),

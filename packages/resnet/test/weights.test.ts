@@ -143,6 +143,10 @@ describe('torchvision weight import', () => {
     );
     await expect(loadWeights(net, withCounter, { from: 'torchvision' })).resolves.toEqual({
       nonFinite: [],
+      missing: [],
+      unexpected: [],
+      mismatched: [],
+      skipped: [],
     });
     // NaN and Inf load (as PyTorch's load_state_dict) but are reported, by tensor.
     const poisoned = edited((e) => {

@@ -2,6 +2,7 @@ import {
   BatchNormalization,
   CLASSIFIER_OPTION_KEYS,
   LocalResponseNormalization,
+  withWeights,
   checkBatchNormOptions,
   globalPooling,
   kaimingNormalFanOut,
@@ -238,22 +239,48 @@ function named(config: VggConfig, name: string, opts: VggOptions): LayersModel {
 }
 
 /** VGG-11, configuration A, torchvision's `vgg11`; see {@link VggOptions}. */
-export const vgg11 = (opts: VggOptions = {}): LayersModel => named('A', 'vgg11', opts);
+export const vgg11 = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg11_bn' : 'vgg11'),
+  (opts = {}) => named('A', 'vgg11', opts),
+);
 /** VGG-11 with BN, torchvision's `vgg11_bn`; see {@link VggOptions}. */
-export const vgg11Bn = (opts: VggOptions = {}): LayersModel => vgg11({ ...opts, batchNorm: true });
+export const vgg11Bn = withWeights<VggOptions>('vgg11_bn', (opts = {}) =>
+  vgg11({ ...opts, batchNorm: true }),
+);
 /** VGG-11 with LRN after the first convolution, configuration A-LRN (found not to help, §4.1); see {@link VggOptions}. */
-export const vgg11Lrn = (opts: VggOptions = {}): LayersModel => named('A-LRN', 'vgg11_lrn', opts);
+export const vgg11Lrn = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg11_lrn_bn' : 'vgg11_lrn'),
+  (opts = {}) => named('A-LRN', 'vgg11_lrn', opts),
+);
 /** VGG-13, configuration B, torchvision's `vgg13`; see {@link VggOptions}. */
-export const vgg13 = (opts: VggOptions = {}): LayersModel => named('B', 'vgg13', opts);
+export const vgg13 = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg13_bn' : 'vgg13'),
+  (opts = {}) => named('B', 'vgg13', opts),
+);
 /** VGG-13 with BN, torchvision's `vgg13_bn`; see {@link VggOptions}. */
-export const vgg13Bn = (opts: VggOptions = {}): LayersModel => vgg13({ ...opts, batchNorm: true });
+export const vgg13Bn = withWeights<VggOptions>('vgg13_bn', (opts = {}) =>
+  vgg13({ ...opts, batchNorm: true }),
+);
 /** VGG-16 with three 1×1 convolutions, configuration C; see {@link VggOptions}. */
-export const vgg16C = (opts: VggOptions = {}): LayersModel => named('C', 'vgg16_c', opts);
+export const vgg16C = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg16_c_bn' : 'vgg16_c'),
+  (opts = {}) => named('C', 'vgg16_c', opts),
+);
 /** VGG-16, configuration D, torchvision's `vgg16`; see {@link VggOptions}. */
-export const vgg16 = (opts: VggOptions = {}): LayersModel => named('D', 'vgg16', opts);
+export const vgg16 = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg16_bn' : 'vgg16'),
+  (opts = {}) => named('D', 'vgg16', opts),
+);
 /** VGG-16 with BN, torchvision's `vgg16_bn`; see {@link VggOptions}. */
-export const vgg16Bn = (opts: VggOptions = {}): LayersModel => vgg16({ ...opts, batchNorm: true });
+export const vgg16Bn = withWeights<VggOptions>('vgg16_bn', (opts = {}) =>
+  vgg16({ ...opts, batchNorm: true }),
+);
 /** VGG-19, configuration E, torchvision's `vgg19`; see {@link VggOptions}. */
-export const vgg19 = (opts: VggOptions = {}): LayersModel => named('E', 'vgg19', opts);
+export const vgg19 = withWeights<VggOptions>(
+  (o) => (o.batchNorm ? 'vgg19_bn' : 'vgg19'),
+  (opts = {}) => named('E', 'vgg19', opts),
+);
 /** VGG-19 with BN, torchvision's `vgg19_bn`; see {@link VggOptions}. */
-export const vgg19Bn = (opts: VggOptions = {}): LayersModel => vgg19({ ...opts, batchNorm: true });
+export const vgg19Bn = withWeights<VggOptions>('vgg19_bn', (opts = {}) =>
+  vgg19({ ...opts, batchNorm: true }),
+);

@@ -54,6 +54,7 @@ function featureIndex(model: LayersModel, layer: string): number | undefined {
 export const TORCHVISION_VGG: StateDictFormat = {
   name: 'torchvision VGG',
   ignore: /(^|\.)num_batches_tracked$/,
+  head: /^classifier\./,
   map({ layer, weight }, model) {
     if (layer in CLASSIFIER_INDEX) {
       const key = `classifier.${CLASSIFIER_INDEX[layer]}`;

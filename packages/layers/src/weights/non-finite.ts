@@ -22,6 +22,30 @@ export interface NonFiniteTensor {
 export interface LoadWeightsReport {
   /** The loaded tensors holding NaN or infinite values, in the model's weight order; empty when all are finite. */
   nonFinite: NonFiniteTensor[];
+  /**
+   * With `strict: false`, the model's weights the file has no tensor for, as
+   * `layer/weight` (`conv1_conv/kernel`), left as they were; empty otherwise.
+   */
+  missing: string[];
+  /** With `strict: false`, the file's keys no weight of the model uses, not loaded; empty otherwise. */
+  unexpected: string[];
+  /**
+   * With `strict: false`, the weights whose tensor does not fit (shape or
+   * dtype), left as they were; empty otherwise.
+   */
+  mismatched: MismatchedTensor[];
+  /** The file's keys left out on request (`skip`, e.g. the classifier of a replaced head), in file order. */
+  skipped: string[];
+}
+
+/** A tensor of the file that does not fit the weight it maps to. */
+export interface MismatchedTensor {
+  /** Its key in the file, e.g. `fc.weight`. */
+  key: string;
+  /** The weight of ours it maps to, `layer/weight`, e.g. `predictions/kernel`. */
+  weight: string;
+  /** What is wrong: `has shape [1000, 64], expected [10, 64]`, or its dtype. */
+  reason: string;
 }
 
 /**

@@ -15,6 +15,7 @@ import { writeTorchStateDict } from './torch-write';
 import {
   countNonFinite,
   type LoadWeightsReport,
+  type MismatchedTensor,
   type NonFiniteTensor,
   type WeightsWarning,
 } from './non-finite';
@@ -75,6 +76,15 @@ export interface StateDictFormat {
    * @defaultValue `undefined`: every key must belong to a weight
    */
   ignore?: RegExp;
+  /**
+   * The classifier's state-dict keys (torchvision's ResNets: `fc.*`; VGGs:
+   * `classifier.*`): what a model built with `includeTop: false` leaves out,
+   * so that loading a whole network's file into a backbone can skip them
+   * (see `pretrained` in `@convnets/hub`).
+   *
+   * @defaultValue `undefined`: the format names no head
+   */
+  head?: RegExp;
   /**
    * Other spellings of state-dict keys that loading accepts, for families
    * whose repositories name the same weight differently (a classifier saved
@@ -168,105 +178,178 @@ function canonicalTensors(
   return out;
 }
 
+/** Why one weight cannot be loaded: its kind decides whether `strict: false` forgives it. */
+type Problem =
+  | { kind: 'missing'; weight: string; text: string }
+  | { kind: 'mismatched'; tensor: MismatchedTensor; text: string };
+
+/** A deferred write of one weight, counting its NaN and infinite values. */
+type Write = () => NonFiniteTensor | null;
+
 /**
- * How one weight of `model` is loaded from `tensors`: a deferred write, or
- * the problem that prevents it. Adds the key it reads to `used`.
+ * How one weight of `model` is loaded from `tensors`: a deferred write, the
+ * problem that prevents it, or `null` when its key is to be skipped. Adds the
+ * key it reads to `used`.
  */
 function planWeight(
   model: LayersModel,
   tensors: Map<string, KeyedTensor>,
   format: StateDictFormat,
   { variable, ours }: ReturnType<typeof ourWeights>[number],
-  used: Set<string>,
-): string | { write: () => NonFiniteTensor | null } {
+  { used, skip }: { used: Set<string>; skip?: RegExp },
+): Problem | Write | null {
   const target = format.map(ours, model);
   const label = `${ours.layer}/${ours.weight}`;
   if (target === null) {
-    return `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`;
+    const text = `${label} [${ours.shape.join(', ')}] has no counterpart in the ${format.name} format`;
+    return { kind: 'missing', weight: label, text };
   }
   used.add(target.key);
   const keyed = tensors.get(target.key);
+  if (skip?.test(keyed?.fileKey ?? target.key)) return null;
   if (keyed === undefined) {
-    return `missing key ${quote(target.key)} (for ${label})`;
+    return {
+      kind: 'missing',
+      weight: label,
+      text: `missing key ${quote(target.key)} (for ${label})`,
+    };
   }
   const { tensor: found, fileKey } = keyed;
   const expected = torchShape(ours.shape, target.layout);
-  if (found.shape.join(',') !== expected.join(',')) {
-    return `${quote(fileKey)} has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}] (for ${label})`;
+  const reason =
+    found.shape.join(',') !== expected.join(',')
+      ? `has shape ${excerpt(`[${found.shape.join(', ')}]`)}, expected [${expected.join(', ')}]`
+      : !isFloatDtype(found.dtype)
+        ? `has dtype ${found.dtype}; expected F32, F16, BF16 or F64`
+        : undefined;
+  if (reason !== undefined) {
+    const tensor = { key: fileKey, weight: label, reason };
+    return { kind: 'mismatched', tensor, text: `${quote(fileKey)} ${reason} (for ${label})` };
   }
-  if (!isFloatDtype(found.dtype)) {
-    return `${quote(fileKey)} has dtype ${found.dtype}; expected F32, F16, BF16 or F64`;
-  }
-  return {
-    write: () => {
-      const decoded = toFloat32(found);
-      const values = fromTorch(decoded, ours.shape, target.layout);
-      tidy(() => {
-        variable.write(tensor(values, ours.shape, 'float32'));
-      });
-      const { nan, infinite } = countNonFinite(decoded);
-      return nan + infinite === 0
-        ? null
-        : { key: fileKey, weight: label, size: decoded.length, nan, infinite };
-    },
+  return () => {
+    const decoded = toFloat32(found);
+    const values = fromTorch(decoded, ours.shape, target.layout);
+    tidy(() => {
+      variable.write(tensor(values, ours.shape, 'float32'));
+    });
+    const { nan, infinite } = countNonFinite(decoded);
+    return nan + infinite === 0
+      ? null
+      : { key: fileKey, weight: label, size: decoded.length, nan, infinite };
   };
 }
 
+/** Options of {@link importStateDict} (and of the loaders built on it). */
+export interface ImportStateDictOptions {
+  /**
+   * Whether every weight must load (PyTorch's `load_state_dict(strict=True)`):
+   * any missing or unexpected key or wrong shape fails and nothing is loaded.
+   * With `false`, what fits is loaded, and the rest is reported in
+   * {@link LoadWeightsReport}'s `missing`, `unexpected` and `mismatched`;
+   * the weights not loaded keep their values. Two file keys for one weight
+   * fail either way.
+   *
+   * @defaultValue `true`
+   */
+  strict?: boolean;
+  /**
+   * The file's keys not to load (tested on the file's spelling): the weights
+   * they would fill keep their values, and they are neither missing nor
+   * unexpected but listed in {@link LoadWeightsReport}'s `skipped`. For a
+   * head that is replaced (`/^fc\./`) or left out (a format's
+   * {@link StateDictFormat.head}).
+   *
+   * @defaultValue `undefined`: every key is loaded
+   */
+  skip?: RegExp;
+}
+
+/** The file's keys that no weight used, split into skipped and unexpected. */
+function unusedKeys(
+  keyed: Map<string, KeyedTensor>,
+  used: Set<string>,
+  format: StateDictFormat,
+  skip: RegExp | undefined,
+): { skipped: string[]; unexpected: string[] } {
+  const skipped: string[] = [];
+  const unexpected: string[] = [];
+  for (const [key, { fileKey }] of keyed) {
+    if (skip?.test(fileKey)) skipped.push(fileKey);
+    else if (!used.has(key) && !format.ignore?.test(fileKey)) unexpected.push(fileKey);
+  }
+  return { skipped, unexpected };
+}
+
 /**
- * Sets every weight of `model` from a PyTorch state dict (as parsed safetensors
+ * Sets the weights of `model` from a PyTorch state dict (as parsed safetensors
  * tensors), converting names and layouts with `format`.
  *
- * All-or-nothing: missing keys, unexpected keys, wrong shapes and unsupported
- * dtypes are all collected and thrown as one error before any weight changes.
+ * Strict by default, all-or-nothing: missing keys, unexpected keys, wrong
+ * shapes and unsupported dtypes are all collected and thrown as one error
+ * before any weight changes. With `strict: false` they are reported instead,
+ * and what fits is loaded.
  *
  * @param model - The model whose weights are overwritten.
  * @param tensors - The state dict, e.g. `readSafetensors(bytes).tensors`.
  * @param format - How names and layouts map; see {@link StateDictFormat}.
- * @returns The tensors that hold NaN or infinite values (loaded nonetheless);
- *   see {@link LoadWeightsReport}. Nothing is printed.
+ * @param opts - `strict` and `skip`; see {@link ImportStateDictOptions}.
+ * @returns The tensors that hold NaN or infinite values (loaded nonetheless),
+ *   and what was not loaded; see {@link LoadWeightsReport}. Nothing is printed.
  * @throws Error listing every problem (up to 25, then a count): a weight
  *   without a counterpart in the format, a missing or unexpected key, a wrong
- *   shape, or a non-floating-point dtype. Keys quoted are cut to 200
- *   characters. Nothing is loaded then.
+ *   shape, or a non-floating-point dtype (with `strict: false`, only two
+ *   file keys for one weight). Keys quoted are cut to 200 characters.
+ *   Nothing is loaded then.
  *
  * @example
  * ```ts
  * import { TORCHVISION_RESNET } from '@convnets/resnet';
  * const { nonFinite } = importStateDict(model, readSafetensors(bytes).tensors, TORCHVISION_RESNET);
+ * // A new 10-class head: everything but fc.* loaded.
+ * importStateDict(net10, tensors, TORCHVISION_RESNET, { skip: /^fc\./ }).skipped; // ['fc.weight', 'fc.bias']
  * ```
  */
 export function importStateDict(
   model: LayersModel,
   tensors: Map<string, SafetensorsTensor>,
   format: StateDictFormat,
+  opts: ImportStateDictOptions = {},
 ): LoadWeightsReport {
-  const problems: string[] = [];
-  const keyed = canonicalTensors(tensors, format, problems);
+  const { strict = true, skip } = opts;
+  const fatal: string[] = [];
+  const keyed = canonicalTensors(tensors, format, fatal);
   const used = new Set<string>();
-  const pending: { write: () => NonFiniteTensor | null }[] = [];
+  const writes: Write[] = [];
+  const problems: Problem[] = [];
   for (const weight of ourWeights(model)) {
-    const planned = planWeight(model, keyed, format, weight, used);
-    if (typeof planned === 'string') problems.push(planned);
-    else pending.push(planned);
+    const planned = planWeight(model, keyed, format, weight, { used, skip });
+    if (typeof planned === 'function') writes.push(planned);
+    else if (planned !== null) problems.push(planned);
   }
-  for (const [key, { fileKey }] of keyed) {
-    if (!used.has(key) && !format.ignore?.test(fileKey))
-      problems.push(`unexpected key ${quote(fileKey)}`);
-  }
-  if (problems.length > 0) {
+  const { skipped, unexpected } = unusedKeys(keyed, used, format, skip);
+  const refused = strict
+    ? [
+        ...fatal,
+        ...problems.map((p) => p.text),
+        ...unexpected.map((k) => `unexpected key ${quote(k)}`),
+      ]
+    : fatal;
+  if (refused.length > 0) {
     throw new Error(
       listProblems(
         `Cannot load ${format.name} weights into model "${model.name}" (nothing was loaded)`,
-        problems,
+        refused,
       ),
     );
   }
-  const nonFinite: NonFiniteTensor[] = [];
-  for (const p of pending) {
-    const counted = p.write();
-    if (counted) nonFinite.push(counted);
-  }
-  return { nonFinite };
+  const nonFinite = writes.map((write) => write()).filter((n) => n !== null);
+  return {
+    nonFinite,
+    missing: problems.flatMap((p) => (p.kind === 'missing' ? [p.weight] : [])),
+    unexpected,
+    mismatched: problems.flatMap((p) => (p.kind === 'mismatched' ? [p.tensor] : [])),
+    skipped,
+  };
 }
 
 /** The message of a {@link WeightsWarning} about non-finite tensors. */
@@ -330,7 +413,7 @@ export function exportStateDict(
 export type WeightSource = string | Uint8Array | ArrayBuffer;
 
 /** Options of {@link loadSafetensorsWeights}. */
-export interface LoadSafetensorsOptions {
+export interface LoadSafetensorsOptions extends ImportStateDictOptions {
   /**
    * Largest accepted file, in bytes; a path's size is checked before it is read.
    *
@@ -390,17 +473,18 @@ export async function loadSafetensorsWeights(
 ): Promise<LoadWeightsReport> {
   let report: LoadWeightsReport;
   let path: string | undefined;
+  const importOptions = { strict: opts.strict, skip: opts.skip };
   if (typeof source === 'string') {
     path = source;
     try {
       const bytes = await readWeightsFile(source, opts.maxFileBytes ?? 4 * 1024 ** 3);
-      report = importStateDict(model, readStateDict(bytes).tensors, format);
+      report = importStateDict(model, readStateDict(bytes).tensors, format, importOptions);
     } catch (e) {
       throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
     }
   } else if (source instanceof Uint8Array || source instanceof ArrayBuffer) {
     const bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
-    report = importStateDict(model, readStateDict(bytes).tensors, format);
+    report = importStateDict(model, readStateDict(bytes).tensors, format, importOptions);
   } else {
     throw new Error(
       `loadWeights: the source must be a file path, a Uint8Array or an ArrayBuffer; received ${String(source)}.`,
