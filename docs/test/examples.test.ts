@@ -7,11 +7,20 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as compose from '../examples/compose-blocks';
 import * as degradation from '../examples/degradation';
+import * as fineTune from '../examples/fine-tune';
 import * as gettingStarted from '../examples/getting-started';
 import * as scalingOut from '../examples/scaling-out';
 import * as torchvisionWeights from '../examples/torchvision-weights';
 import * as trainTiny from '../examples/train-tiny';
 import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { torchvisionWeights as weightsEntry, type ModelEntry } from '@convnets/layers';
+import { pretrained } from '@convnets/hub';
+import { CIFAR_RESNET, RESNET_MODELS, cifarResNet } from '@convnets/resnet';
+import { synthesizeImageFolder } from '@convnets/imagenet-data';
+import type { LayersModel } from '@tensorflow/tfjs-layers';
 
 /**
  * Trainable parameters of a CIFAR network of the paper's §4.2 (3×3 conv with 16
@@ -32,6 +41,41 @@ function cifarParameters(depth: number, classes: number): number {
   }
   return total + 64 * classes + classes;
 }
+
+/**
+ * A real PyTorch file small enough to fine-tune in a test: the CIFAR ResNet-8
+ * of packages/resnet/fixtures (10 classes, written by torch.save), as a
+ * registry entry whose IMAGENET1K_V1 weights are that file, under torchvision's
+ * canonical path (`/models/resnet8-<sha256 prefix>.pth`).
+ */
+const RESNET8 = readFileSync(
+  fileURLToPath(new URL('../../packages/resnet/fixtures/cifar/resnet8.pth', import.meta.url)),
+);
+const resnet8: ModelEntry = {
+  ...RESNET_MODELS.cifar_resnet20,
+  name: 'resnet8',
+  stateDict: CIFAR_RESNET,
+  torchvisionClassifierKey: 'linear.weight',
+  build: (o) => cifarResNet(8, { ...o, channelPadding: 'both' }),
+  ...weightsEntry(
+    78_042,
+    {
+      IMAGENET1K_V1: {
+        file: `resnet8-${createHash('sha256').update(RESNET8).digest('hex').slice(0, 8)}.pth`,
+        acc: [1, 5],
+      },
+    },
+    'IMAGENET1K_V1',
+  ),
+} as ModelEntry;
+
+/** Every weight of `net` by name (`layer/weight`), as arrays of numbers. */
+const weightsOf = (net: LayersModel): Map<string, number[]> =>
+  new Map(net.weights.map((w) => [w.originalName, [...w.read().dataSync()]]));
+
+/** The names of the weights that differ between two snapshots. */
+const changed = (a: Map<string, number[]>, b: Map<string, number[]>, names: string[]) =>
+  names.filter((n) => a.get(n)!.some((v, i) => !Object.is(v, b.get(n)![i])));
 
 // The guides include these files verbatim ({@includeCode}); running them here
 // keeps every example in the docs working.
@@ -173,5 +217,73 @@ describe('docs examples run', () => {
     const bytes = readFileSync(join(a.dir, 'weights.bin')).byteLength;
     expect(bytes).toBe(4 * (cifarParameters(8, 3) + 2 * (16 + 2 * 16 + 2 * 32 + 2 * 64)));
     rmSync(dir, { recursive: true });
+  });
+  it('fine-tune: the head on a frozen pretrained backbone, then everything', async () => {
+    await tf.setBackend('cpu');
+    const dir = mkdtempSync(join(tmpdir(), 'convnets-docs-fine-tune-'));
+    // The weights come from a loopback mirror, as CONVNETS_WEIGHTS_MIRROR sets one.
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      requests.push(req.url ?? '');
+      res.writeHead(200, { 'content-length': RESNET8.length }).end(RESNET8);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { CONVNETS_WEIGHTS_MIRROR, CONVNETS_HOME } = process.env;
+    process.env.CONVNETS_WEIGHTS_MIRROR = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    process.env.CONVNETS_HOME = join(dir, 'home');
+    const restore = quiet();
+    try {
+      await synthesizeImageFolder(join(dir, 'photos'), {
+        classes: 3,
+        perClass: 8,
+        valPerClass: 2,
+        size: 12,
+        seed: 2,
+      });
+      // The model as main() starts it: the file's backbone, a fresh seeded head.
+      const modelOptions = {
+        classes: 3,
+        classifierActivation: null,
+        inputShape: [8, 8, 3],
+        seed: 1,
+      };
+      const initial = await pretrained(resnet8, 'IMAGENET1K_V1', modelOptions as never);
+      const start = weightsOf(initial);
+      initial.dispose();
+      const before = tf.memory().numTensors;
+      let frozen: Map<string, number[]> | undefined;
+      const { net, head, all } = await fineTune.main(join(dir, 'photos'), {
+        arch: resnet8,
+        size: 8,
+        steps: 2,
+        afterHead: (m) => (frozen = weightsOf(m)),
+      });
+      expect(requests).toEqual([new URL(resnet8.weights.IMAGENET1K_V1.url).pathname]);
+      expect([head.steps, all.steps]).toEqual([2, 2]);
+      expect(all.validation?.top1Error).toBeGreaterThanOrEqual(0);
+      const names = [...start.keys()];
+      const isHead = (n: string) => n.startsWith('predictions/');
+      const isStatistic = (n: string) => /moving_(mean|variance)$/.test(n);
+      const backbone = names.filter((n) => !isHead(n) && !isStatistic(n));
+      expect(backbone).toHaveLength(7 * 3); // 7 conv-BN units: kernel, γ, β
+      const end = weightsOf(net);
+      // Frozen: every trainable weight of the backbone as loaded; the head trained.
+      expect(changed(start, frozen!, backbone)).toEqual([]);
+      expect(changed(start, frozen!, ['predictions/kernel', 'predictions/bias'])).toHaveLength(2);
+      // BN layers still normalise with the batch's statistics in training mode and
+      // update their running averages, frozen or not (as PyTorch's do in train()).
+      expect(changed(start, frozen!, names.filter(isStatistic)).length).toBeGreaterThan(0);
+      // Unfrozen: the backbone trains too.
+      expect(changed(frozen!, end, backbone)).toEqual(backbone);
+      net.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+    } finally {
+      restore();
+      Object.assign(process.env, { CONVNETS_WEIGHTS_MIRROR, CONVNETS_HOME });
+      if (CONVNETS_WEIGHTS_MIRROR === undefined) delete process.env.CONVNETS_WEIGHTS_MIRROR;
+      if (CONVNETS_HOME === undefined) delete process.env.CONVNETS_HOME;
+      await new Promise((resolve) => server.close(resolve));
+      rmSync(dir, { recursive: true });
+    }
   });
 });
