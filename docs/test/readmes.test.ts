@@ -4,8 +4,9 @@ import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 
-// The package READMEs are npm's front pages; their examples cannot be
-// included from files, so each one is type-checked here against the packages'
+// The package READMEs are npm's front pages (and the root README the
+// repository's); their examples cannot be included from files, so each one is
+// type-checked here against the packages'
 // published types (dist/*.d.ts, built before the docs tests run).
 const docs = fileURLToPath(new URL('..', import.meta.url)).replace(/\/$/, '');
 const readmes = [
@@ -58,6 +59,10 @@ describe('package READMEs', () => {
       // one per block, as each is a module of its own.
       blocks.forEach((block, i) => sources.set(join(docs, `readme-${name}-${i + 1}.ts`), block));
     }
+    // The repository's front page: its first example is the packages' too.
+    const root = examples(readFileSync(join(docs, '..', 'README.md'), 'utf8'));
+    expect(root.length, "the root README's TypeScript examples").toBeGreaterThan(0);
+    root.forEach((block, i) => sources.set(join(docs, `readme-root-${i + 1}.ts`), block));
     expect(typeErrors(sources)).toEqual([]);
   });
 
