@@ -3,7 +3,7 @@
 // writes DEST/run.json (the run's flags), DEST/metrics.jsonl (every epoch row
 // and every 10th step row), DEST/summary.json (status, command, machine, wall
 // time, validation errors: what docs/scripts/cifar10-results.mjs renders) and
-// DEST/curves.png; with --checkpoint, the run's best checkpoint's files
+// DEST/curves.png; with --checkpoint, once the run completed, its best checkpoint's files
 // (state.json, model.safetensors, optimizer.safetensors) into DEST itself, so
 // that `convnets eval --weights DEST` evaluates it.
 import { execFileSync } from 'node:child_process';
@@ -80,7 +80,9 @@ const summary = {
   published: new Date().toISOString().slice(0, 10),
 };
 
-if (values.checkpoint) {
+if (values.checkpoint && summary.status !== 'completed') {
+  console.log(`${run} is still in progress: its checkpoint is published when it completes`);
+} else if (values.checkpoint) {
   const all = await listCheckpoints(join(run, 'checkpoints'));
   let chosen = await latestCheckpoint(run);
   for (const c of all) {

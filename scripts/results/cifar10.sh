@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# The CIFAR-10 experiments of docs/results/cifar10 (issue #16), run from the
+# repository root on the JPEG export of CIFAR-10 in ../shared/data; run
+# folders go to ../runs/cifar10/<name>. A run that stopped (a session ended)
+# continues exactly where its last checkpoint was with the same command:
+# an existing run folder is resumed.
+#   scripts/results/cifar10.sh resnet20            # experiment 1
+#   scripts/results/cifar10.sh degradation         # Figure 6's four nets
+#   scripts/results/cifar10.sh publish             # the small files into docs/results/cifar10
+set -euo pipefail
+data=../shared/data/cifar10-jpeg/train
+runs=../runs/cifar10
+convnets() { nice -n 15 node packages/cli/bin/convnets.js "$@"; }
+# The paper's recipe (§4.2): SGD momentum 0.9, weight decay 1e-4, batch 128,
+# lr 0.1 ÷ 10 twice, pad-crop-flip, per-pixel mean; the 45k/5k split.
+recipe=(--data "$data" --holdout 500 --pixel-mean --lr 0.1 --momentum 0.9 --weight-decay 1e-4
+  --batch-size 128 --seed 0 --backend native --checkpoint-every 1000 --keep 2
+  --schedule multistep --milestone-unit iteration)
+
+train() { # name arch steps milestones
+  local out="$runs/$1"
+  if [[ -f "$out/run.json" ]]; then convnets train --resume "$out"
+  else convnets train --arch "$2" "${recipe[@]}" --steps "$3" --milestones "$4" --out "$out"; fi
+}
+
+case "${1:-}" in
+  # The paper's 64k iterations (÷10 at 32k, 48k), shortened to 40k for 2 CPU cores, milestones in proportion.
+  resnet20) train resnet20 cifar_resnet20 40000 20000,30000 ;;
+  # Figure 6 at a shorter schedule (6k iterations, ÷10 at 3k and 4.5k): the same recipe and seed for all four.
+  degradation)
+    for net in plain20 plain56 resnet20 resnet56; do
+      train "degradation-$net" "cifar_${net}" 6000 3000,4500
+    done ;;
+  publish)
+    for dir in "$runs"/*/; do
+      name=$(basename "$dir")
+      extra=()
+      [[ $name == resnet20 ]] && extra=(--checkpoint)
+      node scripts/results/publish-run.mjs "$dir" "docs/results/cifar10/$name" "${extra[@]}"
+    done
+    shopt -s nullglob
+    deg=("$runs"/degradation-*/)
+    if ((${#deg[@]} == 4)); then
+      node packages/cli/bin/convnets.js plot docs/results/cifar10/degradation-{plain20,plain56,resnet20,resnet56} \
+        --out docs/results/cifar10/degradation.png
+    fi ;;
+  *) echo "usage: $0 resnet20 | degradation | publish" >&2; exit 2 ;;
+esac
