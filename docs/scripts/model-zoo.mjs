@@ -3,10 +3,11 @@
 // the built models, never typed by hand.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { modelRegistry, summarize } from '@convnets/layers';
 import { RESNET_ALIASES, RESNET_MODELS } from '@convnets/resnet';
 import { VGG_ALIASES, VGG_MODELS } from '@convnets/vgg';
+import { writeOrCheck } from './write-or-check.mjs';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');
@@ -129,5 +130,7 @@ const lines = [
     .join(', ') + '.',
   '',
 ];
-writeFileSync(new URL('../guides/03-model-zoo.md', import.meta.url), lines.join('\n'));
-console.log('wrote guides/03-model-zoo.md');
+writeOrCheck(
+  fileURLToPath(new URL('../guides/03-model-zoo.md', import.meta.url)),
+  lines.join('\n'),
+);
