@@ -6,13 +6,14 @@
 //    docs' tests, and the guides show them. `--write` copies each file into its
 //    block; `--check` fails if one differs (the docs build and
 //    test/guides.test.ts check).
-// 2. API links. A link whose text is one code span and whose target is a source
-//    file of a package, [`resnet50`](../../packages/resnet/src/resnet.ts), goes
-//    to the source on GitHub and to the API page on the site: the site's copy
-//    of the guide says {@linkcode "@convnets/resnet"!resnet50 | resnet50}.
-//    The symbol is the text without `()`, or the link's title if it has one
-//    ([`fit`](../../packages/trainer/src/loop.ts "Trainer#fit")). TypeDoc
-//    fails the build on a symbol it cannot find.
+// 2. API links. A link to a source file of a package,
+//    [`resnet50`](../../packages/resnet/src/resnet.ts), goes to the source on
+//    GitHub and to the API page on the site: the site's copy of the guide says
+//    {@linkcode "@convnets/resnet"!resnet50 | resnet50}. The symbol is the
+//    link's title if it has one ([`fit`](../../packages/trainer/src/loop.ts
+//    "Trainer#fit")), else its code text without `()`. A link to a package's
+//    README.md or src/index.ts goes to the package's page. TypeDoc fails the
+//    build on a symbol it cannot find.
 //
 // The site's copies go to docs/site-src/ (git-ignored), with every other
 // relative link rewritten to lead where the original's did.
@@ -56,7 +57,7 @@ const packageNames = new Map(
     ]),
 );
 
-const LINK = /(!?)\[([^\]\n]*)\]\(([^)\s]+)(?: "([^"]*)")?\)/g;
+const LINK = /(!?)\[([^\]\n]*)\]\(([^)\s]+)(?: "([^"]*)"| '([^']*)')?\)/g;
 
 /** The site's copy of a guide: API links as {@linkcode}, relative links re-based. */
 function forSite(source, text) {
@@ -64,17 +65,20 @@ function forSite(source, text) {
   // Links outside fenced code blocks (the odd parts of the split).
   const parts = text.split(/(\n`{3,}[^\n]*\n[\s\S]*?\n`{3,}(?=\n))/);
   const prose = (part) =>
-    part.replace(LINK, (all, bang, label, target, title) => {
+    part.replace(LINK, (all, bang, label, target, doubleQuoted, singleQuoted) => {
+      const title = doubleQuoted ?? singleQuoted;
       if (/^(?:[a-z][a-z0-9+.-]*:|#)/i.test(target)) return all;
       const [path, fragment] = target.split('#', 2);
       const file = resolve(dirname(source), path);
       if (!existsSync(file)) problems.push(`${relative(docs, source)}: ${target} does not exist`);
-      const api = relative(repo, file).match(/^packages\/([^/]+)\/src\//);
+      const api = relative(repo, file).match(
+        /^packages\/([^/]+)\/(README\.md$|src\/index\.ts$|src\/)/,
+      );
       const code = label.match(/^`([^`]+)`$/);
-      if (!bang && api && code) {
-        const name = packageNames.get(api[1]);
-        const symbol = title ?? code[1].replace(/\(\)$/, '');
-        return `{@linkcode "${name}"!${symbol} | ${code[1]}}`;
+      if (!bang && api && (code || title || !api[2].endsWith('/'))) {
+        const text = code ? code[1] : label;
+        const symbol = api[2].endsWith('/') ? (title ?? text.replace(/\(\)$/, '')) : '';
+        return `{@${code ? 'linkcode' : 'link'} "${packageNames.get(api[1])}"!${symbol} | ${text}}`;
       }
       const to = sources.includes(file) ? copyOf(file) : file;
       const rebased = relative(dirname(copyOf(source)), to) + (fragment ? `#${fragment}` : '');
