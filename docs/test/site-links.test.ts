@@ -102,4 +102,14 @@ describe.skipIf(!existsSync(site) && !process.env.CI)('links of the built site',
     expect(texts).toContain('8. CIFAR-10 results');
     expect(texts).toContain('@convnets/resnet');
   });
+
+  it("each package's README (install line, first example) is its module page", () => {
+    const modules = readdirSync(join(site, 'modules'));
+    expect(modules).toHaveLength(8);
+    for (const page of modules) {
+      const name = page.replace(/^_convnets_/, '@convnets/').replace(/\.html$/, '');
+      const text = readFileSync(join(site, 'modules', page), 'utf8').replace(/<[^>]+>/g, '');
+      expect(text, page).toContain(`npm install ${name}`);
+    }
+  });
 });
