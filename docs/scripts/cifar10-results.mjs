@@ -2,9 +2,10 @@
 // docs/results/cifar10/ (each run's summary.json and curves.png, written by
 // scripts/results/publish-run.mjs): every figure on the page is read from
 // those files, none is typed here except the paper's.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { writeOrCheck } from './write-or-check.mjs';
 
 const docs = fileURLToPath(new URL('..', import.meta.url));
 const root = join(docs, 'results', 'cifar10');
@@ -110,5 +111,4 @@ const lines = [
   '  (`convnets train --resume`).',
   '',
 ];
-writeFileSync(join(docs, 'guides', '08-cifar10-results.md'), lines.join('\n'));
-console.log(`wrote guides/08-cifar10-results.md (${runs.length} runs)`);
+writeOrCheck(join(docs, 'guides', '08-cifar10-results.md'), lines.join('\n'));

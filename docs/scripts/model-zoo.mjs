@@ -3,10 +3,11 @@
 // the built models, never typed by hand.
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { modelRegistry, summarize } from '@convnets/layers';
 import { RESNET_ALIASES, RESNET_MODELS } from '@convnets/resnet';
 import { VGG_ALIASES, VGG_MODELS } from '@convnets/vgg';
+import { writeOrCheck } from './write-or-check.mjs';
 
 tf.env().set('PROD', true);
 await tf.setBackend('cpu');
@@ -89,13 +90,17 @@ const lines = [
   '',
   '# The model zoo',
   '',
-  'Every model of the registry (`RESNET_MODELS`, `VGG_MODELS`), summarised by',
-  '`summarize()` when these docs were built (so the numbers are computed, not',
+  'Every model of the registry',
+  '([`RESNET_MODELS`](../../packages/resnet/src/models.ts),',
+  '[`VGG_MODELS`](../../packages/vgg/src/models.ts)), summarised by',
+  '[`summarize()`](../../packages/layers/src/summary.ts) when these docs were',
+  'built (so the numbers are computed, not',
   'typed). Parameters are trainable parameters, as torchvision counts them; BN',
   'statistics are the non-trainable moving means and variances; multiply-adds are',
   "per image in convolutions and fully connected layers, the ResNet paper's",
   '"FLOPs". ImageNet models at 224×224, CIFAR models at 32×32. Stage outputs are',
-  "the registry's stages (what `stageOutputs()` returns for a ResNet).",
+  "the registry's stages (what",
+  '[`stageOutputs()`](../../packages/resnet/src/features.ts) returns for a ResNet).',
   '',
   '## ResNets (He et al., arXiv 1512.03385; Wide ResNets: Zagoruyko & Komodakis, arXiv 1605.07146)',
   '',
@@ -129,5 +134,7 @@ const lines = [
     .join(', ') + '.',
   '',
 ];
-writeFileSync(new URL('../guides/03-model-zoo.md', import.meta.url), lines.join('\n'));
-console.log('wrote guides/03-model-zoo.md');
+writeOrCheck(
+  fileURLToPath(new URL('../guides/03-model-zoo.md', import.meta.url)),
+  lines.join('\n'),
+);

@@ -77,7 +77,7 @@ const weightsOf = (net: LayersModel): Map<string, number[]> =>
 const changed = (a: Map<string, number[]>, b: Map<string, number[]>, names: string[]) =>
   names.filter((n) => a.get(n)!.some((v, i) => !Object.is(v, b.get(n)![i])));
 
-// The guides include these files verbatim ({@includeCode}); running them here
+// The guides show these files verbatim (test/guides.test.ts); running them here
 // keeps every example in the docs working.
 const quiet = () => {
   const log = console.log;
