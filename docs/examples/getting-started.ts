@@ -1,6 +1,6 @@
 // Getting started: build a ResNet, summarise it, and classify a photo.
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-wasm'; // or '@tensorflow/tfjs-node' / '-node-gpu' for native speed
+import '@tensorflow/tfjs-backend-wasm'; // or '@tensorflow/tfjs-node' / '-node-gpu' / '@convnets/backend-native' for native speed
 import { summarize } from '@convnets/layers';
 import { resnet18 } from '@convnets/resnet';
 import { decodePredictions, torchvisionEval, transformImage } from '@convnets/imagenet-data';

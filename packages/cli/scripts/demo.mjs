@@ -8,6 +8,7 @@ import {
   cifarEval,
   cifarTrain,
   imageFolder,
+  jpegFastPath,
   synthesizeImageFolder,
   transformImage,
 } from '@convnets/imagenet-data';
@@ -17,7 +18,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchCpuKernels } from '@convnets/backend-native';
 import { folderEvaluationData, folderTrainingData, readMetrics, train } from '@convnets/trainer';
-import { selectBackend, writeCurves } from '../dist/index.js';
+import { probeWasm, selectBackend, writeCurves } from '../dist/index.js';
 
 tf.env().set('PROD', true);
 const here = dirname(fileURLToPath(import.meta.url));
@@ -47,6 +48,13 @@ const started = performance.now();
 const { name: backend, attempts } = await selectBackend(process.env.DEMO_BACKEND ?? 'auto');
 console.log(
   `backend: ${backend} (${attempts.map((a) => `${a.candidate}: ${a.detail}`).join('; ')})`,
+);
+console.log(`wasm: ${(await probeWasm()).detail}`);
+const jpeg = jpegFastPath();
+console.log(
+  jpeg.libjpegTurbo
+    ? `JPEG fast path: libjpeg-turbo ${jpeg.libjpegTurbo}`
+    : `JPEG fast path: not available, JPEGs are decoded by sharp (${jpeg.errors.join('; ')})`,
 );
 // The pure-JS cpu backend's convolution filter gradient, 20× faster (bitwise the same).
 if (backend === 'cpu') patchCpuKernels();

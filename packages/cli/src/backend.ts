@@ -8,6 +8,7 @@ import {
   type OptionSpec,
 } from '@convnets/validate';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 
 /** Which backend to use: `'auto'` picks the fastest that is installed and can train. */
@@ -184,6 +185,30 @@ export function missingCudaLibraries(options: CudaLibraryCheckOptions = {}): str
   );
 }
 
+/**
+ * Whether `name` resolves from here, as the `import()` of {@link selectBackend}
+ * would (without loading it): its main file or, for a package whose exports
+ * have no `require` entry, its `package.json`. True when this cannot be told
+ * (no `import.meta.url`), so that the import itself decides.
+ */
+export function isInstalled(name: string): boolean {
+  let require: NodeJS.Require;
+  try {
+    require = createRequire(import.meta.url);
+  } catch {
+    return true;
+  }
+  for (const id of [name, `${name}/package.json`]) {
+    try {
+      require.resolve(id);
+      return true;
+    } catch {
+      // not this way; try the next, then report it absent
+    }
+  }
+  return false;
+}
+
 // A variable specifier: these packages are optional and absent from most installs.
 async function tryImport(name: string): Promise<Record<string, unknown>> {
   return (await import(/* @vite-ignore */ name)) as Record<string, unknown>;
@@ -225,6 +250,8 @@ interface Wanted {
 
 /** Why `candidate` is passed over before it is imported, if it is. */
 function skipReason(candidate: string, wanted: Wanted): string | undefined {
+  // An absent package is only that: its CUDA libraries or platform are beside the point.
+  if (!isInstalled(candidate)) return 'not installed';
   if (candidate === '@tensorflow/tfjs-node-gpu') {
     if ((wanted.cuda?.platform ?? process.platform) !== 'linux')
       return 'tfjs-node-gpu has Linux builds only';
@@ -237,7 +264,7 @@ function skipReason(candidate: string, wanted: Wanted): string | undefined {
     wanted.choice === 'auto' &&
     wanted.forTraining
   )
-    return 'skipped for training: wasm has no Conv2DBackpropFilter kernel';
+    return 'installed; skipped for training: wasm has no Conv2DBackpropFilter kernel';
   return undefined;
 }
 
@@ -264,8 +291,38 @@ async function importCandidate(candidate: string): Promise<Record<string, unknow
   }
 }
 
+/** The process-wide handlers that loading a backend may add (emscripten's wasm module adds both, which rethrow: exit code 7). */
+const PROCESS_EVENTS = ['uncaughtException', 'unhandledRejection'] as const;
+
+/**
+ * Runs `fn`, then removes the `uncaughtException` / `unhandledRejection`
+ * listeners it added, so that loading a backend leaves the process's error
+ * handling as it was.
+ */
+async function withoutNewProcessHandlers<T>(fn: () => Promise<T>): Promise<T> {
+  const emitter: NodeJS.EventEmitter = process;
+  const before = PROCESS_EVENTS.map((event) => new Set(emitter.listeners(event)));
+  try {
+    return await fn();
+  } finally {
+    PROCESS_EVENTS.forEach((event, i) => {
+      for (const listener of emitter.listeners(event))
+        if (!before[i].has(listener))
+          emitter.removeListener(event, listener as (...args: unknown[]) => void);
+    });
+  }
+}
+
 /** Tries one candidate: what happened, and the backend's name when it is now active and usable. */
 async function tryCandidate(
+  candidate: string,
+  wanted: Wanted,
+): Promise<{ attempt: BackendAttempt; name?: string }> {
+  return withoutNewProcessHandlers(() => tryCandidateOnce(candidate, wanted));
+}
+
+/** {@link tryCandidate}, with whatever process handlers loading the backend adds. */
+async function tryCandidateOnce(
   candidate: string,
   wanted: Wanted,
 ): Promise<{ attempt: BackendAttempt; name?: string }> {
@@ -284,6 +341,28 @@ async function tryCandidate(
   if (wanted.forTraining && !canTrain(name))
     return no(`backend "${name}" has no Conv2DBackpropFilter kernel, so it cannot train convnets`);
   return { attempt: { candidate, ok: true, detail: `backend "${name}"` }, name };
+}
+
+/**
+ * Whether tfjs' wasm backend (`@tensorflow/tfjs-backend-wasm`) loads and
+ * initialises here, and whether it can train convnets; the backend active
+ * before is active again afterwards. What `convnets doctor` reports.
+ *
+ * @returns The attempt: `ok` when the wasm backend initialised, with what it can do, or why not.
+ */
+export async function probeWasm(): Promise<BackendAttempt> {
+  const candidate = '@tensorflow/tfjs-backend-wasm';
+  const previous = tf.engine().backendName as string | null | undefined;
+  const { attempt, name } = await tryCandidate(candidate, { choice: 'wasm', forTraining: false });
+  if (previous) await activate(previous);
+  if (name === undefined) return attempt;
+  return {
+    candidate,
+    ok: true,
+    detail: canTrain(name)
+      ? `backend "${name}": inference and training`
+      : `backend "${name}": inference only (no Conv2DBackpropFilter kernel, so it cannot train convnets)`,
+  };
 }
 
 /** Options of {@link selectBackend}. */
@@ -310,8 +389,8 @@ const SELECT_BACKEND_SPEC = {
 
 /**
  * Picks and activates a tfjs backend. `'auto'` tries, in order,
- * `@tensorflow/tfjs-node-gpu` (only when its CUDA/cuDNN libraries are all
- * present, see {@link missingCudaLibraries}), `@tensorflow/tfjs-node`,
+ * `@tensorflow/tfjs-node-gpu` (when installed, only if its CUDA/cuDNN
+ * libraries are all present, see {@link missingCudaLibraries}), `@tensorflow/tfjs-node`,
  * `@convnets/backend-native`, `@tensorflow/tfjs-backend-wasm` (only when
  * `forTraining` is false: it lacks the convolution filter gradient) and
  * `cpu`. `'tensorflow'` tries the two tfjs-node packages, the others their

@@ -23,6 +23,7 @@ export {
   CUDA_LIBRARIES,
   cudaLibraryDirectories,
   missingCudaLibraries,
+  probeWasm,
   selectBackend,
   type BackendAttempt,
   type BackendChoice,

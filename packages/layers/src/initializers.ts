@@ -28,7 +28,9 @@ const TRUNCATED_NORMAL_STD = 0.87962566103423978;
  * ```
  * @see [He et al., "Delving Deep into Rectifiers", arXiv 1502.01852, §2.2](https://arxiv.org/abs/1502.01852)
  */
-export function kaimingNormalFanOut(seed?: number) {
+export function kaimingNormalFanOut(
+  seed?: number,
+): ReturnType<typeof initializers.varianceScaling> {
   return initializers.varianceScaling({
     scale: 2 / TRUNCATED_NORMAL_STD ** 2,
     mode: 'fanOut',

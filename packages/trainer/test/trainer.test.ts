@@ -12,6 +12,7 @@ import {
   readMetrics,
   train,
   type ArrayDataset,
+  type EpochInfo,
   type TrainerOptions,
 } from '../src';
 import { copyWeights, snapshot, tempDirs, tinyDataset, tinyNet } from './helpers';
@@ -264,6 +265,68 @@ describe('Trainer', () => {
     );
     expect(messages.some((m) => /callback onStep left 1 tensors undisposed/.test(m))).toBe(true);
     tf.dispose(leaked);
+  });
+
+  it('sends a start line and a line per epoch to `log`, with the figures of the metrics and the result', async () => {
+    const out = fresh();
+    const messages: string[] = [];
+    const epochs: EpochInfo[] = [];
+    const model = tinyNet();
+    const result = await train(
+      options({
+        model,
+        outDir: out,
+        log: (m) => messages.push(m),
+        callbacks: { onEpoch: (e) => void epochs.push(e) },
+      }),
+    );
+    expect(messages[0]).toBe(
+      `training ${model.name} on backend cpu: 12 updates (6 per epoch), batch 8 (2 micro-batches of 4), learning rate 0.05`,
+    );
+    const lines = messages.filter((m) => m.startsWith('epoch '));
+    const rows = readMetrics(join(out, 'metrics.jsonl')).filter((r) => r.kind === 'epoch');
+    expect(lines).toHaveLength(2);
+    expect(rows).toHaveLength(2);
+    const pattern =
+      /^epoch (\d+): loss (\S+), train top-1 error (\S+)%, val top-1 error (\S+)%, val top-5 error (\S+)%, (\S+) images\/s$/;
+    lines.forEach((line, i) => {
+      const m = pattern.exec(line);
+      expect(m, line).not.toBeNull();
+      const row = rows[i];
+      expect(m!.slice(1)).toEqual([
+        String(row.epoch + 1),
+        row.loss.toFixed(4),
+        row.trainTop1Error.toFixed(2),
+        row.top1Error!.toFixed(2),
+        row.top5Error!.toFixed(2),
+        row.imagesPerSec.toFixed(1),
+      ]);
+      expect(m![2]).toBe(epochs[i].loss.toFixed(4));
+      expect(m![4]).toBe(epochs[i].validation!.top1Error.toFixed(2));
+    });
+    // The last line's validation is the result's.
+    expect(lines[1]).toContain(`val top-1 error ${result.validation!.top1Error.toFixed(2)}%`);
+    expect(lines[1]).toContain(`val top-5 error ${result.validation!.top5Error.toFixed(2)}%`);
+
+    // No validation data: no validation figures; a run that ends inside an epoch says so.
+    const partial: string[] = [];
+    await train(
+      options({
+        model: tinyNet(),
+        validation: undefined,
+        schedule: { kind: 'constant' },
+        epochs: undefined,
+        steps: 8,
+        log: (m) => partial.push(m),
+      }),
+    );
+    expect(partial[0]).toMatch(/^training \S+ on backend cpu: 8 updates \(6 per epoch\), /);
+    expect(partial.filter((m) => m.startsWith('epoch '))).toEqual([
+      expect.stringMatching(/^epoch 1: loss \S+, train top-1 error \S+%, \S+ images\/s$/),
+      expect.stringMatching(
+        /^epoch 2 \(2 of 6 updates\): loss \S+, train top-1 error \S+%, \S+ images\/s$/,
+      ),
+    ]);
   });
 
   it('keeps the last K checkpoints and the best one', async () => {

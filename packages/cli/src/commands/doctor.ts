@@ -2,7 +2,8 @@ import type { Command } from '@commander-js/extra-typings';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { missingCudaLibraries, selectBackend } from '../backend';
+import { jpegFastPath } from '@convnets/imagenet-data';
+import { isInstalled, missingCudaLibraries, probeWasm, selectBackend } from '../backend';
 
 /** The packages whose versions `doctor` reports. */
 const PACKAGES = [
@@ -14,11 +15,13 @@ const PACKAGES = [
   '@convnets/imagenet-data',
 ];
 
-/** Registers `convnets doctor`: backends, GPU libraries, sharp and versions. */
+/** Registers `convnets doctor`: backends, wasm, GPU libraries, JPEG decoding, sharp and versions. */
 export function doctorCommand(program: Command): void {
   program
     .command('doctor')
-    .description('report backends, GPU libraries, sharp and versions')
+    .description(
+      'report backends, wasm, CUDA libraries (with tfjs-node-gpu), the JPEG fast path, sharp and versions',
+    )
     .option('--json', 'print one JSON document')
     .action(async (o) => {
       const report = await diagnose();
@@ -58,13 +61,18 @@ async function diagnose() {
   } catch {
     sharp = null;
   }
+  // The CUDA libraries matter only to tfjs-node-gpu: not checked, nor named, without it.
+  const gpu = isInstalled('@tensorflow/tfjs-node-gpu');
   return {
     node: process.version,
     platform: `${process.platform}-${process.arch}`,
     tfjs: version('@tensorflow/tfjs-core'),
     backend: selection.name,
     backends: selection.attempts,
-    cudaLibrariesMissing: missingCudaLibraries(),
+    wasm: await probeWasm(),
+    tfjsNodeGpu: gpu,
+    ...(gpu ? { cudaLibrariesMissing: missingCudaLibraries() } : {}),
+    jpegFastPath: jpegFastPath(),
     sharp,
     packages: Object.fromEntries(PACKAGES.map((p) => [p, version(p)])),
   };
@@ -76,10 +84,19 @@ function printReport(report: Awaited<ReturnType<typeof diagnose>>): void {
   console.log(`backend for training: ${report.backend}`);
   for (const a of report.backends)
     console.log(`  ${a.ok ? 'ok ' : ' - '} ${a.candidate}: ${a.detail}`);
+  console.log(`wasm: ${report.wasm.detail}`);
+  const missing = report.cudaLibrariesMissing;
+  if (missing)
+    console.log(
+      missing.length === 0
+        ? 'CUDA/cuDNN (for tfjs-node-gpu): all libraries found'
+        : `CUDA/cuDNN missing: ${missing.join(', ')} (tfjs-node-gpu needs CUDA 11.2 and cuDNN 8.1 where the dynamic loader finds them: LD_LIBRARY_PATH or /etc/ld.so.conf)`,
+    );
+  const jpeg = report.jpegFastPath;
   console.log(
-    report.cudaLibrariesMissing.length === 0
-      ? 'CUDA/cuDNN: all libraries found'
-      : `CUDA/cuDNN missing: ${report.cudaLibrariesMissing.join(', ')} (tfjs-node-gpu needs CUDA 11.2 and cuDNN 8.1 where the dynamic loader finds them: LD_LIBRARY_PATH or /etc/ld.so.conf)`,
+    jpeg.libjpegTurbo
+      ? `JPEG fast path: libjpeg-turbo ${jpeg.libjpegTurbo} (${jpeg.path})`
+      : `JPEG fast path: not available, JPEGs are decoded by sharp (${jpeg.errors.join('; ')})`,
   );
   console.log(`sharp: ${report.sharp ? JSON.stringify(report.sharp) : 'not available'}`);
   for (const [p, v] of Object.entries(report.packages)) console.log(`${p} ${v ?? 'not found'}`);

@@ -140,7 +140,7 @@ function recipe(flags: RunFlags, cli: TrainFlags, isVgg: boolean) {
   } satisfies Partial<TrainerOptions>;
 }
 
-/** The progress bar of the steps and a line per epoch; `log` and `callbacks` go to the trainer. */
+/** The progress bar of the steps and the trainer's messages (a line per epoch among them); `log` and `callbacks` go to the trainer. */
 function progress() {
   let bar: ReturnType<typeof progressBar> | undefined;
   const callbacks: TrainerOptions['callbacks'] = {
@@ -159,19 +159,13 @@ function progress() {
         speed: s.imagesPerSec.toFixed(0),
       });
     },
-    onEpoch: (e) => {
-      bar?.stop();
-      bar = undefined;
-      const val = e.validation
-        ? `, val top-1/top-5 error ${e.validation.top1Error.toFixed(2)}% / ${e.validation.top5Error.toFixed(2)}%`
-        : '';
-      console.log(
-        `epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}, train top-1 error ${e.trainTop1Error.toFixed(2)}%${val}`,
-      );
-    },
   };
+  // The trainer's messages: its start, a line per epoch (loss, train and val
+  // top-1 error, val top-5 error, images/s), resumes, warnings. The bar
+  // stops for each and starts again at the next step.
   const log = (message: string) => {
     bar?.stop();
+    bar = undefined;
     console.log(message);
   };
   return { log, callbacks, stop: () => bar?.stop() };

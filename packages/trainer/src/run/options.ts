@@ -137,7 +137,12 @@ export interface TrainerOptions {
    */
   handleSignals?: boolean;
   /**
-   * Where progress messages and warnings go.
+   * Where progress messages and warnings go, one line per call: the run's
+   * start (model, backend, updates, batch, learning rate), a line per epoch
+   * (`epoch 3: loss 0.4321, train top-1 error 12.50%, val top-1 error 10.00%,
+   * val top-5 error 0.00%, 812.3 images/s`; errors are percentages, the
+   * figures of the epoch's row in `metrics.jsonl`), a resume, a learning-rate
+   * cut by the plateau rule, and warnings. `console.log` prints them.
    * @defaultValue nowhere (messages are dropped)
    */
   log?: (message: string) => void;

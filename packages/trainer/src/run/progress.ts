@@ -100,3 +100,29 @@ export function metricsRow(
     });
   return row;
 }
+
+/**
+ * The progress message of an epoch's end (what `log` receives): the epoch
+ * (1-based; with its updates when the run ended inside it), the mean training
+ * loss, the running training top-1 error, the validation top-1 and top-5
+ * errors when there was validation, and training images per second. Errors
+ * are percentages, as in the metrics files.
+ *
+ * @example
+ * `epoch 3: loss 0.4321, train top-1 error 12.50%, val top-1 error 10.00%, val top-5 error 0.00%, 812.3 images/s`
+ */
+export function epochMessage(
+  info: StepInfo,
+  stepsPerEpoch: number,
+  validation?: EvaluationResult,
+): string {
+  const updates = info.step - info.epoch * stepsPerEpoch;
+  const partial = updates < stepsPerEpoch ? ` (${updates} of ${stepsPerEpoch} updates)` : '';
+  const val = validation
+    ? `, val top-1 error ${validation.top1Error.toFixed(2)}%, val top-5 error ${validation.top5Error.toFixed(2)}%`
+    : '';
+  return (
+    `epoch ${info.epoch + 1}${partial}: loss ${info.loss.toFixed(4)}, ` +
+    `train top-1 error ${info.trainTop1Error.toFixed(2)}%${val}, ${info.imagesPerSec.toFixed(1)} images/s`
+  );
+}

@@ -11,6 +11,7 @@ import { resolveOptions, type RunContext, type TrainerOptions } from './options'
 import { recomputeBatchNorm } from './precise-bn';
 import {
   addUpdate,
+  epochMessage,
   epochSummary,
   initialState,
   metricsRow,
@@ -132,6 +133,7 @@ export class Trainer {
       : undefined;
     await restoreRun(this.ctx, this.state, log);
     if (o.outDir) this.writeRunJson(o.outDir);
+    this.ctx.log(this.startMessage());
     const onSignal = (signal: NodeJS.Signals) => {
       if (this.stopRequested) process.exit(signal === 'SIGINT' ? 130 : 143);
       this.ctx.log(
@@ -165,6 +167,20 @@ export class Trainer {
       o.signal?.removeEventListener('abort', onAbort);
     }
     return this.result(loop);
+  }
+
+  /** The progress message of the run's start: model, backend, length, batch, learning rate. */
+  private startMessage(): string {
+    const { options: o, accumulate, schedule } = this.ctx;
+    const batch =
+      accumulate > 1
+        ? `${o.data.batchSize * accumulate} (${accumulate} micro-batches of ${o.data.batchSize})`
+        : `${o.data.batchSize}`;
+    const from = this.state.step > 0 ? `, from update ${this.state.step}` : '';
+    return (
+      `training ${o.model.name} on backend ${tf.getBackend()}: ${this.totalSteps} updates` +
+      ` (${this.stepsPerEpoch} per epoch${from}), batch ${batch}, learning rate ${schedule.baseLr}`
+    );
   }
 
   /** Frees the optimizer's buffers (the model stays). */
@@ -312,10 +328,11 @@ export class Trainer {
     }
     // A run that ends inside an epoch has not reached the epoch's end (the plateau rule waits for it).
     const lrCut = state.epoch > epoch && ctx.schedule.epochEnd(loop.validation?.top1Error);
-    if (lrCut)
-      ctx.log(`validation error plateaued: learning rate now ${ctx.schedule.at(state.step)}`);
     const time = (performance.now() - loop.started) / 1000;
     loop.log?.append(metricsRow('epoch', info, time, loop.validation));
+    ctx.log(epochMessage(info, this.stepsPerEpoch, o.validation ? loop.validation : undefined));
+    if (lrCut)
+      ctx.log(`validation error plateaued: learning rate now ${ctx.schedule.at(state.step)}`);
     if (state.epoch > epoch) {
       state.totals = NO_TOTALS;
       state.epochStarted = performance.now();
