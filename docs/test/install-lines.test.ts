@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 // A reader copies a guide's `npm install …` line(s), then the example the
-// guide includes ({@includeCode}); every package that example imports must
+// guide includes (`<!-- include: … -->`); every package that example imports must
 // be in those lines, or it fails with ERR_MODULE_NOT_FOUND.
 const guides = fileURLToPath(new URL('../guides/', import.meta.url));
 
@@ -44,8 +44,9 @@ function installedPackages(markdown: string): string[] {
   );
 }
 
+/** The examples a guide includes (`<!-- include: ../examples/x.ts -->` above their code). */
 const included = (markdown: string) =>
-  [...markdown.matchAll(/\{@includeCode\s+([^}\s]+\.ts)\s*\}/g)].map((m) => m[1]);
+  [...markdown.matchAll(/<!-- include: (\S+\.ts) -->/g)].map((m) => m[1]);
 
 const pages = readdirSync(guides)
   .filter((f) => f.endsWith('.md'))
