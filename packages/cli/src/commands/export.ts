@@ -103,7 +103,7 @@ export async function saveLayersModel(model: LayersModel, dir: string): Promise<
 }
 
 /** An {@link EvalPreset} as JSON: a per-pixel mean's `Float32Array` becomes a list of numbers. */
-function presetJson(preset: EvalPreset): EvalPreset {
+export function presetJson(preset: EvalPreset): EvalPreset {
   return JSON.parse(
     JSON.stringify(preset, (_, v: unknown) => (v instanceof Float32Array ? Array.from(v) : v)),
   ) as EvalPreset;
