@@ -78,9 +78,10 @@ describe.skipIf(!existsSync(executablePath) && !process.env.CI)(
 
     let want: Row[];
     // The backend the page picks (webgpu → webgl → wasm → cpu), then wasm by name.
-    it.each(['', 'wasm'])(
+    it.each(['auto', 'wasm'])(
       "the page's top-5 for a photo equals the convnets command's in Node (backend %s)",
-      async (forced) => {
+      async (choice) => {
+        const forced = choice === 'auto' ? '' : choice;
         want ??= nodeTop5();
         const page = await browser.newPage({ viewport: { width: 800, height: 640 } });
         const errors: string[] = [];
