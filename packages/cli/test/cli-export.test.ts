@@ -31,6 +31,12 @@ function convnets(...args: string[]) {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+function ok(...args: string[]): string {
+  const r = convnets(...args);
+  if (r.code !== 0) throw new Error(`convnets ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+}
+
 /** A tf.io handler that reads an exported folder as a browser would fetch it. */
 function folderHandler(out: string): tf.io.IOHandler {
   return {
@@ -105,5 +111,29 @@ describe('convnets export', () => {
     expect(r.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^convnets: --out .*sub: /),
     ]);
+  });
+
+  it('a run trained with --pixel-mean exports its classes and its mean image', () => {
+    const data = join(dir, 'shapes');
+    const run = join(dir, 'run');
+    const tiny = ['--arch', 'cifar-resnet8', '--image-size', '8'];
+    ok('data', 'synth', data, '--classes', '3', '--per-class', '6', '--size', '8');
+    ok(
+      ...['train', ...tiny, '--data', join(data, 'train'), '--pixel-mean', '--epochs', '1'],
+      ...['--batch-size', '6', '--out', run, '--no-plot', '--backend', 'cpu'],
+    );
+    const web = join(dir, 'web');
+    ok('export', ...tiny, '--weights', run, '--out', web);
+    const [checkpoint] = readdirSync(join(run, 'checkpoints'));
+    const state = JSON.parse(
+      readFileSync(join(run, 'checkpoints', checkpoint, 'state.json'), 'utf8'),
+    );
+    expect(JSON.parse(readFileSync(join(web, 'classes.json'), 'utf8'))).toEqual(state.key.classes);
+    const prep = JSON.parse(readFileSync(join(web, 'preprocessing.json'), 'utf8'));
+    const { mean } = state.metadata.preprocessing as { mean: number[] };
+    expect(prep).toMatchObject({ imageSize: 8, preset: 'cifarEval' });
+    expect(prep.options.normalization.scale).toBe(1 / 255);
+    expect(prep.options.normalization.mean).toMatchObject({ height: 8, width: 8 });
+    expect(prep.options.normalization.mean.data).toEqual(mean.map((m) => Math.fround(m / 255)));
   });
 });
