@@ -68,7 +68,16 @@ describe.skipIf(!existsSync(executablePath) && !process.env.CI)(
       server = await serve();
       browser = await chromium.launch({
         executablePath,
-        args: ['--no-sandbox', '--disable-background-networking', '--no-first-run'],
+        // WebGPU and WebGL on SwiftShader, where this Chromium has it (Debian's does).
+        args: [
+          '--no-sandbox',
+          '--disable-background-networking',
+          '--no-first-run',
+          '--enable-unsafe-webgpu',
+          '--enable-features=Vulkan',
+          '--use-webgpu-adapter=swiftshader',
+          '--use-angle=swiftshader',
+        ],
       });
     });
     afterAll(async () => {
@@ -77,8 +86,8 @@ describe.skipIf(!existsSync(executablePath) && !process.env.CI)(
     });
 
     let want: Row[];
-    // The backend the page picks (webgpu → webgl → wasm → cpu), then wasm by name.
-    it.each(['auto', 'wasm'])(
+    // The backend the page picks (webgpu → webgl → wasm → cpu), then webgl and wasm by name.
+    it.each(['auto', 'webgl', 'wasm'])(
       "the page's top-5 for a photo equals the convnets command's in Node (backend %s)",
       async (choice) => {
         const forced = choice === 'auto' ? '' : choice;
