@@ -12,7 +12,12 @@ import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import '../../packages/layers/src/custom/batch-normalization';
 import '../../packages/layers/src/custom/local-response-normalization';
 import '../../packages/layers/src/custom/zero-pad-channels';
-import { preprocess, type Transform } from '@convnets/imagenet-data/browser';
+import {
+  IMAGENET_WNIDS,
+  imagenetClass,
+  preprocess,
+  type Transform,
+} from '@convnets/imagenet-data/browser';
 import { transformFromJson, type ExportedPreprocessing } from './preprocessing';
 
 /** The page's model: the network, its transform, its output kind and its class names. */
@@ -47,6 +52,12 @@ async function pickBackend(wanted: string | null): Promise<string> {
   throw new Error(`no tfjs backend of ${wanted ?? 'webgpu, webgl, wasm, cpu'} works here`);
 }
 
+/** ImageNet's wnids shown by their names ("tench"), as `convnets predict` shows them; other classes as they are. */
+function readable(classes: string[]): string[] {
+  const imagenet = classes.length === 1000 && classes.every((c, i) => c === IMAGENET_WNIDS[i]);
+  return imagenet ? classes.map((wnid) => imagenetClass(wnid).name) : classes;
+}
+
 /** Fetches the exported folder at `base`: model.json and shards, preprocessing.json, classes.json. */
 async function load(base: string): Promise<Classifier> {
   const url = (file: string) => new URL(file, base).href;
@@ -60,7 +71,12 @@ async function load(base: string): Promise<Classifier> {
     json('preprocessing.json') as Promise<ExportedPreprocessing>,
     json('classes.json') as Promise<string[]>,
   ]);
-  return { model, transform: transformFromJson(prep), outputs: prep.outputs, classes };
+  return {
+    model,
+    transform: transformFromJson(prep),
+    outputs: prep.outputs,
+    classes: readable(classes),
+  };
 }
 
 /** The image's 8-bit RGBA pixels, decoded by the browser without colour conversion. */

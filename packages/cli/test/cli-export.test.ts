@@ -71,7 +71,9 @@ describe('convnets export', () => {
       ...['--classes', CLASSES.join(','), '--out', out],
     );
     if (r.code !== 0) throw new Error(`convnets export exited ${r.code}: ${r.stderr}`);
-    expect(r.stdout).toContain('exported cifar_resnet8 (10 classes, 32×32, cifarEval)');
+    expect(r.stdout).toContain(
+      `exported cifar_resnet8 (10 classes, 32×32, cifarEval) to ${out}: model.json, 1 weight shard, preprocessing.json, classes.json`,
+    );
   });
 
   it('writes model.json, its weight shard, preprocessing.json and classes.json', () => {

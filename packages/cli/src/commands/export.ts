@@ -140,6 +140,6 @@ async function runExport(o: ExportFlags): Promise<void> {
     fail(`--out ${o.out}: ${oneLine((error as Error).message)}`);
   }
   console.log(
-    `exported ${a.name} (${classes.length} classes, ${size}×${size}, ${meta.preset}) to ${o.out}: ${[...files, 'preprocessing.json', 'classes.json'].join(', ')}`,
+    `exported ${a.name} (${classes.length} classes, ${size}×${size}, ${meta.preset}) to ${o.out}: model.json, ${files.length - 1} weight shard${files.length === 2 ? '' : 's'}, preprocessing.json, classes.json`,
   );
 }
