@@ -92,7 +92,7 @@ describe.skipIf(!existsSync(executablePath) && !process.env.CI)(
       async (choice) => {
         const forced = choice === 'auto' ? '' : choice;
         want ??= nodeTop5();
-        const page = await browser.newPage({ viewport: { width: 800, height: 640 } });
+        const page = await browser.newPage({ viewport: { width: 800, height: 720 } });
         const errors: string[] = [];
         page.on('pageerror', (e) => errors.push(e.message));
         const { port } = server.address() as AddressInfo;
