@@ -153,6 +153,8 @@ export interface Architecture {
   trainTransform(imageSize: number, pixelMean?: MeanImage): Transform;
   /** @throws Error for `tenCrops` on a CIFAR architecture (see {@link tenCropRefusal}). */
   evalTransform(imageSize: number, options?: EvalOptions): Transform;
+  /** {@link Architecture.evalTransform} as data: the preset and its options. */
+  evalPreset(imageSize: number, options?: EvalOptions): EvalPreset;
 }
 
 /** `x / 255` minus a per-pixel mean image given on the 0 … 255 scale. */
@@ -210,14 +212,37 @@ function trainTransformOf(
   }
 }
 
-/** The evaluation transform of an architecture's recipe at `size`. */
-function evalTransformOf(
+/**
+ * An evaluation transform as data: the preset of `@convnets/imagenet-data`
+ * that builds it and that preset's options, all JSON-serialisable but a
+ * per-pixel mean's `Float32Array` (see {@link EvalPreset.options}). What
+ * `convnets export` writes into `preprocessing.json`, so that a browser
+ * page rebuilds the same transform with `@convnets/imagenet-data/browser`.
+ */
+export interface EvalPreset {
+  /** The preset function's name. */
+  preset: 'cifarEval' | 'resnetPaperEval' | 'tenCrop';
+  /** Its options: `cifarEval`'s `{ size, normalization? }`, the others' `{ size, resize, mean?, std? }`. */
+  options: Record<string, unknown>;
+}
+
+/** Builds the transform an {@link EvalPreset} describes. */
+export function evalPresetTransform({ preset, options }: EvalPreset): Transform {
+  const presets = { cifarEval, resnetPaperEval, tenCrop } as Record<
+    EvalPreset['preset'],
+    (o: object) => Transform
+  >;
+  return presets[preset](options);
+}
+
+/** The evaluation transform of an architecture's recipe at `size`, as an {@link EvalPreset}. */
+function evalPresetOf(
   self: Architecture,
   evaluation: ModelEntry['preprocessing']['eval'],
   size: number,
   { tenCrops = false, preprocessing = 'paper', mean, std, pixelMean, resize: shorter }: EvalOptions,
   px: Scale,
-): Transform {
+): EvalPreset {
   const refusal = tenCrops ? tenCropRefusal(self) : undefined;
   if (refusal) throw new Error(refusal);
   if (pixelMean && evaluation.kind !== 'whole-image')
@@ -228,19 +253,22 @@ function evalTransformOf(
       "a per-pixel mean (the training's --pixel-mean) and --preprocess torchvision exclude each other",
     );
   const stats = { mean: mean ?? IMAGENET_MEAN, std: std ?? IMAGENET_STD };
-  if (evaluation.kind === 'whole-image')
-    return cifarEval({
+  if (evaluation.kind === 'whole-image') {
+    const options = {
       size,
       ...(torchvision ? { normalization: { scale: 1 / 255, ...stats } } : {}),
       ...(pixelMean ? { normalization: pixelMeanNormalization(pixelMean) } : {}),
-    });
+    };
+    return { preset: 'cifarEval', options };
+  }
   const resize = shorter ?? px(evaluation.shorterSide, size);
   // torchvision's (x / 255 − mean) / std, written on the 0 … 255 scale as the paper presets take it.
   const on255 = (rgb: Rgb) => rgb.map((v) => v * 255) as unknown as Rgb;
   const normalization = torchvision ? { mean: on255(stats.mean), std: on255(stats.std) } : {};
-  return tenCrops
-    ? tenCrop({ size, resize, ...normalization })
-    : resnetPaperEval({ size, resize, ...normalization });
+  return {
+    preset: tenCrops ? 'tenCrop' : 'resnetPaperEval',
+    options: { size, resize, ...normalization },
+  };
 }
 
 /** Option A's padding for `entry`: `'end'` by default for CIFAR ResNets; refused elsewhere. */
@@ -313,8 +341,9 @@ export function architecture(name: string, options: ArchitectureOptions = {}): A
       }
     },
     trainTransform: (size, pixelMean) => trainTransformOf(train, size, px, pixelMean),
+    evalPreset: (size, evalOptions = {}) => evalPresetOf(self, evaluation, size, evalOptions, px),
     evalTransform: (size, evalOptions = {}) =>
-      evalTransformOf(self, evaluation, size, evalOptions, px),
+      evalPresetTransform(evalPresetOf(self, evaluation, size, evalOptions, px)),
   };
   return self;
 }

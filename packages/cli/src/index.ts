@@ -1,8 +1,8 @@
 /**
  * `@convnets/cli`: the `convnets` command — train, evaluate, predict with,
- * summarise and plot VGG and ResNet networks, synthesise and check image
- * folders, and report the machine's backends (`convnets <command> --help`
- * lists every flag) — and the two pieces of it that programs use too: picking
+ * export for the browser, summarise and plot VGG and ResNet networks,
+ * synthesise and check image folders, and report the machine's backends
+ * (`convnets <command> --help` lists every flag) — and the two pieces of it that programs use too: picking
  * the fastest installed tfjs backend ({@link selectBackend}, which names any
  * CUDA/cuDNN library tfjs-node-gpu would miss) and drawing training curves as
  * in the ResNet paper's Figure 4 ({@link writeCurves}). The training itself is

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import { dataCommand } from './commands/data';
 import { doctorCommand } from './commands/doctor';
 import { evalCommand } from './commands/eval';
+import { exportCommand } from './commands/export';
 import { plotCommand } from './commands/plot';
 import { predictCommand } from './commands/predict';
 import { summaryCommand } from './commands/summary';
@@ -30,6 +31,7 @@ for (const register of [
   trainCommand,
   evalCommand,
   predictCommand,
+  exportCommand,
   summaryCommand,
   dataCommand,
   doctorCommand,

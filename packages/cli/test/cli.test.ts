@@ -54,6 +54,7 @@ describe('convnets (built bin)', () => {
       ['train'],
       ['eval'],
       ['predict'],
+      ['export'],
       ['summary'],
       ['data', 'synth'],
       ['data', 'check'],

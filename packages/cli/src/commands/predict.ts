@@ -67,7 +67,7 @@ export function predictCommand(program: Command): void {
 }
 
 /** `--classes`: a comma-separated list, or a text file with one name per line. */
-function classList(value: string): string[] {
+export function classList(value: string): string[] {
   const names =
     existsSync(value) && statSync(value).isFile()
       ? readFileSync(value, 'utf8').split('\n')
@@ -89,7 +89,10 @@ function checkImages(images: readonly string[]): void {
 }
 
 /** A state dict's class names: `--classes`, else ImageNet's for 1000 classes, else the indices. */
-function stateDictClasses(o: PredictFlags, count: number): readonly string[] {
+export function stateDictClasses(
+  o: { classes?: string; weights: string },
+  count: number,
+): readonly string[] {
   if (o.classes !== undefined) {
     const names = classList(o.classes);
     if (names.length !== count)
