@@ -4,7 +4,7 @@
 // `<convnets home>/data/<official file name>`, so that a later run finds it
 // without the network.
 import { join } from 'node:path';
-import { convnetsHome, download, mirrored, type DownloadProgress } from '@convnets/hub';
+import { convnetsHome, download, httpUrl, mirrored, type DownloadProgress } from '@convnets/hub';
 import { fail } from './output';
 
 /** An archive as a dataset publishes it: its URL, file name and MD5 (a `CifarLayout` is one). */
@@ -41,16 +41,13 @@ export function archiveSource(archive: PublishedArchive, mirror?: string): strin
 export function dataMirror(env: Readonly<Record<string, string | undefined>> = process.env) {
   const value = env.CONVNETS_DATA_MIRROR;
   if (!value) return undefined;
-  let url: URL | undefined;
   try {
-    url = new URL(value);
+    httpUrl('$CONVNETS_DATA_MIRROR', value);
   } catch {
-    url = undefined;
-  }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:'))
     fail(
       `$CONVNETS_DATA_MIRROR must be an http:// or https:// URL; it is ${JSON.stringify(value)}`,
     );
+  }
   return value;
 }
 

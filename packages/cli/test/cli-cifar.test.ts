@@ -1,22 +1,14 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { tempDir } from './helpers';
+import { convnets, tempDir } from './helpers';
 
-// The bin, as a user runs it (turbo builds before testing).
-const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
 // Small archives in the official layouts, from imagenet-data's scripts/make-cifar-fixtures.py:
 // CIFAR-10 with 20 training images (each class twice) and 3 test images.
 const fixtures = fileURLToPath(
   new URL('../../imagenet-data/test/fixtures/cifar/', import.meta.url),
 );
-
-function convnets(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const dir = tempDir('convnets-cifar-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,17 +1,14 @@
 // `convnets export` (issue #17): a tfjs layers model with its preprocessing and
 // class names, which tf.loadLayersModel reads back to the same logits.
-import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { cifarResNet, saveWeights } from '@convnets/resnet';
-import { tempDir } from './helpers';
+import { convnets, ok, tempDir } from './helpers';
 
-const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
 const dir = tempDir('convnets-cli-export-');
 const CLASSES = [
   'airplane',
@@ -25,17 +22,6 @@ const CLASSES = [
   'ship',
   'truck',
 ];
-
-function convnets(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = convnets(...args);
-  if (r.code !== 0) throw new Error(`convnets ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** A tf.io handler that reads an exported folder as a browser would fetch it. */
 function folderHandler(out: string): tf.io.IOHandler {

@@ -1,7 +1,6 @@
 // PyTorch weights through the CLI (issue #15): --channel-padding, CIFAR ResNet
 // state dicts, --preprocess torchvision with --mean/--std for CIFAR nets, and
 // eval --classes imagenet on a subset of ImageNet's class folders.
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,22 +10,10 @@ import type { LayersModel } from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveSafetensorsWeights } from '@convnets/layers';
 import { CIFAR_RESNET, cifarResNet } from '@convnets/resnet';
-import { tempDir } from './helpers';
+import { bin, convnets, ok, tempDir } from './helpers';
 
-const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
 const fixture = (path: string) => fileURLToPath(new URL(`../../${path}`, import.meta.url));
 const dir = tempDir('convnets-cli-pytorch-');
-
-function convnets(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = convnets(...args);
-  if (r.code !== 0) throw new Error(`convnets ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 
 /** Expects exit code 1 and one line on stderr matching `pattern`. */
 function refuses(args: string[], pattern: RegExp) {

@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
@@ -9,7 +9,6 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as tf from '@tensorflow/tfjs-core';
 import { cifarResNet, saveWeights } from '@convnets/resnet';
@@ -21,22 +20,8 @@ import {
   readMetrics,
 } from '@convnets/trainer';
 import sharp from 'sharp';
-import { tempDir } from './helpers';
+import { bin, convnets, ok, tempDir } from './helpers';
 import { architecture } from '../src/architectures';
-
-// The bin, as a user runs it: the committed shim, which runs the build (turbo builds before testing).
-const bin = fileURLToPath(new URL('../bin/convnets.js', import.meta.url));
-
-function convnets(...args: string[]) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function ok(...args: string[]): string {
-  const r = convnets(...args);
-  if (r.code !== 0) throw new Error(`convnets ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-}
 
 const dir = tempDir('convnets-cli-');
 const data = join(dir, 'shapes');

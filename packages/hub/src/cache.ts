@@ -24,8 +24,14 @@ export function convnetsHome(
 /**
  * A URL parsed and checked: only `http:` and `https:` are fetched.
  *
+ * @example
+ * ```ts
+ * httpUrl('mirror', 'http://mirror:8080').host; // 'mirror:8080'
+ * ```
+ * @param where - Who checks it, named in the error.
+ * @param value - The URL.
+ * @returns The parsed URL.
  * @throws Error naming the value when it is not an absolute http(s) URL.
- * @internal
  */
 export function httpUrl(where: string, value: string): URL {
   let url: URL | undefined;

@@ -7,7 +7,7 @@
  *
  * @packageDocumentation
  */
-export { cachedPath, convnetsHome } from './cache';
+export { cachedPath, convnetsHome, httpUrl } from './cache';
 export { download, type DownloadOptions, type DownloadProgress } from './download';
 export {
   PRETRAINED_MODELS,
