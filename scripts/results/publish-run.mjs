@@ -9,7 +9,7 @@
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -46,7 +46,7 @@ function command(config) {
       const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       return v === true ? flag : `${flag} ${Array.isArray(v) ? v.join(',') : v}`;
     });
-  return `convnets train ${flags.join(' ')} --out runs/${runJson.model}`;
+  return `convnets train ${flags.join(' ')} --out runs/cifar10/${basename(resolve(dest))}`;
 }
 
 // Wall time: the epochs' durations (each run segment's clock restarts on --resume).
