@@ -32,4 +32,10 @@ export {
   type LibraryDirectoryOptions,
   type SelectBackendOptions,
 } from './backend';
-export { renderCurves, writeCurves, type CurveSeries } from './charts';
+export {
+  renderCurves,
+  trainingErrorCurve,
+  writeCurves,
+  type CurveSeries,
+  type TrainingErrorPoint,
+} from './charts';

@@ -1,27 +1,79 @@
 import { describe, expect, it } from 'vitest';
 import type { MetricsRow } from '@convnets/trainer';
-import { renderCurves } from '../src';
+import { renderCurves, trainingErrorCurve } from '../src';
 
-/** A run's rows: a step row per update (training error falling by 1 point) and an epoch row every 5 updates. */
-function rows(steps: number, trainStart: number, validation: number[]): MetricsRow[] {
+const common = { loss: 1, lr: 0.1, trainTop5Error: 0, imagesPerSec: 1, time: 0 };
+
+/**
+ * A run's rows as `convnets train` logs them: a step row per update and an
+ * epoch row closing every `perEpoch` updates, the training error running
+ * over the epoch in progress, for the given error of each update.
+ */
+function logged(errors: number[], perEpoch: number, validation: number[] = []): MetricsRow[] {
   const out: MetricsRow[] = [];
-  const common = { loss: 1, lr: 0.1, trainTop5Error: 0, imagesPerSec: 1, time: 0 };
-  for (let step = 1; step <= steps; step++) {
-    const epoch = Math.floor((step - 1) / 5);
-    out.push({ kind: 'step', step, epoch, trainTop1Error: trainStart - step, ...common });
-    if (step % 5 === 0)
+  let sum = 0;
+  errors.forEach((error, i) => {
+    const step = i + 1;
+    const epoch = Math.floor(i / perEpoch);
+    const k = step - epoch * perEpoch;
+    sum = (k === 1 ? 0 : sum) + error;
+    out.push({ kind: 'step', step, epoch, trainTop1Error: sum / k, ...common });
+    if (k === perEpoch)
       out.push({
         kind: 'epoch',
         step,
         epoch,
-        trainTop1Error: trainStart - step,
+        trainTop1Error: sum / k,
         top1Error: validation[epoch],
         top5Error: 0,
         ...common,
       });
-  }
+  });
   return out;
 }
+
+/** A run whose every update has a training error 1 point below the last, 5 updates an epoch. */
+const rows = (steps: number, trainStart: number, validation: number[]): MetricsRow[] =>
+  logged(
+    Array.from({ length: steps }, (_, i) => trainStart - 1 - i),
+    5,
+    validation,
+  );
+
+describe('trainingErrorCurve', () => {
+  // Two epochs of 4 updates; the errors of the updates (by hand), and so the
+  // running averages logged: 40 35 30 25 | 50 40 30 25.
+  const errors = [40, 30, 20, 10, 50, 30, 10, 10];
+  const at = (points: { step: number; error: number }[]) =>
+    Object.fromEntries(points.map((p) => [p.step, p.error]));
+
+  it("recovers each update's error from the running averages (window 1): no restart at the epoch", () => {
+    const points = trainingErrorCurve(logged(errors, 4), 1);
+    expect(points.map((p) => p.step)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    points.forEach((p, i) => expect(p.error).toBeCloseTo(errors[i]!, 10));
+  });
+
+  it('averages over the last `window` iterations, across the epoch boundary', () => {
+    const e = at(trainingErrorCurve(logged(errors, 4), 2));
+    // Means of consecutive pairs: (40) (40+30)/2 … (10+50)/2 = 30 at step 5.
+    const expected = { 1: 40, 2: 35, 3: 25, 4: 15, 5: 30, 6: 40, 7: 20, 8: 10 };
+    for (const [step, mean] of Object.entries(expected)) expect(e[step]).toBeCloseTo(mean, 10);
+  });
+
+  it('works on thinned rows (every 2nd step and the epoch rows), and a step logged twice counts its last row', () => {
+    const all = logged(errors, 4);
+    const thinned = all.filter((r) => r.kind === 'epoch' || r.step % 2 === 0);
+    // A stale row for step 6 (a crashed segment) before the one that counts.
+    thinned.splice(2, 0, { kind: 'step', step: 6, epoch: 1, trainTop1Error: 99, ...common });
+    const e = at(trainingErrorCurve(thinned, 1));
+    // Intervals of 2 updates: (40+30)/2, (20+10)/2, (50+30)/2, (10+10)/2.
+    expect(Object.keys(e).map(Number)).toEqual([2, 4, 6, 8]);
+    expect(e[2]).toBeCloseTo(35, 10);
+    expect(e[4]).toBeCloseTo(15, 10);
+    expect(e[6]).toBeCloseTo(40, 10);
+    expect(e[8]).toBeCloseTo(10, 10);
+  });
+});
 
 /** The line marks of a Vega SVG: run, stroke width, and the y pixel of each vertex. */
 function lines(svg: string): { run: string; width: number; ys: number[] }[] {
@@ -37,7 +89,7 @@ function lines(svg: string): { run: string; width: number; ys: number[] }[] {
 }
 
 describe('training curves (ResNet Figure 4 style)', () => {
-  it('draws every logged step as a thin training line and every epoch as a bold validation line, per run', async () => {
+  it("draws every logged step's training error as a thin line and every epoch as a bold validation line, per run", async () => {
     const svg = await renderCurves(
       [
         { name: 'plain', rows: rows(15, 60, [50, 45, 44]) },
