@@ -11,7 +11,9 @@ export interface CurveSeries {
 
 /** A point of {@link trainingErrorCurve}: the training error over the `window` iterations up to `step`. */
 export interface TrainingErrorPoint {
+  /** The iteration (updates done). */
   readonly step: number;
+  /** Top-1 training error (%) over the window ending at `step`. */
   readonly error: number;
 }
 
