@@ -68,9 +68,9 @@ const sections = main.map((r) => [
 // trains worse, the deeper residual net does not.
 const byNet = Object.fromEntries(fig6.map((r) => [r.folder.slice('degradation-'.length), r]));
 const verdict = (deep, shallow, expectWorse) => {
-  const a = byNet[deep]?.final?.trainTop1Error;
-  const b = byNet[shallow]?.final?.trainTop1Error;
-  if (a === undefined || b === undefined) return undefined;
+  const [d, s] = [byNet[deep], byNet[shallow]];
+  if (d?.status !== 'completed' || s?.status !== 'completed') return undefined;
+  const [a, b] = [d.final.trainTop1Error, s.final.trainTop1Error];
   const worse = a > b;
   return `${deep} ends at ${pct(a)} training error against ${pct(b)} for ${shallow}: ${worse ? 'higher' : 'not higher'}${worse === expectWorse ? ', as in the paper' : ', unlike the paper'}.`;
 };
@@ -148,8 +148,7 @@ const lines = [
   '- **Hardware**: two CPU cores and `@convnets/backend-native`, in sessions',
   '  shared with other work and at times with a second run (the training times',
   '  above are wall time, slowed when the cores were busy); runs resume exactly',
-  '  from checkpoints across sessions',
-  '  (`convnets train --resume`).',
+  '  from checkpoints across sessions (`convnets train --resume`).',
   '',
 ];
 writeOrCheck(join(docs, 'guides', '08-cifar10-results.md'), lines.join('\n'));

@@ -33,6 +33,7 @@ case "${1:-}" in
     done ;;
   publish)
     for dir in "$runs"/*/; do
+      [[ -f $dir/run.json ]] || continue # not a run folder
       name=$(basename "$dir")
       extra=()
       [[ $name == resnet20 ]] && extra=(--checkpoint)
