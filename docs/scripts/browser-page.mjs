@@ -9,6 +9,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
+import { CIFAR10_CLASSES } from '@convnets/imagenet-data';
 import { cifarResNet, saveWeights } from '@convnets/resnet';
 
 const docs = fileURLToPath(new URL('..', import.meta.url));
@@ -20,18 +21,7 @@ const packageDir = (name) => dirname(require.resolve(`${name}/package.json`));
 export const TINY = {
   arch: 'cifar_resnet8',
   seed: 17,
-  classes: [
-    'airplane',
-    'automobile',
-    'bird',
-    'cat',
-    'deer',
-    'dog',
-    'frog',
-    'horse',
-    'ship',
-    'truck',
-  ],
+  classes: CIFAR10_CLASSES,
   weights: join(out, 'tiny-cifar-resnet8.safetensors'),
 };
 

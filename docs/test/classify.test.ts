@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { dirname, extname, join, normalize } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CIFAR10_CLASSES } from '@convnets/imagenet-data';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -17,7 +18,7 @@ const executablePath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const photo = fileURLToPath(
   new URL('../../packages/imagenet-data/test/fixtures/cifar10-jpeg/cat-0000.jpg', import.meta.url),
 );
-const CLASSES = 'airplane,automobile,bird,cat,deer,dog,frog,horse,ship,truck';
+const CLASSES = CIFAR10_CLASSES.join(',');
 const TYPES: Record<string, string> = {
   '.html': 'text/html',
   '.js': 'text/javascript',

@@ -6,22 +6,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { loadLayersModel, type LayersModel } from '@tensorflow/tfjs-layers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CIFAR10_CLASSES } from '@convnets/imagenet-data';
 import { cifarResNet, saveWeights } from '@convnets/resnet';
 import { convnets, ok, tempDir } from './helpers';
 
 const dir = tempDir('convnets-cli-export-');
-const CLASSES = [
-  'airplane',
-  'automobile',
-  'bird',
-  'cat',
-  'deer',
-  'dog',
-  'frog',
-  'horse',
-  'ship',
-  'truck',
-];
+const CLASSES = CIFAR10_CLASSES;
 
 /** A tf.io handler that reads an exported folder as a browser would fetch it. */
 function folderHandler(out: string): tf.io.IOHandler {

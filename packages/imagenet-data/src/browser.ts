@@ -50,6 +50,7 @@ export {
   type ResnetPaperTrainOptions,
   type VggPaperTrainOptions,
 } from './presets';
+export { CIFAR10_CLASSES } from './cifar-classes';
 export {
   cifarEval,
   cifarTrain,

@@ -50,6 +50,7 @@ export type {
 } from './loader-types';
 export type { PixelDataset } from './pixels';
 export { holdOutPerClass, type HeldOutSplit } from './holdout';
+export { CIFAR10_CLASSES } from './cifar-classes';
 export {
   CIFAR_ARCHIVES,
   cifar10,

@@ -256,6 +256,8 @@ const ARRAY_EVALUATION_SPEC = {
  * batch, or an option is unknown or out of range.
  * @example
  * ```ts
+ * import { CIFAR10_CLASSES } from '@convnets/imagenet-data';
+ *
  * const data = arrayTrainingData(
  *   { images, imageShape: [32, 32, 3], labels, classes: CIFAR10_CLASSES },
  *   { batchSize: 128, padCrop: 4, flip: true, seed: 1 },
