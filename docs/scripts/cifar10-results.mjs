@@ -52,7 +52,7 @@ const sections = main.map((r) => [
   '',
   ...(r.checkpoint
     ? [
-        `The checkpoint of step ${r.checkpoint.step} is committed in \`docs/results/cifar10/${r.folder}\`; its preprocessing (the per-pixel mean) travels with it:`,
+        `The final checkpoint (step ${r.checkpoint.step}; not the one with the best validation error, so the held-out images did not choose it) is committed in \`docs/results/cifar10/${r.folder}\`; its preprocessing (the per-pixel mean) travels with it:`,
         '',
         '```sh',
         `convnets eval --arch ${r.name} --weights docs/results/cifar10/${r.folder} --data <folder of test images>`,

@@ -3,7 +3,7 @@
 // writes DEST/run.json (the run's flags), DEST/metrics.jsonl (every epoch row
 // and every 10th step row), DEST/summary.json (status, command, machine, wall
 // time, validation errors: what docs/scripts/cifar10-results.mjs renders) and
-// DEST/curves.png; with --checkpoint, once the run completed, its best checkpoint's files
+// DEST/curves.png; with --checkpoint, once the run completed, its final checkpoint's files
 // (state.json, model.safetensors, optimizer.safetensors) into DEST itself, so
 // that `convnets eval --weights DEST` evaluates it.
 import { execFileSync } from 'node:child_process';
@@ -12,12 +12,7 @@ import { cpus, platform, release } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import {
-  latestCheckpoint,
-  listCheckpoints,
-  readCheckpointState,
-  readMetrics,
-} from '@convnets/trainer';
+import { latestCheckpoint, readCheckpointState, readMetrics } from '@convnets/trainer';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -83,12 +78,9 @@ const summary = {
 if (values.checkpoint && summary.status !== 'completed') {
   console.log(`${run} is still in progress: its checkpoint is published when it completes`);
 } else if (values.checkpoint) {
-  const all = await listCheckpoints(join(run, 'checkpoints'));
-  let chosen = await latestCheckpoint(run);
-  for (const c of all) {
-    const state = await readCheckpointState(c.path);
-    if (best && state.step === best.step) chosen = c.path;
-  }
+  // The last one, not the one with the best validation error: the held-out
+  // images it is evaluated on must not have chosen it.
+  const chosen = await latestCheckpoint(run);
   for (const f of ['state.json', 'model.safetensors', 'optimizer.safetensors'])
     copyFileSync(join(chosen, f), join(dest, f));
   summary.checkpoint = { step: (await readCheckpointState(chosen)).step };
