@@ -47,6 +47,7 @@ case "${1:-}" in
     if ((${#deg[@]} == 4)); then
       node packages/cli/bin/convnets.js plot docs/results/cifar10/degradation-{plain20,plain56,resnet20,resnet56} \
         --out docs/results/cifar10/degradation.png
+      node docs/scripts/cifar10-results.mjs # the page shows the figure once it exists
     fi ;;
   *) echo "usage: $0 resnet20 | resnet20-64k | degradation | publish" >&2; exit 2 ;;
 esac
