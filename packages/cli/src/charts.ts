@@ -109,7 +109,9 @@ function spec(series: readonly CurveSeries[], title: string): Record<string, unk
     encoding: {
       x: { field: 'iteration', type: 'quantitative', title: 'iterations' },
       y: { field: 'error', type: 'quantitative', title: 'top-1 error (%)' },
-      color: { field: 'run', type: 'nominal', title: 'run' },
+      // Vega cuts legend labels at 160 px by default ("degradation-resnet…"),
+      // which hides the one thing that tells two runs' lines apart.
+      color: { field: 'run', type: 'nominal', title: 'run', legend: { labelLimit: 1000 } },
     },
     layer: [
       { transform: only('train'), mark: { type: 'line', strokeWidth: 1, opacity: 0.7 } },

@@ -114,4 +114,11 @@ describe('training curves (ResNet Figure 4 style)', () => {
     const v = line('resnet', 3).ys;
     expect((v[1] - v[0]) / (v[2] - v[1])).toBeCloseTo(2, 3); // SVG keeps 3 decimals
   });
+
+  it("writes each run's whole name in the legend, however long", async () => {
+    const names = ['degradation-resnet20', 'degradation-resnet56-with-a-longer-name'];
+    const svg = await renderCurves(names.map((name) => ({ name, rows: rows(5, 50, [40]) })));
+    expect(svg).not.toContain('…');
+    for (const name of names) expect(svg).toContain(`>${name}</text>`);
+  });
 });

@@ -11,7 +11,6 @@ import { cifarResNet, saveWeights } from '@convnets/resnet';
 import { convnets, ok, tempDir } from './helpers';
 
 const dir = tempDir('convnets-cli-export-');
-const CLASSES = CIFAR10_CLASSES;
 
 /** A tf.io handler that reads an exported folder as a browser would fetch it. */
 function folderHandler(out: string): tf.io.IOHandler {
@@ -44,7 +43,7 @@ describe('convnets export', () => {
     const r = convnets(
       'export',
       ...['--arch', 'cifar_resnet8', '--weights', join(dir, 'r8.safetensors')],
-      ...['--classes', CLASSES.join(','), '--out', out],
+      ...['--classes', CIFAR10_CLASSES.join(','), '--out', out],
     );
     if (r.code !== 0) throw new Error(`convnets export exited ${r.code}: ${r.stderr}`);
     expect(r.stdout).toContain(
@@ -59,7 +58,7 @@ describe('convnets export', () => {
       'model.json',
       'preprocessing.json',
     ]);
-    expect(JSON.parse(readFileSync(join(out, 'classes.json'), 'utf8'))).toEqual(CLASSES);
+    expect(JSON.parse(readFileSync(join(out, 'classes.json'), 'utf8'))).toEqual(CIFAR10_CLASSES);
     expect(JSON.parse(readFileSync(join(out, 'preprocessing.json'), 'utf8'))).toEqual({
       format: 'convnets-preprocessing/1',
       imageSize: 32,
