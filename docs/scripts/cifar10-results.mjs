@@ -34,9 +34,15 @@ const hours = (s) => `${(s / 3600).toFixed(1)} h`;
 const count = (n) => n.toLocaleString('en-US');
 const isDegradation = (r) => r.folder.startsWith('degradation-');
 const main = runs.filter((r) => !isDegradation(r));
-// Figure 6's four nets, in the paper's order.
+// Figure 6's four nets, in the paper's order, at each schedule that was run:
+// the folders degradation-<net> and degradation-<schedule>-<net>.
 const FIG6 = ['plain20', 'plain56', 'resnet20', 'resnet56'];
-const fig6 = FIG6.map((net) => runs.find((r) => r.folder === `degradation-${net}`)).filter(Boolean);
+const fig6Groups = ['degradation', 'degradation-12k']
+  .map((prefix) => ({
+    prefix,
+    runs: FIG6.map((net) => runs.find((r) => r.folder === `${prefix}-${net}`)).filter(Boolean),
+  }))
+  .filter((g) => g.runs.length > 0);
 
 const row = (r) =>
   `| ${r.folder} | ${r.name} | ${r.status} | ${count(r.steps)} / ${count(r.totalSteps)} | ${pct(r.final?.valTop1Error)} | ${pct(r.best?.valTop1Error)} | ${pct(r.final?.trainTop1Error)} | ${PAPER[r.name] === undefined ? '' : `${PAPER[r.name]}%`} | ${hours(r.wallSeconds)} |`;
@@ -66,48 +72,48 @@ const sections = main.map((r) => [
 
 // What Figure 6 shows, checked on the committed numbers: the deeper plain net
 // trains worse, the deeper residual net does not.
-const byNet = Object.fromEntries(fig6.map((r) => [r.folder.slice('degradation-'.length), r]));
-const verdict = (deep, shallow, expectWorse) => {
-  const [d, s] = [byNet[deep], byNet[shallow]];
-  if (d?.status !== 'completed' || s?.status !== 'completed') return undefined;
-  const [a, b] = [d.final.trainTop1Error, s.final.trainTop1Error];
-  const worse = a > b;
-  return `${deep} ends at ${pct(a)} training error against ${pct(b)} for ${shallow}: ${worse ? 'higher' : 'not higher'}${worse === expectWorse ? ', as in the paper' : ', unlike the paper'}.`;
-};
-const degradation =
-  fig6.length === 0
-    ? []
-    : [
-        '## The degradation experiment (Figure 6)',
-        '',
-        'Plain and residual nets of 20 and 56 layers, the same recipe and seed, at a',
-        'shorter schedule than the paper (the iterations in the commands below, the',
-        'milestones in the same proportion).',
-        '',
-        '| run | net | status | iterations | validation error (last) | validation error (best) | training error (last epoch) | training time |',
-        '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-        ...fig6.map(
-          (r) =>
-            `| ${r.folder} | ${r.name} | ${r.status} | ${count(r.steps)} / ${count(r.totalSteps)} | ${pct(r.final?.valTop1Error)} | ${pct(r.best?.valTop1Error)} | ${pct(r.final?.trainTop1Error)} | ${hours(r.wallSeconds)} |`,
-        ),
-        '',
-        ...[verdict('plain56', 'plain20', true), verdict('resnet56', 'resnet20', false)]
-          .filter(Boolean)
-          .map((v) => `- ${v}`),
-        '',
-        ...(existsSync(join(root, 'degradation.png'))
-          ? [
-              'Thin lines: training error; bold lines: validation error; one colour per net.',
-              '',
-              '![plain-20, plain-56, ResNet-20 and ResNet-56](../results/cifar10/degradation.png)',
-              '',
-            ]
-          : []),
-        '```sh',
-        ...fig6.map((r) => r.command),
-        '```',
-        '',
-      ];
+function degradationSection({ prefix, runs: fig6 }) {
+  const byNet = Object.fromEntries(fig6.map((r) => [r.folder.slice(prefix.length + 1), r]));
+  const verdict = (deep, shallow, expectWorse) => {
+    const [d, s] = [byNet[deep], byNet[shallow]];
+    if (d?.status !== 'completed' || s?.status !== 'completed') return undefined;
+    const [a, b] = [d.final.trainTop1Error, s.final.trainTop1Error];
+    const worse = a > b;
+    return `${deep} ends at ${pct(a)} training error against ${pct(b)} for ${shallow}: ${worse ? 'higher' : 'not higher'}${worse === expectWorse ? ', as in the paper' : ', unlike the paper'}.`;
+  };
+  const figure = `${prefix}.png`;
+  return [
+    `## The degradation experiment (Figure 6), ${count(fig6[0].totalSteps)} iterations`,
+    '',
+    'Plain and residual nets of 20 and 56 layers, the same recipe and seed, at a',
+    'shorter schedule than the paper (the iterations in the commands below, the',
+    'milestones in the same proportion).',
+    '',
+    '| run | net | status | iterations | validation error (last) | validation error (best) | training error (last epoch) | training time |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
+    ...fig6.map(
+      (r) =>
+        `| ${r.folder} | ${r.name} | ${r.status} | ${count(r.steps)} / ${count(r.totalSteps)} | ${pct(r.final?.valTop1Error)} | ${pct(r.best?.valTop1Error)} | ${pct(r.final?.trainTop1Error)} | ${hours(r.wallSeconds)} |`,
+    ),
+    '',
+    ...[verdict('plain56', 'plain20', true), verdict('resnet56', 'resnet20', false)]
+      .filter(Boolean)
+      .map((v) => `- ${v}`),
+    '',
+    ...(existsSync(join(root, figure))
+      ? [
+          'Thin lines: training error; bold lines: validation error; one colour per net.',
+          '',
+          `![${fig6.map((r) => r.name).join(', ')}](../results/cifar10/${figure})`,
+          '',
+        ]
+      : []),
+    '```sh',
+    ...fig6.map((r) => r.command),
+    '```',
+    '',
+  ];
+}
 
 const lines = [
   '---',
@@ -135,7 +141,7 @@ const lines = [
         '',
       ]),
   ...sections.flat(),
-  ...degradation,
+  ...fig6Groups.flatMap(degradationSection),
   '## What differs from the paper',
   '',
   '- **Data**: the images are a JPEG export of CIFAR-10 (quality 75), not the',
