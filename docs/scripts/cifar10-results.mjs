@@ -3,7 +3,7 @@
 // scripts/results/publish-run.mjs): every figure on the page is read from
 // those files, none is typed here except the paper's.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeOrCheck } from './write-or-check.mjs';
 
@@ -32,20 +32,61 @@ const runs = existsSync(root)
 const pct = (x) => (x === undefined ? '' : `${x.toFixed(2)}%`);
 const hours = (s) => `${(s / 3600).toFixed(1)} h`;
 const count = (n) => n.toLocaleString('en-US');
-const isDegradation = (r) => r.folder.startsWith('degradation-');
-const main = runs.filter((r) => !isDegradation(r));
-// Figure 6's four nets, in the paper's order, at each schedule that was run:
-// the folders degradation-<net> and degradation-<schedule>-<net>.
-const FIG6 = ['plain20', 'plain56', 'resnet20', 'resnet56'];
-const fig6Groups = ['degradation', 'degradation-12k']
-  .map((prefix) => ({
-    prefix,
-    runs: FIG6.map((net) => runs.find((r) => r.folder === `${prefix}-${net}`)).filter(Boolean),
-  }))
-  .filter((g) => g.runs.length > 0);
+// Figure 6's runs are the folders <schedule>-<net> whose schedule starts with
+// "degradation" (degradation-plain20, degradation-12k-resnet56, …): one group
+// per schedule, its nets in the paper's order (plain before residual, shallow
+// before deep), which is their names' order.
+const FIG6_FOLDER = /^(degradation.*)-([a-z]+\d+)$/;
+const fig6Groups = [];
+for (const r of runs) {
+  const m = FIG6_FOLDER.exec(r.folder);
+  if (!m) continue;
+  const [, prefix, net] = m;
+  let group = fig6Groups.find((g) => g.prefix === prefix);
+  if (!group) fig6Groups.push((group = { prefix, runs: [] }));
+  group.runs.push({ ...r, net });
+}
+for (const g of fig6Groups)
+  g.runs.sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true }));
+fig6Groups.sort((a, b) => a.runs[0].totalSteps - b.runs[0].totalSteps); // shortest schedule first
+const main = runs.filter((r) => !FIG6_FOLDER.test(r.folder));
 
-const row = (r) =>
-  `| ${r.folder} | ${r.name} | ${r.status} | ${count(r.steps)} / ${count(r.totalSteps)} | ${pct(r.final?.valTop1Error)} | ${pct(r.best?.valTop1Error)} | ${pct(r.final?.trainTop1Error)} | ${PAPER[r.name] === undefined ? '' : `${PAPER[r.name]}%`} | ${hours(r.wallSeconds)} |`;
+// `--figures`: for scripts/results/cifar10.sh publish, one line per schedule
+// with two nets or more: the figure's file, then its run folders (paths
+// relative to the working directory).
+if (process.argv.includes('--figures')) {
+  for (const g of fig6Groups.filter((g) => g.runs.length >= 2))
+    console.log(
+      [`${g.prefix}.png`, ...g.runs.map((r) => r.folder)]
+        .map((f) => relative(process.cwd(), join(root, f)))
+        .join(' '),
+    );
+  process.exit(0);
+}
+
+// The tables' columns: a title and what a run shows there. `paper` (Table 6's
+// column) only in the main table.
+const COLUMNS = [
+  ['run', (r) => r.folder],
+  ['net', (r) => r.name],
+  ['status', (r) => r.status],
+  ['iterations', (r) => `${count(r.steps)} / ${count(r.totalSteps)}`],
+  ['validation error (last)', (r) => pct(r.final?.valTop1Error)],
+  ['validation error (best)', (r) => pct(r.best?.valTop1Error)],
+  ['training error (last epoch)', (r) => pct(r.final?.trainTop1Error)],
+  ['paper, Table 6 (test)', (r) => (PAPER[r.name] === undefined ? '' : `${PAPER[r.name]}%`)],
+  ['training time', (r) => hours(r.wallSeconds)],
+];
+/** A markdown table of `rows`; without `paper`, Table 6's column is left out. */
+function table(rows, { paper }) {
+  const columns = COLUMNS.filter(([title]) => paper || !title.startsWith('paper'));
+  const line = (cells) => `| ${cells.join(' | ')} |`;
+  return [
+    line(columns.map(([title]) => title)),
+    line(columns.map((_, i) => (i < 3 ? '---' : '---:'))),
+    ...rows.map((r) => line(columns.map(([, cell]) => cell(r)))),
+  ];
+}
 
 const sections = main.map((r) => [
   `## ${r.folder}`,
@@ -73,7 +114,7 @@ const sections = main.map((r) => [
 // What Figure 6 shows, checked on the committed numbers: the deeper plain net
 // trains worse, the deeper residual net does not.
 function degradationSection({ prefix, runs: fig6 }) {
-  const byNet = Object.fromEntries(fig6.map((r) => [r.folder.slice(prefix.length + 1), r]));
+  const byNet = Object.fromEntries(fig6.map((r) => [r.net, r]));
   const verdict = (deep, shallow, expectWorse) => {
     const [d, s] = [byNet[deep], byNet[shallow]];
     if (d?.status !== 'completed' || s?.status !== 'completed') return undefined;
@@ -81,32 +122,20 @@ function degradationSection({ prefix, runs: fig6 }) {
     const worse = a > b;
     return `${deep} ends at ${pct(a)} training error against ${pct(b)} for ${shallow}: ${worse ? 'higher' : 'not higher'}${worse === expectWorse ? ', as in the paper' : ', unlike the paper'}.`;
   };
+  const verdicts = [
+    verdict('plain56', 'plain20', true),
+    verdict('resnet56', 'resnet20', false),
+  ].filter(Boolean);
   const figure = `${prefix}.png`;
   return [
-    `## The degradation experiment (Figure 6), ${count(fig6[0].totalSteps)} iterations`,
+    `### ${count(fig6[0].totalSteps)} iterations`,
     '',
-    'Plain and residual nets of 20 and 56 layers, the same recipe and seed, at a',
-    'shorter schedule than the paper (the iterations in the commands below, the',
-    'milestones in the same proportion).',
+    ...table(fig6, { paper: false }),
     '',
-    '| run | net | status | iterations | validation error (last) | validation error (best) | training error (last epoch) | training time |',
-    '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |',
-    ...fig6.map(
-      (r) =>
-        `| ${r.folder} | ${r.name} | ${r.status} | ${count(r.steps)} / ${count(r.totalSteps)} | ${pct(r.final?.valTop1Error)} | ${pct(r.best?.valTop1Error)} | ${pct(r.final?.trainTop1Error)} | ${hours(r.wallSeconds)} |`,
-    ),
-    '',
-    ...[verdict('plain56', 'plain20', true), verdict('resnet56', 'resnet20', false)]
-      .filter(Boolean)
-      .map((v) => `- ${v}`),
-    '',
+    ...verdicts.map((v) => `- ${v}`),
+    ...(verdicts.length ? [''] : []),
     ...(existsSync(join(root, figure))
-      ? [
-          'Thin lines: training error; bold lines: validation error; one colour per net.',
-          '',
-          `![${fig6.map((r) => r.name).join(', ')}](../results/cifar10/${figure})`,
-          '',
-        ]
+      ? [`![${fig6.map((r) => r.name).join(', ')}](../results/cifar10/${figure})`, '']
       : []),
     '```sh',
     ...fig6.map((r) => r.command),
@@ -134,14 +163,20 @@ const lines = [
   '',
   ...(main.length === 0
     ? ['No run has been published yet.', '']
-    : [
-        '| run | net | status | iterations | validation error (last) | validation error (best) | training error (last epoch) | paper, Table 6 (test) | training time |',
-        '| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-        ...main.map(row),
-        '',
-      ]),
+    : [...table(main, { paper: true }), '']),
   ...sections.flat(),
-  ...fig6Groups.flatMap(degradationSection),
+  ...(fig6Groups.length === 0
+    ? []
+    : [
+        '## The degradation experiment (Figure 6)',
+        '',
+        'Plain and residual nets of 20 and 56 layers, the same recipe and seed, at',
+        "schedules shorter than the paper's (the iterations in each heading, the",
+        'milestones in the same proportion). In the figures, thin lines are training',
+        'error and bold lines validation error, one colour per net.',
+        '',
+        ...fig6Groups.flatMap(degradationSection),
+      ]),
   '## What differs from the paper',
   '',
   '- **Data**: the images are a JPEG export of CIFAR-10 (quality 75), not the',

@@ -50,14 +50,11 @@ case "${1:-}" in
       [[ $name == resnet20 ]] && extra=(--checkpoint)
       node scripts/results/publish-run.mjs "$dir" "docs/results/cifar10/$name" "${extra[@]}"
     done
-    for fig in degradation degradation-12k; do # one figure per schedule, of the nets run so far
-      nets=()
-      for net in plain20 plain56 resnet20 resnet56; do
-        [[ -d docs/results/cifar10/$fig-$net ]] && nets+=("docs/results/cifar10/$fig-$net")
-      done
-      if ((${#nets[@]} >= 2)); then
-        node packages/cli/bin/convnets.js plot "${nets[@]}" --out "docs/results/cifar10/$fig.png"
-      fi
+    # One figure per Figure-6 schedule, of the nets published so far: the page's generator
+    # says which (a line per figure: its file, then its run folders).
+    node docs/scripts/cifar10-results.mjs --figures | while read -r figure folders; do
+      # shellcheck disable=SC2086 # the folders are words
+      node packages/cli/bin/convnets.js plot $folders --out "$figure"
     done
     node docs/scripts/cifar10-results.mjs ;; # the page shows the figures once they exist
   *) echo "usage: $0 resnet20 | resnet20-64k | degradation | degradation-12k [NET...] | publish" >&2; exit 2 ;;

@@ -5,7 +5,8 @@
 // time, validation errors: what docs/scripts/cifar10-results.mjs renders) and
 // DEST/curves.png; with --checkpoint, once the run completed, its final checkpoint's files
 // (state.json, model.safetensors, optimizer.safetensors) into DEST itself, so
-// that `convnets eval --weights DEST` evaluates it.
+// that `convnets eval --weights DEST` evaluates it. The results page is
+// rewritten from them afterwards (scripts/results/cifar10.sh publish does).
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
@@ -91,10 +92,3 @@ execFileSync(process.execPath, [bin, 'plot', resolve(dest), '--out', resolve(des
   cwd: dirname(bin),
 });
 console.log(`published ${run} → ${dest} (${summary.status}, step ${summary.steps})`);
-// The results page is committed (docs/guides/08-cifar10-results.md, checked
-// by the docs build): rewrite it from docs/results/cifar10/, to commit along.
-execFileSync(
-  process.execPath,
-  [fileURLToPath(new URL('../../docs/scripts/cifar10-results.mjs', import.meta.url))],
-  { stdio: 'inherit' },
-);
