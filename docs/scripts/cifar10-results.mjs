@@ -64,8 +64,8 @@ if (process.argv.includes('--figures')) {
   process.exit(0);
 }
 
-// The tables' columns: a title and what a run shows there. `paper` (Table 6's
-// column) only in the main table.
+// The tables' columns: a title, what a run shows there and, for Table 6's
+// column, `paper` (shown in the main table only).
 const COLUMNS = [
   ['run', (r) => r.folder],
   ['net', (r) => r.name],
@@ -74,12 +74,16 @@ const COLUMNS = [
   ['validation error (last)', (r) => pct(r.final?.valTop1Error)],
   ['validation error (best)', (r) => pct(r.best?.valTop1Error)],
   ['training error (last epoch)', (r) => pct(r.final?.trainTop1Error)],
-  ['paper, Table 6 (test)', (r) => (PAPER[r.name] === undefined ? '' : `${PAPER[r.name]}%`)],
+  [
+    'paper, Table 6 (test)',
+    (r) => (PAPER[r.name] === undefined ? '' : `${PAPER[r.name]}%`),
+    'paper',
+  ],
   ['training time', (r) => hours(r.wallSeconds)],
 ];
 /** A markdown table of `rows`; without `paper`, Table 6's column is left out. */
 function table(rows, { paper }) {
-  const columns = COLUMNS.filter(([title]) => paper || !title.startsWith('paper'));
+  const columns = COLUMNS.filter(([, , only]) => paper || only !== 'paper');
   const line = (cells) => `| ${cells.join(' | ')} |`;
   return [
     line(columns.map(([title]) => title)),

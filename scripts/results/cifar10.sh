@@ -43,12 +43,19 @@ case "${1:-}" in
     ((${#nets[@]})) || nets=(resnet56 resnet20 plain20 plain56)
     for net in "${nets[@]}"; do train "degradation-12k-$net" "cifar_${net}" 12000 6000,9000; done ;;
   publish)
+    # Experiment 1's result is docs/results/cifar10/resnet20 with its final checkpoint (what
+    # `convnets eval --weights docs/results/cifar10/resnet20` reads): the run folder named in
+    # $experiment1. Each run is published under its own folder name unless $as maps it to
+    # another. When the 64k run completes it takes that place: experiment1=resnet20-64k,
+    # as=([resnet20]=resnet20-40k [resnet20-64k]=resnet20).
+    experiment1=resnet20
+    declare -A as=()
     for dir in "$runs"/*/; do
       [[ -f $dir/run.json ]] || continue # not a run folder
       name=$(basename "$dir")
       extra=()
-      [[ $name == resnet20 ]] && extra=(--checkpoint)
-      node scripts/results/publish-run.mjs "$dir" "docs/results/cifar10/$name" "${extra[@]}"
+      [[ $name == "$experiment1" ]] && extra=(--checkpoint)
+      node scripts/results/publish-run.mjs "$dir" "docs/results/cifar10/${as[$name]:-$name}" "${extra[@]}"
     done
     # One figure per Figure-6 schedule, of the nets published so far: the page's generator
     # says which (a line per figure: its file, then its run folders).

@@ -42,7 +42,7 @@ function command(config) {
       const flag = `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
       return v === true ? flag : `${flag} ${Array.isArray(v) ? v.join(',') : v}`;
     });
-  return `convnets train ${flags.join(' ')} --out runs/cifar10/${basename(resolve(dest))}`;
+  return `convnets train ${flags.join(' ')} --out runs/cifar10/${basename(resolve(run))}`;
 }
 
 // Wall time: the epochs' durations (each run segment's clock restarts on --resume).
