@@ -45,11 +45,12 @@ case "${1:-}" in
   publish)
     # Experiment 1's result is docs/results/cifar10/resnet20 with its final checkpoint (what
     # `convnets eval --weights docs/results/cifar10/resnet20` reads): the run folder named in
-    # $experiment1. Each run is published under its own folder name unless $as maps it to
-    # another. When the 64k run completes it takes that place: experiment1=resnet20-64k,
-    # as=([resnet20]=resnet20-40k [resnet20-64k]=resnet20).
+    # $experiment1. Each other run is published under its own folder name unless $as maps it
+    # to another. When the 64k run completes it takes that place: experiment1=resnet20-64k,
+    # as=([resnet20]=resnet20-40k).
     experiment1=resnet20
     declare -A as=()
+    as[$experiment1]=resnet20
     for dir in "$runs"/*/; do
       [[ -f $dir/run.json ]] || continue # not a run folder
       name=$(basename "$dir")
