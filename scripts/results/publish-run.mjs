@@ -8,7 +8,7 @@
 // that `convnets eval --weights DEST` evaluates it. The results page is
 // rewritten from them afterwards (scripts/results/cifar10.sh publish does).
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -86,9 +86,25 @@ if (values.checkpoint && summary.status !== 'completed') {
     copyFileSync(join(chosen, f), join(dest, f));
   summary.checkpoint = { step: (await readCheckpointState(chosen)).step };
 }
-writeFileSync(join(dest, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-execFileSync(process.execPath, [bin, 'plot', resolve(dest), '--out', resolve(dest, 'curves.png')], {
-  stdio: 'inherit',
-  cwd: dirname(bin),
-});
-console.log(`published ${run} → ${dest} (${summary.status}, step ${summary.steps})`);
+// A run published before and unchanged since keeps its date and its curves:
+// republishing every run leaves the finished ones as they were.
+const summaryFile = join(dest, 'summary.json');
+const previous = existsSync(summaryFile)
+  ? JSON.parse(readFileSync(summaryFile, 'utf8'))
+  : undefined;
+const undated = (s) => JSON.stringify({ ...s, published: undefined });
+const unchanged = previous !== undefined && undated(previous) === undated(summary);
+if (unchanged) summary.published = previous.published;
+writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+if (!unchanged || !existsSync(join(dest, 'curves.png')))
+  execFileSync(
+    process.execPath,
+    [bin, 'plot', resolve(dest), '--out', resolve(dest, 'curves.png')],
+    {
+      stdio: 'inherit',
+      cwd: dirname(bin),
+    },
+  );
+console.log(
+  `published ${run} → ${dest} (${summary.status}, step ${summary.steps}${unchanged ? ', unchanged' : ''})`,
+);
