@@ -25,11 +25,16 @@ if (positionals.length !== 2) {
 }
 const [run, dest] = positionals;
 const bin = fileURLToPath(new URL('../../packages/cli/bin/convnets.js', import.meta.url));
-mkdirSync(dest, { recursive: true });
-
 const runJson = JSON.parse(readFileSync(join(run, 'run.json'), 'utf8'));
-writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
 const rows = readMetrics(join(run, 'metrics.jsonl'));
+const epochs = rows.filter((r) => r.kind === 'epoch');
+if (epochs.length === 0) {
+  // Nothing to tabulate yet: a run is published from its first epoch on.
+  console.log(`${run} has no epoch yet: not published`);
+  process.exit(0);
+}
+mkdirSync(dest, { recursive: true });
+writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
 const kept = rows.filter((r) => r.kind === 'epoch' || r.step % 10 === 0);
 writeFileSync(join(dest, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
 
@@ -46,7 +51,6 @@ function command(config) {
 }
 
 // Wall time: the epochs' durations (each run segment's clock restarts on --resume).
-const epochs = rows.filter((r) => r.kind === 'epoch');
 let wallSeconds = 0;
 let last = 0;
 for (const e of epochs) {
@@ -58,15 +62,15 @@ const best = validated.reduce((b, e) => (b && b.top1Error <= e.top1Error ? b : e
 const final = epochs.at(-1);
 const summary = {
   name: runJson.model,
-  status: (final?.step ?? 0) >= runJson.totalSteps ? 'completed' : 'in progress',
+  status: final.step >= runJson.totalSteps ? 'completed' : 'in progress',
   command: command(runJson.config),
   seed: runJson.config.seed ?? 0,
-  steps: final?.step ?? 0,
+  steps: final.step,
   totalSteps: runJson.totalSteps,
   epochs: epochs.length,
   wallSeconds: Math.round(wallSeconds),
   machine: `${cpus().length} × ${cpus()[0].model.trim()}, ${platform()} ${release()}, backend ${runJson.backend}`,
-  final: final && {
+  final: {
     step: final.step,
     trainTop1Error: final.trainTop1Error,
     valTop1Error: final.top1Error,
