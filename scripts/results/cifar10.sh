@@ -46,10 +46,10 @@ case "${1:-}" in
     # Experiment 1's result is docs/results/cifar10/resnet20 with its final checkpoint (what
     # `convnets eval --weights docs/results/cifar10/resnet20` reads): the run folder named in
     # $experiment1. Each other run is published under its own folder name unless $as maps it
-    # to another. When the 64k run completes it takes that place: experiment1=resnet20-64k,
-    # as=([resnet20]=resnet20-40k).
-    experiment1=resnet20
-    declare -A as=()
+    # to another: the 64k run (the paper's schedule) holds that place, the 40k run is kept as
+    # resnet20-40k.
+    experiment1=resnet20-64k
+    declare -A as=([resnet20]=resnet20-40k)
     as[$experiment1]=resnet20
     for dir in "$runs"/*/; do
       [[ -f $dir/run.json ]] || continue # not a run folder
