@@ -152,15 +152,15 @@ function degradationSection({ prefix, runs: fig6 }) {
 const PAPER_STEPS = 64000;
 /** The page's account of the schedules, from the runs' own iteration counts. */
 function schedule() {
-  const names = (rs) => rs.map((r) => `\`${r.folder}\``).join(', ');
-  const full = main.filter((r) => r.totalSteps >= PAPER_STEPS);
+  const code = (r) => `\`${r.folder}\``;
+  const full = main.filter((r) => r.totalSteps >= PAPER_STEPS).map(code);
   const short = [
-    ...main.filter((r) => r.totalSteps < PAPER_STEPS).map((r) => `\`${r.folder}\``),
+    ...main.filter((r) => r.totalSteps < PAPER_STEPS).map(code),
     ...(fig6Groups.length ? ['the Figure 6 runs'] : []),
   ];
   return [
     `- **Schedule**: the paper trains ${count(PAPER_STEPS)} iterations with the rate divided at`,
-    `  ${count(PAPER_STEPS / 2)} and ${count((PAPER_STEPS * 3) / 4)}.${full.length ? ` ${names(full)} ${full.length > 1 ? 'use' : 'uses'} that schedule.` : ''}`,
+    `  ${count(PAPER_STEPS / 2)} and ${count((PAPER_STEPS * 3) / 4)}.${full.length ? ` ${full.join(', ')} ${full.length > 1 ? 'use' : 'uses'} that schedule.` : ''}`,
     ...(short.length
       ? [
           `  ${short.join(' and ')} ${short.length > 1 ? 'are' : 'is'} shortened to fit a 2-core CPU: the`,

@@ -33,11 +33,6 @@ if (epochs.length === 0) {
   console.log(`${run} has no epoch yet: not published`);
   process.exit(0);
 }
-mkdirSync(dest, { recursive: true });
-writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
-const kept = rows.filter((r) => r.kind === 'epoch' || r.step % 10 === 0);
-writeFileSync(join(dest, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-
 /** The flags as a command line (the run's config, as `convnets train` recorded it). */
 function command(config) {
   const skip = new Set(['plot', 'out']);
@@ -80,27 +75,31 @@ const summary = {
   published: new Date().toISOString().slice(0, 10),
 };
 
+let chosen; // the checkpoint to publish
 if (values.checkpoint && summary.status !== 'completed') {
   console.log(`${run} is still in progress: its checkpoint is published when it completes`);
 } else if (values.checkpoint) {
   // The last one, not the one with the best validation error: the held-out
   // images it is evaluated on must not have chosen it.
-  const chosen = await latestCheckpoint(run);
-  for (const f of ['state.json', 'model.safetensors', 'optimizer.safetensors'])
-    copyFileSync(join(chosen, f), join(dest, f));
+  chosen = await latestCheckpoint(run);
   summary.checkpoint = { step: (await readCheckpointState(chosen)).step };
 }
-// A run published before and unchanged since keeps its date and its curves:
-// republishing every run leaves the finished ones as they were.
+// A run published before and unchanged since is left as it was, its date
+// included: republishing every run rewrites only the ones that moved on.
 const summaryFile = join(dest, 'summary.json');
 const previous = existsSync(summaryFile)
   ? JSON.parse(readFileSync(summaryFile, 'utf8'))
   : undefined;
 const undated = (s) => JSON.stringify({ ...s, published: undefined });
 const unchanged = previous !== undefined && undated(previous) === undated(summary);
-if (unchanged) summary.published = previous.published;
-writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
-if (!unchanged || !existsSync(join(dest, 'curves.png')))
+if (!unchanged) {
+  mkdirSync(dest, { recursive: true });
+  writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
+  const kept = rows.filter((r) => r.kind === 'epoch' || r.step % 10 === 0);
+  writeFileSync(join(dest, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+  if (chosen)
+    for (const f of ['state.json', 'model.safetensors', 'optimizer.safetensors'])
+      copyFileSync(join(chosen, f), join(dest, f));
   execFileSync(
     process.execPath,
     [bin, 'plot', resolve(dest), '--out', resolve(dest, 'curves.png')],
@@ -109,6 +108,9 @@ if (!unchanged || !existsSync(join(dest, 'curves.png')))
       cwd: dirname(bin),
     },
   );
+  // Last: a summary on disk says the rest was published with it.
+  writeFileSync(summaryFile, `${JSON.stringify(summary, null, 2)}\n`);
+}
 console.log(
   `published ${run} → ${dest} (${summary.status}, step ${summary.steps}${unchanged ? ', unchanged' : ''})`,
 );
