@@ -84,22 +84,26 @@ if (values.checkpoint && summary.status !== 'completed') {
   chosen = await latestCheckpoint(run);
   summary.checkpoint = { step: (await readCheckpointState(chosen)).step };
 }
-// A run published before and unchanged since is left as it was, its date
-// included: republishing every run rewrites only the ones that moved on.
+const checkpointFiles = ['state.json', 'model.safetensors', 'optimizer.safetensors'];
+// A run published before and unchanged since, with all its files still there,
+// is left as it was, its date included: republishing every run rewrites only
+// the ones that moved on (or lost a file).
 const summaryFile = join(dest, 'summary.json');
 const previous = existsSync(summaryFile)
   ? JSON.parse(readFileSync(summaryFile, 'utf8'))
   : undefined;
 const undated = (s) => JSON.stringify({ ...s, published: undefined });
-const unchanged = previous !== undefined && undated(previous) === undated(summary);
+const files = ['run.json', 'metrics.jsonl', 'curves.png', ...(chosen ? checkpointFiles : [])];
+const unchanged =
+  previous !== undefined &&
+  undated(previous) === undated(summary) &&
+  files.every((f) => existsSync(join(dest, f)));
 if (!unchanged) {
   mkdirSync(dest, { recursive: true });
   writeFileSync(join(dest, 'run.json'), `${JSON.stringify(runJson, null, 2)}\n`);
   const kept = rows.filter((r) => r.kind === 'epoch' || r.step % 10 === 0);
   writeFileSync(join(dest, 'metrics.jsonl'), kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
-  if (chosen)
-    for (const f of ['state.json', 'model.safetensors', 'optimizer.safetensors'])
-      copyFileSync(join(chosen, f), join(dest, f));
+  if (chosen) for (const f of checkpointFiles) copyFileSync(join(chosen, f), join(dest, f));
   execFileSync(
     process.execPath,
     [bin, 'plot', resolve(dest), '--out', resolve(dest, 'curves.png')],
