@@ -9,9 +9,16 @@
 #   scripts/results/cifar10.sh degradation         # Figure 6's four nets
 #   scripts/results/cifar10.sh degradation-12k [NET...]  # Figure 6 twice as long (NET: plain20 resnet56 …)
 #   scripts/results/cifar10.sh publish             # the small files into docs/results/cifar10
+#   scripts/results/cifar10.sh save NAME...        # a stopped run's resume point, to commit
+# ../runs is not kept from one machine to the next: a run that must go on in
+# a later session (on a fresh clone) is stopped, saved with `save` and
+# committed; the next `train` of that run starts from the saved resume point
+# (its run.json, metrics and last checkpoint in runs-in-progress/cifar10/<name>),
+# and `publish` deletes the resume point once the run has completed.
 set -euo pipefail
 data=../shared/data/cifar10-jpeg/train
 runs=../runs/cifar10
+saved=runs-in-progress/cifar10
 convnets() { nice -n 15 node packages/cli/bin/convnets.js "$@"; }
 # The paper's recipe (§4.2): SGD momentum 0.9, weight decay 1e-4, batch 128,
 # lr 0.1 ÷ 10 twice, pad-crop-flip, per-pixel mean; the 45k/5k split.
@@ -21,6 +28,9 @@ recipe=(--data "$data" --holdout 500 --pixel-mean --lr 0.1 --momentum 0.9 --weig
 
 train() { # name arch steps milestones
   local out="$runs/$1"
+  if [[ ! -f "$out/run.json" && -f "$saved/$1/run.json" ]]; then
+    mkdir -p "$out" && cp -R "$saved/$1/." "$out/"
+  fi
   if [[ -f "$out/run.json" ]]; then convnets train --resume "$out"
   else convnets train --arch "$2" "${recipe[@]}" --steps "$3" --milestones "$4" --out "$out"; fi
 }
@@ -56,7 +66,11 @@ case "${1:-}" in
       name=$(basename "$dir")
       extra=()
       [[ $name == "$experiment1" ]] && extra=(--checkpoint)
-      node scripts/results/publish-run.mjs "$dir" "docs/results/cifar10/${as[$name]:-$name}" "${extra[@]}"
+      dest=docs/results/cifar10/${as[$name]:-$name}
+      node scripts/results/publish-run.mjs "$dir" "$dest" "${extra[@]}"
+      if [[ -d $saved/$name ]] && grep -q '"status": "completed"' "$dest/summary.json"; then
+        rm -r "${saved:?}/$name" && echo "deleted $saved/$name: the run has completed"
+      fi
     done
     # One figure per Figure-6 schedule, of the nets published so far: the page's generator
     # says which (a line per figure: its file, then its run folders).
@@ -65,5 +79,17 @@ case "${1:-}" in
       node packages/cli/bin/convnets.js plot $folders --out "$figure"
     done
     node docs/scripts/cifar10-results.mjs ;; # the page shows the figures once they exist
-  *) echo "usage: $0 resnet20 | resnet20-64k | degradation | degradation-12k [NET...] | publish" >&2; exit 2 ;;
+  save)
+    shift
+    for name; do
+      checkpoint=$(node --input-type=module -e "
+        import { latestCheckpoint } from '@convnets/trainer';
+        console.log((await latestCheckpoint(process.argv[1])) ?? '')" "$runs/$name")
+      [[ -n $checkpoint ]] || { echo "$runs/$name has no checkpoint to resume from" >&2; exit 1; }
+      rm -rf "${saved:?}/$name" && mkdir -p "$saved/$name/checkpoints"
+      cp "$runs/$name"/{run.json,metrics.jsonl,metrics.csv} "$saved/$name/"
+      cp -R "$checkpoint" "$saved/$name/checkpoints/"
+      echo "saved $runs/$name at $(basename "$checkpoint") into $saved/$name ($(du -sh "$saved/$name" | cut -f1))"
+    done ;;
+  *) echo "usage: $0 resnet20 | resnet20-64k | degradation | degradation-12k [NET...] | publish | save NAME..." >&2; exit 2 ;;
 esac
